@@ -1,0 +1,167 @@
+"""The `arena` command: argument parsing and printing over games/, engine/ and league/; no logic of its own."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+USER_ERRORS: tuple[type[Exception], ...] = ()
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    from engine.bots import BotError
+    from engine.checkpoint import CheckpointError
+    from engine.config import ConfigError
+    from engine.rundir import RunError
+    from engine.store import StoreError
+    from games import GameError
+    return (BotError, CheckpointError, ConfigError, RunError, StoreError, GameError)
+
+
+def cmd_games(args) -> None:
+    import games
+    from rich.console import Console
+    from rich.table import Table
+
+    rows = []
+    for preset in games.presets():
+        spec = games.load(preset.name)
+        info = spec.game.get_type()
+        rows.append({"preset": preset.name, "game": spec.game_string, "players": spec.num_players,
+                     "information": "perfect" if info.information == info.information.PERFECT_INFORMATION
+                     else "imperfect", "learner": spec.learner or f"none ({spec.learner_problem})",
+                     "description": preset.description})
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return
+    table = Table(title="Arena game presets (any OpenSpiel game string is accepted too)")
+    for col in ("preset", "game", "players", "information", "learner", "description"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*(str(r[c]) for c in ("preset", "game", "players", "information", "learner", "description")))
+    Console().print(table)
+
+
+def cmd_league_run(args) -> None:
+    from engine import config as cfg
+    from league.dashboard import LiveView
+    from league.runner import LeagueRun, prepare_run
+
+    config, run_dir, resumed = prepare_run(args.game, args.config, args.run)
+    if args.seed is not None:
+        config.seed = args.seed
+    if args.actors is not None:
+        config.actors = args.actors
+    if args.steps is not None and args.steps < 1 or args.minutes is not None and args.minutes <= 0:
+        raise cfg.ConfigError("--steps and --minutes must be positive")
+    print(f"{'resuming' if resumed else 'starting'} run '{run_dir.name}' ({config.game}) in {run_dir}; "
+          "Ctrl-C stops it, the same command resumes it", file=sys.stderr)
+    league = LeagueRun(config, run_dir)
+    try:
+        if args.no_live:
+            progress = league.run(args.steps, args.minutes)
+        else:
+            with LiveView(run_dir.name, config.game) as view:
+                progress = league.run(args.steps, args.minutes, view)
+    except KeyboardInterrupt:
+        progress = league.progress
+        print("stopped; progress saved", file=sys.stderr)
+    print(json.dumps({"run": run_dir.name, **progress.as_dict()}))
+
+
+def cmd_league_status(args) -> None:
+    from rich.console import Console
+
+    from engine import rundir
+    from league.dashboard import panel
+
+    run_dir = rundir.existing_run(args.run)
+    config = rundir.load_config(run_dir)
+    status_file = run_dir / "status.json"
+    status = json.loads(status_file.read_text()) if status_file.exists() else {}
+    if args.json:
+        print(json.dumps(status))
+    else:
+        Console().print(panel(run_dir.name, config.game, status))
+
+
+def cmd_data_inspect(args) -> None:
+    from engine import store
+    if args.json:
+        print(json.dumps(store.inspect(args.path), indent=1, default=str))
+    else:
+        print(store.describe(args.path))
+
+
+def cmd_bench(args) -> None:
+    from engine import bench, store
+
+    if args.what == "mcts":
+        result = bench.bench_mcts(args.game, seconds=args.seconds or 10.0)
+    elif args.what == "selfplay":
+        result = bench.bench_selfplay(args.game, simulations=args.sims, seconds=args.seconds or 60.0)
+    else:
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            result = {"bench": "store", **store.bench_write(tmp + "/w"), "sample": store.bench_sample(tmp + "/s")}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print(f"{k:40s} {v}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="arena", description="Self-play league engine for OpenSpiel games.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("games", help="list game presets and which learner serves them")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_games)
+
+    league = sub.add_parser("league", help="run or inspect a league").add_subparsers(dest="league_command",
+                                                                                     required=True)
+    p = league.add_parser("run", help="start or resume a self-play run")
+    p.add_argument("game", nargs="?", help="preset or OpenSpiel game string (see `arena games`)")
+    p.add_argument("--config", help="TOML file overriding the game's defaults")
+    p.add_argument("--run", help="run name (default: the game's name); an existing run resumes")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--steps", type=int, help="stop after this many more learner steps")
+    budget.add_argument("--minutes", type=float, help="stop after this many minutes")
+    p.add_argument("--seed", type=int, help="random seed (with --actors 0 and --steps, a run repeats exactly)")
+    p.add_argument("--actors", type=int, help="actor processes (0: actor and learner in this process)")
+    p.add_argument("--no-live", action="store_true", help="no live view (for logs and scripts)")
+    p.set_defaults(func=cmd_league_run)
+    p = league.add_parser("status", help="show a run's progress from another terminal")
+    p.add_argument("run")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_league_status)
+
+    data = sub.add_parser("data", help="trajectory files").add_subparsers(dest="data_command", required=True)
+    p = data.add_parser("inspect", help="schema, games, positions and outcomes of an HDF5 file or directory")
+    p.add_argument("path")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_data_inspect)
+
+    p = sub.add_parser("bench", help="measure search, self-play or store throughput")
+    p.add_argument("what", choices=["mcts", "selfplay", "store"])
+    p.add_argument("--game", default="connect_four")
+    p.add_argument("--sims", type=int, help="simulations per move (selfplay)")
+    p.add_argument("--seconds", type=float, help="measurement time")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except _user_errors() as exc:
+        print(f"arena: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""Benchmarks behind `arena bench`: search, self-play and store throughput, as JSON-able dicts.
+
+- mcts: simulations/s of BatchedMCTS with the preset's default network (untrained weights: speed
+  does not depend on them), the same network's raw batched forward throughput at the same batch
+  size (the ceiling), their ratio, and OpenSpiel's python MCTSBot driven by the same network one
+  position at a time.
+- selfplay: finished games per minute of the self-play actor at a given simulation count.
+"""
+from __future__ import annotations
+
+import dataclasses
+import platform
+import time
+
+import numpy as np
+import pyspiel
+import torch
+
+import games
+from engine.config import default_config
+from engine.inference import Evaluator
+from engine.mcts import BatchedMCTS
+from engine.networks import build, default_device
+from engine.selfplay import SelfPlayActor, pick_action
+
+
+def _machine() -> dict:
+    return {"device": str(default_device()), "threads": torch.get_num_threads(), "cpu": platform.processor() or
+            platform.machine(), "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")}
+
+
+def _evaluator(spec, config) -> Evaluator:
+    torch.manual_seed(config.seed)
+    model = build(config.network, spec.encoder.shape, spec.num_actions)
+    return Evaluator([model], default_device())
+
+
+def raw_throughput(evaluator: Evaluator, spec, batch: int, seconds: float) -> float:
+    """Positions/s of the network alone on real encodings of random positions, same batch size."""
+    rng = np.random.default_rng(0)
+    xs, legal = [], []
+    for _ in range(batch):
+        state = spec.game.new_initial_state()
+        for _ in range(int(rng.integers(0, 6))):
+            if state.is_terminal():
+                break
+            state.apply_action(int(rng.choice(state.legal_actions())))
+        if state.is_terminal():
+            state = spec.game.new_initial_state()
+        xs.append(spec.encoder.encode(state))
+        legal.append(state.legal_actions_mask())
+    x, mask = np.stack(xs), np.asarray(legal, bool)
+    evaluator.evaluate(x, mask)
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        evaluator.evaluate(x, mask)
+        n += batch
+    return n / (time.perf_counter() - start)
+
+
+class _NetEvaluator:
+    """Our network as an evaluator of OpenSpiel's python MCTS (one position per call)."""
+
+    def __init__(self, spec, evaluator: Evaluator) -> None:
+        self.spec, self.evaluator = spec, evaluator
+
+    def _run(self, state):
+        x = self.spec.encoder.encode(state)[None]
+        mask = np.asarray(state.legal_actions_mask(), bool)[None]
+        priors, values = self.evaluator.evaluate(x, mask)
+        return priors[0], float(values[0])
+
+    def evaluate(self, state):
+        _, v = self._run(state)
+        p = state.current_player()
+        return np.array([v if i == p else -v for i in range(2)])
+
+    def prior(self, state):
+        priors, _ = self._run(state)
+        return [(a, float(priors[a])) for a in state.legal_actions()]
+
+
+def openspiel_mcts_rate(spec, evaluator: Evaluator, simulations: int, seconds: float) -> float:
+    from open_spiel.python.algorithms import mcts
+
+    bot = mcts.MCTSBot(spec.game, 1.5, simulations, _NetEvaluator(spec, evaluator), solve=False,
+                       random_state=np.random.RandomState(0))
+    state = spec.game.new_initial_state()
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        action = bot.step(state)
+        done += simulations
+        state.apply_action(action)
+        if state.is_terminal():
+            state = spec.game.new_initial_state()
+    return done / (time.perf_counter() - start)
+
+
+def bench_mcts(game: str, seconds: float = 10.0, trees: int | None = None, simulations: int | None = None) -> dict:
+    spec = games.load(game)
+    config = default_config(spec.name)
+    if simulations:
+        config.search.simulations = simulations
+    trees = trees or config.selfplay.concurrent_games
+    evaluator = _evaluator(spec, config)
+    rng = np.random.default_rng(0)
+    search = BatchedMCTS(spec.encoder, spec.num_actions, evaluator, config.search, trees, rng)
+    for t in range(trees):
+        search.reset(t, spec.game.new_initial_state())
+    all_trees = np.arange(trees)
+    # Warm up, then time whole moves of every tree (the self-play access pattern).
+    search.search(all_trees, 2)
+    sims0, start = search.stats.simulations, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        search.search(all_trees, config.search.simulations, noise=True)
+        for t in range(trees):
+            search.advance(t, pick_action(search.visit_counts(t), 1.0, rng))
+            if search.root_state(t).is_terminal():
+                search.reset(t, spec.game.new_initial_state())
+    elapsed = time.perf_counter() - start
+    ours = (search.stats.simulations - sims0) / elapsed
+    raw = raw_throughput(evaluator, spec, trees, min(seconds, 5.0))
+    theirs = openspiel_mcts_rate(spec, evaluator, config.search.simulations, min(seconds, 10.0))
+    return {"bench": "mcts", "game": spec.name, "network": dataclasses.asdict(config.network),
+            "simulations_per_move": config.search.simulations, "trees": trees,
+            "simulations_per_second": round(ours, 1), "raw_forward_positions_per_second": round(raw, 1),
+            "ratio_to_raw": round(ours / raw, 3), "openspiel_mcts_simulations_per_second": round(theirs, 1),
+            "speedup_vs_openspiel": round(ours / theirs, 1), **_machine()}
+
+
+def bench_selfplay(game: str, simulations: int | None = None, seconds: float = 60.0,
+                   concurrent_games: int | None = None) -> dict:
+    spec = games.load(game)
+    config = default_config(spec.name)
+    if simulations:
+        config.search.simulations = simulations
+    if concurrent_games:
+        config.selfplay.concurrent_games = concurrent_games
+    evaluator = _evaluator(spec, config)
+    actor = SelfPlayActor(spec, evaluator, config, np.random.default_rng(0))
+    finished: list[int] = []
+    # Games start in lockstep; warm up until half of them have turned over, so the timed window
+    # sees the steady state of staggered games a long run has.
+    warmup_start = time.perf_counter()
+    while len(finished) < config.selfplay.concurrent_games // 2:
+        actor.step(lambda record: finished.append(len(record)))
+    warmup = time.perf_counter() - warmup_start
+    finished.clear()
+    sims0 = actor.mcts.stats.simulations
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        actor.step(lambda record: finished.append(len(record)))
+    elapsed = time.perf_counter() - start
+    return {"bench": "selfplay", "game": spec.name, "simulations_per_move": config.search.simulations,
+            "concurrent_games": config.selfplay.concurrent_games, "seconds": round(elapsed, 1),
+            "games": len(finished), "games_per_minute": round(60 * len(finished) / elapsed, 1),
+            "mean_game_length": round(float(np.mean(finished)), 1) if finished else None,
+            "simulations_per_second": round((actor.mcts.stats.simulations - sims0) / elapsed, 1),
+            "warmup_seconds": round(warmup, 1), **_machine()}

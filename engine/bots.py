@@ -1,0 +1,247 @@
+"""Player specs turned into `pyspiel.Bot`s: `engine.bots.load_bot(spec, game)`.
+
+Specs (see DESIGN.md): `random` · `mcts:N` (OpenSpiel's C++ rollout MCTS, N simulations) ·
+`minimax` (exact memoised negamax, for games small enough to solve, e.g. tic_tac_toe) · `<run>`
+= `<run>:latest` · `<run>:step-K` · `path/to/snapshot.pt` · options after `@`, e.g.
+`<run>@sims=800` (any search setting: sims, c_puct, leaves_per_tree...; `seed` for all bots).
+A neural bot searches with our batched PUCT MCTS, reusing its tree between moves.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pyspiel
+import torch
+
+from engine import checkpoint, rundir
+from engine.config import SearchConfig, default_config
+from engine.inference import Evaluator
+from engine.mcts import BatchedMCTS
+from engine.networks import default_device
+
+
+class BotError(ValueError):
+    """A spec that names nothing usable; one line naming the fix."""
+
+
+SPEC_HELP = "specs: random, mcts:N, minimax, <run>, <run>:step-K, path.pt, with options like @sims=N"
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
+    """Split `base@k=v@k=v` (also `base@k=v,k=v`) into the base and its options."""
+    base, *rest = spec.strip().split("@")
+    options: dict[str, str] = {}
+    for part in ",".join(rest).split(","):
+        if not part:
+            continue
+        if "=" not in part:
+            raise BotError(f"bad option {part!r} in player spec {spec!r}: write options as @key=value")
+        k, v = part.split("=", 1)
+        options[k.strip()] = v.strip()
+    if not base:
+        raise BotError(f"empty player spec {spec!r}: {SPEC_HELP}")
+    return base, options
+
+
+def _int(options: dict[str, str], key: str, default: int, spec: str) -> int:
+    try:
+        value = int(options.pop(key, default))
+    except ValueError:
+        raise BotError(f"option @{key} of {spec!r} must be an integer") from None
+    if value < 0:
+        raise BotError(f"option @{key} of {spec!r} must not be negative")
+    return value
+
+
+class NeuralBot(pyspiel.Bot):
+    """Plays the most visited move of a PUCT search guided by a snapshot's network."""
+
+    def __init__(self, game_spec, evaluator: Evaluator, search: SearchConfig, seed: int = 0, name: str = "") -> None:
+        pyspiel.Bot.__init__(self)
+        self.game_spec = game_spec
+        self.search_config = search
+        self.name = name
+        self.rng = np.random.default_rng(seed)
+        self.mcts = BatchedMCTS(game_spec.encoder, game_spec.num_actions, evaluator, search, 1, self.rng)
+        self._history: list[int] | None = None
+        self._has_chance = game_spec.game.get_type().chance_mode != pyspiel.GameType.ChanceMode.DETERMINISTIC
+
+    def _sync(self, state: pyspiel.State) -> None:
+        """Point the tree at `state`, walking the reused tree along the moves played since."""
+        history = state.history()
+        known = self._history
+        if (known is None or self._has_chance or not self.search_config.reuse_tree
+                or history[:len(known)] != known):
+            self.mcts.reset(0, state.clone())
+        else:
+            for action in history[len(known):]:
+                self.mcts.advance(0, action)
+        self._history = list(history)
+
+    def think(self, state: pyspiel.State, simulations: int | None = None) -> dict:
+        """Search `state`; returns visits, Q values, priors and the root value (for hints and logs)."""
+        self._sync(state)
+        self.mcts.search(np.array([0]), simulations or self.search_config.simulations, noise=False)
+        r = self.mcts.root[0]
+        return {"visits": self.mcts.visit_counts(0), "q": self.mcts.q_values(0), "prior": self.mcts.P[0, r].copy(),
+                "value": self.mcts.root_value(0)}
+
+    def step_with_policy(self, state: pyspiel.State):
+        info = self.think(state)
+        visits = info["visits"]
+        if visits.sum() == 0:
+            visits = info["prior"]
+        policy = visits / visits.sum()
+        best = np.flatnonzero(visits == visits.max())
+        action = int(best[0] if len(best) == 1 else self.rng.choice(best))
+        return [(int(a), float(policy[a])) for a in state.legal_actions()], action
+
+    def step(self, state: pyspiel.State) -> int:
+        return self.step_with_policy(state)[1]
+
+    def provides_policy(self) -> bool:
+        return True
+
+    def restart_at(self, state: pyspiel.State) -> None:
+        self._history = None
+
+    def inform_action(self, state: pyspiel.State, player_id: int, action: int) -> None:
+        pass  # _sync reads the moves from the state's history at the next step
+
+
+class RandomBot(pyspiel.Bot):
+    """Uniformly random legal moves (OpenSpiel's C++ random bot crashes when rebound to another seat)."""
+
+    def __init__(self, seed: int = 0) -> None:
+        pyspiel.Bot.__init__(self)
+        self.rng = np.random.default_rng(seed)
+
+    def step_with_policy(self, state: pyspiel.State):
+        legal = state.legal_actions()
+        return [(a, 1.0 / len(legal)) for a in legal], int(self.rng.choice(legal))
+
+    def step(self, state: pyspiel.State) -> int:
+        return int(self.rng.choice(state.legal_actions()))
+
+    def provides_policy(self) -> bool:
+        return True
+
+    def restart_at(self, state: pyspiel.State) -> None:
+        pass
+
+    def inform_action(self, state: pyspiel.State, player_id: int, action: int) -> None:
+        pass
+
+
+class MinimaxBot(pyspiel.Bot):
+    """Perfect play by memoised negamax over the whole game tree; only for small games."""
+
+    def __init__(self, game: pyspiel.Game, seed: int = 0) -> None:
+        pyspiel.Bot.__init__(self)
+        self.rng = np.random.default_rng(seed)
+        self.cache: dict[str, float] = {}
+
+    def _value(self, state: pyspiel.State) -> float:
+        """Value of a non-terminal state for its player to move, memoised on the state's text."""
+        key = state.serialize()
+        if key not in self.cache:
+            self.cache[key] = max(self._child_value(state, a) for a in state.legal_actions())
+        return self.cache[key]
+
+    def _child_value(self, state: pyspiel.State, action: int) -> float:
+        player = state.current_player()
+        child = state.child(action)
+        if child.is_terminal():
+            return child.returns()[player]
+        v = self._value(child)
+        return v if child.current_player() == player else -v
+
+    def step(self, state: pyspiel.State) -> int:
+        values = {a: self._child_value(state, a) for a in state.legal_actions()}
+        best = max(values.values())
+        choices = [a for a, v in values.items() if v == best]
+        return int(self.rng.choice(choices))
+
+    def restart_at(self, state: pyspiel.State) -> None:
+        pass
+
+    def inform_action(self, state: pyspiel.State, player_id: int, action: int) -> None:
+        pass
+
+
+def resolve_snapshot(base: str) -> Path:
+    """`path.pt`, `<run>`, `<run>:latest` or `<run>:step-K` to a snapshot file."""
+    if base.endswith(".pt"):
+        path = Path(base)
+        if not path.is_file():
+            raise BotError(f"snapshot file {base} not found: check the path")
+        return path
+    run, _, which = base.partition(":")
+    run_dir = rundir.existing_run(run)
+    snaps = checkpoint.list_snapshots(run_dir)
+    if not snaps:
+        raise BotError(f"run '{run}' has no snapshots yet: let `arena league run` train it first")
+    if which in ("", "latest"):
+        return snaps[-1][1]
+    if which.startswith("step-") and which[5:].isdigit():
+        step = int(which[5:])
+        for s, path in snaps:
+            if s == step:
+                return path
+        steps = ", ".join(str(s) for s, _ in snaps[-5:])
+        raise BotError(f"run '{run}' has no snapshot at step {step}: recent steps are {steps} (or use {run}:latest)")
+    raise BotError(f"bad snapshot selector ':{which}' in {base!r}: use {run}, {run}:latest or {run}:step-K")
+
+
+def load_bot(spec: str, game, seed: int = 0, device: torch.device | None = None) -> pyspiel.Bot:
+    """A `pyspiel.Bot` for a player spec; `game` is a games.GameSpec or a game name."""
+    import games
+
+    game_spec = games.load(game) if isinstance(game, str) else game
+    base, options = parse_spec(spec)
+    seed = _int(options, "seed", seed, spec)
+    if base == "random":
+        bot = RandomBot(seed)
+    elif base.startswith("mcts:") or base == "mcts":
+        sims = base[5:] or "1000"
+        if not sims.isdigit() or int(sims) < 1:
+            raise BotError(f"bad simulation count in {spec!r}: write mcts:N with N a positive integer")
+        sims_n = _int(options, "sims", int(sims), spec)
+        rollouts = _int(options, "rollouts", 1, spec)
+        evaluator = pyspiel.RandomRolloutEvaluator(rollouts, seed)
+        bot = pyspiel.MCTSBot(game_spec.game, evaluator, 2.0, sims_n, 1000, False, seed, False)
+    elif base == "minimax":
+        bot = MinimaxBot(game_spec.game, seed)
+    elif base == "human" or base.startswith("gtp:"):
+        raise BotError(f"player spec {base.split(':')[0]!r} is not available in this version: {SPEC_HELP}")
+    else:
+        path = resolve_snapshot(base)
+        snap = checkpoint.load_snapshot(path, game_spec.game_string)
+        device = device or default_device()
+        search = _search_config(game_spec.name, options, spec)
+        bot = NeuralBot(game_spec, Evaluator(snap.build_models(device), device), search, seed, name=spec)
+    if options:
+        raise BotError(f"unknown option(s) {', '.join('@' + k for k in options)} for {spec!r}: "
+                       "neural bots take search settings (sims, c_puct, leaves_per_tree), all bots take seed")
+    return bot
+
+
+def _search_config(game_name: str, options: dict[str, str], spec: str) -> SearchConfig:
+    """The game's default search for play: no root noise, several leaves a wave for batching."""
+    search = dataclasses.replace(default_config(game_name).search, leaves_per_tree=8)
+    if "sims" in options:
+        options["simulations"] = options.pop("sims")
+    for f in dataclasses.fields(SearchConfig):
+        if f.name in options:
+            raw = options.pop(f.name)
+            try:
+                if f.type == "bool":
+                    value = raw.lower() in ("1", "true", "yes", "on")
+                else:
+                    value = float(raw) if f.type == "float" else int(raw)
+            except ValueError:
+                raise BotError(f"option @{f.name}={raw} of {spec!r} must be a number") from None
+            setattr(search, f.name, value)
+    return search

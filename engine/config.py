@@ -1,0 +1,212 @@
+"""Run configuration: dataclass sections, per-game defaults, TOML reading and writing.
+
+A run's resolved config is written to `checkpoints/<run>/config.toml`; it is the single record of
+what the run was started with. Unknown keys and bad values are refused with a one-line message.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A bad config key or value; the message is one line naming the fix."""
+
+
+@dataclass
+class NetworkConfig:
+    kind: str = "resnet"  # "resnet" for board tensors, "mlp" for flat ones
+    channels: int = 64
+    blocks: int = 4
+    hidden: int = 256  # mlp width, and the value head's hidden layer
+    layers: int = 3  # mlp depth
+
+
+@dataclass
+class SearchConfig:
+    simulations: int = 50
+    c_puct: float = 1.5
+    fpu_reduction: float = 0.25  # unvisited children start at parent value minus this
+    dirichlet_alpha: float = 0.3
+    dirichlet_fraction: float = 0.25
+    leaves_per_tree: int = 1  # >1 gathers several leaves per tree with virtual loss
+    reuse_tree: bool = True
+
+
+@dataclass
+class SelfPlayConfig:
+    concurrent_games: int = 128
+    temperature_moves: int = 8  # sample moves by visit count for this many plies, then play the best
+    full_search_fraction: float = 1.0  # KataGo's playout-cap randomization; 1.0 turns it off
+    fast_simulations: int = 10  # simulations of the cheap searches
+    flush_games: int = 64
+    flush_seconds: float = 20.0
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 256
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    window: int = 100_000  # replay window, positions
+    min_positions: int = 2_000  # learner starts once the store holds this many
+    max_reuse: float = 8.0  # cap on samples drawn per stored position: keeps the learner from outrunning actors
+    snapshot_every: int = 200  # learner steps between published snapshots
+    value_weight: float = 1.0
+    q_mix: float = 0.0  # value target = (1-q_mix) * z + q_mix * root search value
+
+
+@dataclass
+class RunConfig:
+    game: str = "connect_four"
+    networks: str = "shared"  # "shared": one net for all seats; "per_player": one per seat
+    seed: int = 0
+    actors: int = 1  # actor processes; 0 runs actor and learner in one process (repeatable with a seed)
+    threads: int = 1  # torch threads per process
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    selfplay: SelfPlayConfig = field(default_factory=SelfPlayConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+# Per-preset defaults, applied before the user's TOML. Sized for a 2-core CPU; a GPU affords more.
+GAME_DEFAULTS: dict[str, dict[str, Any]] = {
+    "tic_tac_toe": {
+        "network": {"kind": "resnet", "channels": 32, "blocks": 2, "hidden": 64},
+        "search": {"simulations": 25, "dirichlet_alpha": 1.0},
+        "selfplay": {"temperature_moves": 3, "concurrent_games": 64},
+        "train": {"window": 20_000, "min_positions": 500, "snapshot_every": 100, "batch_size": 128},
+    },
+    "connect_four": {
+        "network": {"kind": "resnet", "channels": 64, "blocks": 4, "hidden": 64},
+        "search": {"simulations": 50, "dirichlet_alpha": 1.0},
+        "selfplay": {"temperature_moves": 8},
+        "train": {"window": 100_000},
+    },
+    "hex5": {
+        "network": {"kind": "resnet", "channels": 32, "blocks": 3, "hidden": 64},
+        "search": {"simulations": 50, "dirichlet_alpha": 0.5},
+        "selfplay": {"temperature_moves": 4},
+    },
+    "hex11": {
+        "network": {"kind": "resnet", "channels": 64, "blocks": 6, "hidden": 128},
+        "search": {"simulations": 100, "dirichlet_alpha": 0.1},
+        "selfplay": {"temperature_moves": 16, "concurrent_games": 64},
+    },
+    "go9": {
+        "network": {"kind": "resnet", "channels": 64, "blocks": 6, "hidden": 128},
+        "search": {"simulations": 100, "dirichlet_alpha": 0.2},
+        "selfplay": {"temperature_moves": 16, "concurrent_games": 64},
+    },
+    "go13": {
+        "network": {"kind": "resnet", "channels": 96, "blocks": 8, "hidden": 128},
+        "search": {"simulations": 200, "dirichlet_alpha": 0.1},
+        "selfplay": {"temperature_moves": 24, "concurrent_games": 32},
+    },
+    "go19": {
+        "network": {"kind": "resnet", "channels": 128, "blocks": 10, "hidden": 256},
+        "search": {"simulations": 400, "dirichlet_alpha": 0.03},
+        "selfplay": {"temperature_moves": 30, "concurrent_games": 16},
+    },
+}
+
+_SECTIONS = {"network": NetworkConfig, "search": SearchConfig, "selfplay": SelfPlayConfig, "train": TrainConfig}
+_CHOICES = {("", "networks"): ("shared", "per_player"), ("network", "kind"): ("resnet", "mlp")}
+_POSITIVE = {"simulations", "concurrent_games", "batch_size", "window", "channels", "blocks", "hidden", "layers",
+             "snapshot_every", "leaves_per_tree", "threads", "learning_rate", "flush_games", "fast_simulations",
+             "max_reuse"}
+_FRACTIONS = {"dirichlet_fraction", "full_search_fraction", "q_mix"}
+
+
+def _apply(obj: Any, values: dict[str, Any], where: str) -> None:
+    """Set dataclass fields from a dict, refusing unknown keys and values of the wrong type."""
+    names = {f.name: f for f in fields(obj)}
+    for key, value in values.items():
+        path = f"{where}.{key}" if where else key
+        if key not in names:
+            close = difflib.get_close_matches(key, list(names), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(names)}"
+            raise ConfigError(f"unknown config key '{path}': {hint}")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(f"config '{path}' must be a table ([{path}]), not {value!r}")
+            _apply(current, value, path)
+            continue
+        want = type(current)
+        if want is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if type(value) is not want:
+            raise ConfigError(f"config '{path}' must be {want.__name__}, got {value!r}")
+        choices = _CHOICES.get((where, key))
+        if choices and value not in choices:
+            raise ConfigError(f"config '{path}' must be one of {', '.join(choices)}, got {value!r}")
+        if key in _POSITIVE and value <= 0:
+            raise ConfigError(f"config '{path}' must be positive, got {value!r}")
+        if key in _FRACTIONS and not 0.0 <= value <= 1.0:
+            raise ConfigError(f"config '{path}' must lie in [0, 1], got {value!r}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+            raise ConfigError(f"config '{path}' must not be negative, got {value!r}")
+        setattr(obj, key, value)
+
+
+def default_config(game: str) -> RunConfig:
+    """The defaults for a game: the preset's table if it has one (parameters stripped: go9(komi=6.5) -> go9)."""
+    config = RunConfig(game=game)
+    _apply(config, GAME_DEFAULTS.get(game.split("(")[0], {}), "")
+    return config
+
+
+def resolve(game: str | None, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Defaults for `game` (or overrides['game']) with the user's values applied on top."""
+    overrides = dict(overrides or {})
+    game = overrides.pop("game", None) or game
+    if not game:
+        raise ConfigError("no game given: pass GAME on the command line or set game = \"...\" in the config")
+    config = default_config(game)
+    _apply(config, overrides, "")
+    return config
+
+
+def read_toml(path: str | os.PathLike) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} not found: give the path of an existing .toml file")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML ({exc}): fix the syntax") from None
+
+
+def to_dict(config: RunConfig) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def from_dict(values: dict[str, Any]) -> RunConfig:
+    """Rebuild a resolved config (as written to a run directory) exactly, without re-applying defaults."""
+    config = RunConfig()
+    _apply(config, values, "")
+    return config
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+def dumps(config: RunConfig) -> str:
+    """TOML text of a config: scalars first, then one table per section."""
+    values = to_dict(config)
+    lines = [f"{k} = {_toml_value(v)}" for k, v in values.items() if not isinstance(v, dict)]
+    for section, table in values.items():
+        if isinstance(table, dict):
+            lines += ["", f"[{section}]"] + [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"

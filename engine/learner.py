@@ -1,0 +1,127 @@
+"""AlphaZero learner: samples the replay window, trains policy and value, publishes snapshots.
+
+Loss per network: cross-entropy between the search policy and the masked network policy, plus
+`value_weight` x squared error between the value and its target (the game's result z, mixed with
+the root search value by `q_mix`); weight decay through AdamW. Every batch goes through a random
+board symmetry per position. With `networks = "per_player"` each seat's network trains only on its
+seat's positions. The learner's full state (weights, optimizer, step, sample count) is saved next
+to each snapshot, so a resumed run continues where it stopped.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from engine import checkpoint
+from engine.config import RunConfig
+from engine.networks import build
+from engine.selfplay import store_meta
+from engine.store import Batch, ReplayWindow
+
+STATE_FILE = "learner.pt"
+
+
+def augment(batch: Batch, symmetries, rng: np.random.Generator) -> Batch:
+    """Apply an independently drawn symmetry to each position (grouped, so numpy does the work)."""
+    if len(symmetries) <= 1:
+        return batch
+    which = rng.integers(len(symmetries), size=len(batch.obs))
+    obs, legal, policy = batch.obs.copy(), batch.legal.copy(), batch.policy.copy()
+    for k, sym in enumerate(symmetries[1:], start=1):
+        rows = np.flatnonzero(which == k)
+        if len(rows):
+            obs[rows] = sym.obs(batch.obs[rows])
+            legal[rows] = batch.legal[rows][:, sym.perm]
+            policy[rows] = batch.policy[rows][:, sym.perm]
+    return Batch(obs=obs, legal=legal, policy=policy, value=batch.value, root_value=batch.root_value,
+                 player=batch.player)
+
+
+class Learner:
+    def __init__(self, spec, config: RunConfig, run_dir: Path, device: torch.device | None = None) -> None:
+        self.spec = spec
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.device = device or torch.device("cpu")
+        count = spec.num_players if config.networks == "per_player" else 1
+        torch.manual_seed(config.seed)
+        self.models = [build(config.network, spec.encoder.shape, spec.num_actions).to(self.device)
+                       for _ in range(count)]
+        self.optimizers = [torch.optim.AdamW(m.parameters(), lr=config.train.learning_rate,
+                                             weight_decay=config.train.weight_decay) for m in self.models]
+        self.window = ReplayWindow(self.run_dir / "trajectories", store_meta(spec), config.train.window)
+        self.rng = np.random.default_rng(config.seed + 7919)
+        self.step = 0
+        self.samples = 0  # positions drawn, for the reuse cap
+        self.last_losses: dict[str, float] = {}
+
+    # ---- state ------------------------------------------------------------------------------
+
+    def resume(self) -> bool:
+        """Load the learner state of an earlier session of this run, if there is one."""
+        path = self.run_dir / STATE_FILE
+        if not path.exists():
+            return False
+        data = checkpoint.load_file(path)
+        for model, weights in zip(self.models, data["weights"]):
+            model.load_state_dict(weights)
+        for opt, state in zip(self.optimizers, data["optimizers"]):
+            opt.load_state_dict(state)
+        self.step = int(data["step"])
+        self.samples = int(data["samples"])
+        return True
+
+    def publish(self) -> Path:
+        """Write the snapshot for the current step, then the learner state that goes with it."""
+        path = checkpoint.snapshot_path(self.run_dir, self.step)
+        checkpoint.save_snapshot(path, self.spec.game_string, self.config.network, tuple(self.spec.encoder.shape),
+                                 self.spec.num_actions, self.step, self.models)
+        checkpoint.atomic_save({
+            "step": self.step, "samples": self.samples,
+            "weights": [{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in self.models],
+            "optimizers": [opt.state_dict() for opt in self.optimizers],
+        }, self.run_dir / STATE_FILE)
+        return path
+
+    # ---- training ---------------------------------------------------------------------------
+
+    def refresh(self) -> int:
+        return self.window.refresh()
+
+    def ready(self) -> bool:
+        """Enough data, and not yet past the reuse cap of what the actors have produced."""
+        tc = self.config.train
+        if self.window.positions < tc.min_positions:
+            return False
+        return self.samples < tc.max_reuse * self.window.positions_loaded
+
+    def _tensor(self, a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a)).to(self.device)
+
+    def train_step(self) -> dict[str, float]:
+        tc = self.config.train
+        losses = {"policy": 0.0, "value": 0.0}
+        for seat, (model, opt) in enumerate(zip(self.models, self.optimizers)):
+            batch = self.window.sample(tc.batch_size, self.rng, seat if len(self.models) > 1 else None)
+            batch = augment(batch, self.spec.symmetries, self.rng)
+            model.train()
+            logits, value = model(self._tensor(batch.obs.astype(np.float32, copy=False)))
+            logits = logits.masked_fill(~self._tensor(batch.legal), -1e9)
+            target_pi = self._tensor(batch.policy)
+            target_pi = target_pi / target_pi.sum(1, keepdim=True).clamp_min(1e-8)
+            policy_loss = -(target_pi * F.log_softmax(logits, dim=1)).sum(1).mean()
+            z = (1 - tc.q_mix) * batch.value + tc.q_mix * batch.root_value
+            value_loss = F.mse_loss(value, self._tensor(z.astype(np.float32)))
+            loss = policy_loss + tc.value_weight * value_loss
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            losses["policy"] += float(policy_loss) / len(self.models)
+            losses["value"] += float(value_loss) / len(self.models)
+            self.samples += tc.batch_size
+        self.step += 1
+        self.last_losses = losses
+        return losses

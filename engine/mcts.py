@@ -1,0 +1,312 @@
+"""Batched PUCT Monte Carlo tree search: many game trees searched at once, all leaves in one network call.
+
+The trees live in preallocated numpy arrays indexed [tree, node, action], so selection and backup
+are a few vectorised operations per tree depth for *all* trees together; the only per-simulation
+Python work is stepping the OpenSpiel state into the new leaf and encoding it. Each wave selects one
+leaf per tree (or `leaves_per_tree` leaves, spread apart by virtual loss), evaluates every new
+leaf of every tree in one batch, then backs the values up.
+
+Also here: Dirichlet noise at the root (mixed into a per-search copy of the root priors, so a reused
+tree gets fresh noise), first-play urgency reduction, tree reuse between moves (the chosen child
+becomes the root; trees are compacted when their arrays fill), terminal leaves valued by their
+returns, and chance nodes stepped through by sampling their outcomes.
+
+Values are for 2-player zero-sum games: a leaf's value v for its player to move is -v for the other.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyspiel
+
+from engine.config import SearchConfig
+from engine.inference import Evaluator
+
+VIRTUAL_LOSS = 1.0
+
+
+@dataclass
+class SearchStats:
+    simulations: int = 0
+    evaluations: int = 0
+    waves: int = 0
+
+
+def step(state: pyspiel.State, action: int, rng: np.random.Generator) -> pyspiel.State:
+    """A copy of `state` after `action`, with any chance events that follow sampled."""
+    child = state.clone()
+    child.apply_action(action)
+    while child.is_chance_node():
+        outcomes, probs = zip(*child.chance_outcomes())
+        child.apply_action(int(rng.choice(outcomes, p=probs)))
+    return child
+
+
+class BatchedMCTS:
+    """PUCT search over `num_trees` independent trees, one per concurrent game.
+
+    `encoder` has `encode(state)` and `step(parent_x, state)`; `evaluator` maps encoded positions
+    and legal masks to priors and values.
+    """
+
+    def __init__(self, encoder, num_actions: int, evaluator: Evaluator, config: SearchConfig,
+                 num_trees: int, rng: np.random.Generator, capacity: int | None = None) -> None:
+        self.encoder = encoder
+        self.evaluator = evaluator
+        self.config = config
+        self.rng = rng
+        self.num_trees = num_trees
+        self.num_actions = num_actions
+        # A search adds at most one node per simulation; room for that twice keeps reused subtrees.
+        cap = capacity or 2 * config.simulations + 2
+        self.capacity = cap
+        shape = (num_trees, cap)
+        self.child = np.full(shape + (num_actions,), -1, np.int32)
+        self.N = np.zeros(shape + (num_actions,), np.float32)
+        self.W = np.zeros(shape + (num_actions,), np.float32)
+        self.P = np.zeros(shape + (num_actions,), np.float32)
+        self.legal = np.zeros(shape + (num_actions,), bool)
+        self.expanded = np.zeros(shape, bool)
+        self.terminal = np.zeros(shape, bool)
+        self.player = np.zeros(shape, np.int8)
+        self.value = np.zeros(shape, np.float32)  # network value (node player's view); terminal: return
+        self.parent = np.full(shape, -1, np.int32)
+        self.count = np.zeros(num_trees, np.int64)
+        self.root = np.zeros(num_trees, np.int64)
+        self.root_prior = np.zeros((num_trees, num_actions), np.float32)
+        self.states: list[list[pyspiel.State | None]] = [[None] * cap for _ in range(num_trees)]
+        self.xs: list[list[np.ndarray | None]] = [[None] * cap for _ in range(num_trees)]
+        self.stats = SearchStats()
+
+    # ---- tree bookkeeping -------------------------------------------------------------------
+
+    def _clear_rows(self, t: int, start: int) -> None:
+        """Rows at and above count are always clean, so creating a node writes only what it sets."""
+        self.child[t, start:] = -1
+        self.N[t, start:] = 0
+        self.W[t, start:] = 0
+        self.expanded[t, start:] = False
+        self.terminal[t, start:] = False
+        for i in range(start, self.capacity):
+            if self.states[t][i] is None:
+                break
+            self.states[t][i] = None
+            self.xs[t][i] = None
+
+    def _new_node(self, t: int, state: pyspiel.State, parent: int) -> int:
+        idx = int(self.count[t])
+        self.count[t] = idx + 1
+        self.states[t][idx] = state
+        self.parent[t, idx] = parent
+        if state.is_terminal():
+            self.terminal[t, idx] = True
+            # Stored for the player to move at the parent, the only view backup needs at a leaf.
+            self.player[t, idx] = self.player[t, parent] if parent >= 0 else 0
+            self.value[t, idx] = state.returns()[self.player[t, idx]]
+        else:
+            self.player[t, idx] = state.current_player()
+        return idx
+
+    def reset(self, t: int, state: pyspiel.State) -> None:
+        """Start tree `t` afresh at `state` (which the tree then owns)."""
+        self.count[t] = 0
+        self._clear_rows(t, 0)
+        self.root[t] = self._new_node(t, state, -1)
+        if not state.is_terminal():
+            self.xs[t][0] = self.encoder.encode(state)
+
+    def root_state(self, t: int) -> pyspiel.State:
+        return self.states[t][self.root[t]]
+
+    def root_x(self, t: int) -> np.ndarray:
+        return self.xs[t][self.root[t]]
+
+    def advance(self, t: int, action: int) -> None:
+        """Play `action` at tree t's root; the child's subtree becomes the new tree when reuse is on."""
+        r = self.root[t]
+        c = self.child[t, r, action]
+        if self.config.reuse_tree and c >= 0:
+            self.root[t] = c
+            self.parent[t, c] = -1
+            return
+        state = step(self.states[t][r], action, self.rng)
+        parent_x = self.xs[t][r]
+        self.reset(t, state)
+        if not state.is_terminal() and parent_x is not None:
+            # Keep history planes that a fresh encode() of a sampled-through state could not know.
+            self.xs[t][0] = self.encoder.step(parent_x, state)
+
+    def _compact(self, t: int, room: int) -> None:
+        """Make room for `room` new nodes: keep only the root's subtree, renumbered from 0."""
+        if self.count[t] + room <= self.capacity:
+            return
+        order = [np.array([self.root[t]])]
+        frontier = order[0]
+        while len(frontier):
+            kids = self.child[t, frontier].ravel()
+            frontier = kids[kids >= 0]
+            order.append(frontier)
+        keep = np.concatenate(order)
+        m = len(keep)
+        if m + room > self.capacity:  # the subtree alone is too big: start over at the root
+            state, x = self.root_state(t), self.root_x(t)
+            self.reset(t, state)
+            self.xs[t][0] = x
+            return
+        remap = np.full(self.capacity, -1, np.int32)
+        remap[keep] = np.arange(m, dtype=np.int32)
+        for arr in (self.N, self.W, self.P, self.legal, self.expanded, self.terminal, self.player, self.value):
+            arr[t, :m] = arr[t, keep]
+        kids = self.child[t, keep]
+        self.child[t, :m] = np.where(kids >= 0, remap[np.maximum(kids, 0)], -1)
+        par = self.parent[t, keep]
+        self.parent[t, :m] = np.where(par >= 0, remap[np.maximum(par, 0)], -1)
+        states, xs = self.states[t], self.xs[t]
+        self.states[t] = [states[i] for i in keep] + [None] * (self.capacity - m)
+        self.xs[t] = [xs[i] for i in keep] + [None] * (self.capacity - m)
+        self.count[t] = m
+        self.root[t] = 0
+        self._clear_rows(t, m)
+
+    # ---- search -----------------------------------------------------------------------------
+
+    def search(self, trees: np.ndarray, simulations: np.ndarray | int, noise: bool = False) -> None:
+        """Run `simulations` new simulations (per tree, or one count for all) on each of `trees`."""
+        trees = np.asarray(trees, np.int64)
+        remaining = np.broadcast_to(np.asarray(simulations, np.int64), trees.shape).copy()
+        roots = self.root[trees]
+        live = ~self.terminal[trees, roots]
+        trees, remaining = trees[live], remaining[live]
+        if len(remaining) and remaining.max() >= self.capacity:
+            raise ValueError(f"{remaining.max()} simulations do not fit a tree of {self.capacity} nodes: "
+                             "build the search with a larger capacity")
+        for t, sims in zip(trees.tolist(), remaining.tolist()):
+            self._compact(t, sims + 1)
+        roots = self.root[trees]
+        fresh = ~self.expanded[trees, roots]
+        if fresh.any():  # expanding a root counts as its first simulation
+            self._evaluate(trees[fresh], roots[fresh])
+            remaining[fresh] -= 1
+            self.stats.simulations += int(fresh.sum())
+        self._set_root_priors(trees, noise)
+        while True:
+            active = remaining > 0
+            if not active.any():
+                break
+            self._wave(trees[active], remaining[active])
+            remaining[active] -= np.minimum(remaining[active], self.config.leaves_per_tree)
+
+    def _set_root_priors(self, trees: np.ndarray, noise: bool) -> None:
+        priors = self.P[trees, self.root[trees]]
+        if noise and self.config.dirichlet_fraction > 0:
+            eps = self.config.dirichlet_fraction
+            legal = self.legal[trees, self.root[trees]]
+            for i in range(len(trees)):
+                idx = np.flatnonzero(legal[i])
+                if len(idx) > 1:
+                    d = self.rng.dirichlet(np.full(len(idx), self.config.dirichlet_alpha))
+                    priors[i, idx] = (1 - eps) * priors[i, idx] + eps * d
+        self.root_prior[trees] = priors
+
+    def _select(self, trees: np.ndarray, virtual: bool) -> tuple[np.ndarray, list[tuple[np.ndarray, ...]]]:
+        """Descend each tree from its root by PUCT to a leaf; returns leaves and the path edges."""
+        cfg = self.config
+        leaf = np.empty(len(trees), np.int64)
+        pos = np.arange(len(trees))
+        cur_t, cur_n = trees, self.root[trees]
+        path: list[tuple[np.ndarray, ...]] = []
+        depth = 0
+        while len(pos):
+            go = self.expanded[cur_t, cur_n] & ~self.terminal[cur_t, cur_n]
+            stop = ~go
+            if stop.any():
+                leaf[pos[stop]] = cur_n[stop]
+                pos, cur_t, cur_n = pos[go], cur_t[go], cur_n[go]
+                if not len(pos):
+                    break
+            n = self.N[cur_t, cur_n]
+            w = self.W[cur_t, cur_n]
+            p = self.root_prior[cur_t] if depth == 0 else self.P[cur_t, cur_n]
+            nsum = n.sum(1)
+            node_q = (self.value[cur_t, cur_n] + w.sum(1)) / (1.0 + nsum)
+            q = np.where(n > 0, w / np.maximum(n, 1.0), (node_q - cfg.fpu_reduction)[:, None])
+            score = q + cfg.c_puct * p * (np.sqrt(nsum + 1.0)[:, None] / (1.0 + n))
+            score[~self.legal[cur_t, cur_n]] = -np.inf
+            a = score.argmax(1)
+            path.append((pos, cur_t, cur_n, a))
+            if virtual:
+                self.N[cur_t, cur_n, a] += 1.0
+                self.W[cur_t, cur_n, a] -= VIRTUAL_LOSS
+            nxt = self.child[cur_t, cur_n, a].astype(np.int64)
+            for i in np.flatnonzero(nxt < 0):
+                t, parent, action = int(cur_t[i]), int(cur_n[i]), int(a[i])
+                c = self._new_node(t, step(self.states[t][parent], action, self.rng), parent)
+                self.child[t, parent, action] = c
+                nxt[i] = c
+            cur_n = nxt
+            depth += 1
+        return leaf, path
+
+    def _evaluate(self, trees: np.ndarray, nodes: np.ndarray) -> None:
+        """Encode and evaluate unexpanded non-terminal nodes in one batch, then expand them."""
+        xs, legal = [], np.empty((len(trees), self.num_actions), bool)
+        for i, (t, n) in enumerate(zip(trees.tolist(), nodes.tolist())):
+            x = self.xs[t][n]
+            state = self.states[t][n]
+            if x is None:
+                x = self.encoder.step(self.xs[t][self.parent[t, n]], state)
+                self.xs[t][n] = x
+            xs.append(x)
+            legal[i] = state.legal_actions_mask()
+        priors, values = self.evaluator.evaluate(np.stack(xs), legal, self.player[trees, nodes])
+        self.P[trees, nodes] = priors
+        self.legal[trees, nodes] = legal
+        self.value[trees, nodes] = values
+        self.expanded[trees, nodes] = True
+        self.stats.evaluations += len(trees)
+
+    def _wave(self, trees: np.ndarray, remaining: np.ndarray) -> None:
+        k = self.config.leaves_per_tree
+        virtual = k > 1
+        passes = []
+        for r in range(k):
+            ts = trees[remaining > r]
+            if not len(ts):
+                break
+            passes.append((ts, *self._select(ts, virtual)))
+        # One network call for every new leaf of every pass; a leaf reached twice is evaluated once.
+        all_t = np.concatenate([p[0] for p in passes])
+        all_n = np.concatenate([p[1] for p in passes])
+        todo = ~self.expanded[all_t, all_n] & ~self.terminal[all_t, all_n]
+        if todo.any():
+            key = np.unique(all_t[todo] * self.capacity + all_n[todo])
+            self._evaluate(key // self.capacity, key % self.capacity)
+        for ts, leaf, path in passes:
+            v_leaf = self.value[ts, leaf]
+            p_leaf = self.player[ts, leaf]
+            for pos, t, n, a in path:
+                v = np.where(self.player[t, n] == p_leaf[pos], v_leaf[pos], -v_leaf[pos])
+                if virtual:
+                    self.W[t, n, a] += v + VIRTUAL_LOSS
+                else:
+                    self.N[t, n, a] += 1.0
+                    self.W[t, n, a] += v
+        self.stats.simulations += int(sum(len(p[0]) for p in passes))
+        self.stats.waves += 1
+
+    # ---- results ----------------------------------------------------------------------------
+
+    def visit_counts(self, t: int) -> np.ndarray:
+        return self.N[t, self.root[t]].copy()
+
+    def root_value(self, t: int) -> float:
+        """Mean value at the root for its player to move."""
+        r = self.root[t]
+        n = self.N[t, r]
+        return float((self.value[t, r] + self.W[t, r].sum()) / (1.0 + n.sum()))
+
+    def q_values(self, t: int) -> np.ndarray:
+        r = self.root[t]
+        n = self.N[t, r]
+        return np.where(n > 0, self.W[t, r] / np.maximum(n, 1.0), np.nan)

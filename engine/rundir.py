@@ -1,0 +1,81 @@
+"""The run directory contract: `checkpoints/<run>/` holds everything a run needs.
+
+Layout: `config.toml` (resolved config), `snapshots/step-*.pt`, `learner.pt`, `trajectories/*.h5`,
+`metrics.jsonl`, `status.json`. The root is `checkpoints/` under the working directory, or
+`$ARENA_HOME` when set.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from engine import config as cfg
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+class RunError(ValueError):
+    """A missing or unusable run; one line naming the fix."""
+
+
+def root() -> Path:
+    return Path(os.environ.get("ARENA_HOME", "checkpoints"))
+
+
+def run_path(name: str) -> Path:
+    if not _NAME.match(name):
+        raise RunError(f"run name {name!r} is not valid: use letters, digits, '_', '-' and '.'")
+    return root() / name
+
+
+def existing_run(name: str) -> Path:
+    path = run_path(name)
+    if not (path / "config.toml").is_file():
+        known = sorted(p.parent.name for p in root().glob("*/config.toml"))
+        hint = f" (runs here: {', '.join(known)})" if known else ""
+        raise RunError(f"no run named '{name}' in {root()}{hint}: start it with `arena league run GAME --run {name}`")
+    return path
+
+
+def load_config(run_dir: Path) -> cfg.RunConfig:
+    return cfg.from_dict(cfg.read_toml(run_dir / "config.toml"))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    atomic_write_text(path, json.dumps(data, indent=1))
+
+
+def append_jsonl(path: Path, data: dict[str, Any]) -> None:
+    """One line per record; a line torn by a kill is skipped by readers."""
+    with open(path, "a") as f:
+        f.write(json.dumps(data) + "\n")
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows

@@ -1,0 +1,187 @@
+"""The game catalogue: named presets over OpenSpiel, and `load(name)` -> GameSpec.
+
+A name is a preset (``go9``), a preset with parameter overrides in OpenSpiel's syntax
+(``go9(komi=6.5)``, merged into the preset's parameters), or any raw OpenSpiel game string
+(``go(board_size=7,komi=5.5)``, ``breakthrough``). Every failure is a one-line GameError naming the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyspiel
+
+from games.encoders import Encoder, encoder_for
+from games.symmetry import Symmetry, symmetries_for
+
+
+class GameError(ValueError):
+    """A game name that cannot be served; the message is one line that names the fix."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    game_string: str
+    description: str
+    family: str
+
+
+_PRESETS: tuple[Preset, ...] = (
+    Preset("tic_tac_toe", "tic_tac_toe", "3x3 noughts and crosses; a smoke test", "tic_tac_toe"),
+    Preset("connect_four", "connect_four", "7 columns x 6 rows, four in a row", "connect_four"),
+    Preset("hex5", "hex(board_size=5)", "Hex on 5x5, no swap rule; quick to learn", "hex"),
+    Preset("hex11", "hex(board_size=11)", "Hex on the classic 11x11 board, no swap rule", "hex"),
+    Preset("go9", "go(board_size=9,komi=7.5)", "Go 9x9, komi 7.5, positional superko", "go"),
+    Preset("go13", "go(board_size=13,komi=7.5)", "Go 13x13, komi 7.5", "go"),
+    Preset("go19", "go(board_size=19,komi=7.5)", "Go 19x19, komi 7.5", "go"),
+)
+_BY_NAME = {p.name: p for p in _PRESETS}
+
+_HINT = "`arena games` lists the presets"
+_KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def presets() -> list[Preset]:
+    return list(_PRESETS)
+
+
+@dataclass
+class GameSpec:
+    """Everything the engine needs about one game: OpenSpiel game, encoder, symmetries."""
+
+    name: str
+    game_string: str
+    game: pyspiel.Game
+    preset: Preset | None
+    encoder: Encoder
+    symmetries: list[Symmetry] = field(repr=False)
+    num_actions: int
+    num_players: int
+
+    @property
+    def learner_problem(self) -> str | None:
+        """Why no learner can serve this game yet (one line), or None."""
+        t = self.game.get_type()
+        if self.num_players != 2:
+            return f"{self.name} has {self.num_players} players; only 2-player games can be learned"
+        if t.dynamics != pyspiel.GameType.Dynamics.SEQUENTIAL:
+            return f"{self.name} has simultaneous moves; only turn-based games can be learned"
+        if t.information != pyspiel.GameType.Information.PERFECT_INFORMATION:
+            return f"{self.name} has imperfect information (the imperfect-information learner is not built yet)"
+        if t.utility != pyspiel.GameType.Utility.ZERO_SUM:
+            return f"{self.name} is {t.utility.name.lower().replace('_', '-')}; only zero-sum games can be learned"
+        if t.chance_mode == pyspiel.GameType.ChanceMode.SAMPLED_STOCHASTIC:
+            return f"{self.name} samples chance without listing outcomes; search needs explicit chance"
+        return None
+
+    @property
+    def learner(self) -> str | None:
+        """The learner that serves this game: "alphazero", or None (see learner_problem)."""
+        return None if self.learner_problem else "alphazero"
+
+
+def require_alphazero(spec: GameSpec) -> GameSpec:
+    problem = spec.learner_problem
+    if problem:
+        raise GameError(problem)
+    return spec
+
+
+def load(name: str) -> GameSpec:
+    """The GameSpec for a preset, preset with overrides, or raw OpenSpiel game string."""
+    return _load("".join(name.split()))  # whitespace-free, so `go9( komi=6.5 )` shares the cache
+
+
+@functools.lru_cache(maxsize=None)
+def _load(name: str) -> GameSpec:
+    base, params = _split(name)
+    preset = _BY_NAME.get(base)
+    if preset is not None:
+        merged = _parse(preset.game_string, name)
+        merged.update(params)
+        game_name = merged.pop("name")
+    else:
+        _check_known(base, name)
+        game_name, merged = base, params
+    game = _load_game(game_name, merged, name)
+    encoder = encoder_for(game, preset)
+    return GameSpec(
+        name=name,
+        game_string=str(game).removesuffix("()"),  # "tic_tac_toe", as OpenSpiel reads it back
+        game=game,
+        preset=preset,
+        encoder=encoder,
+        symmetries=symmetries_for(game, preset, encoder),
+        num_actions=game.num_distinct_actions(),
+        num_players=game.num_players(),
+    )
+
+
+def _split(name: str) -> tuple[str, dict[str, Any]]:
+    """`base(k=v,...)` -> ("base", {k: v}), checking the syntax before OpenSpiel sees it."""
+    if not name:
+        raise GameError(f"empty game name; {_HINT}")
+    if "(" not in name:
+        if ")" in name or "=" in name:
+            raise GameError(f"bad game name {name!r}: write parameters as name(key=value,...)")
+        return name, {}
+    base, _, rest = name.partition("(")
+    if not rest.endswith(")") or rest.count("(") != rest.count(")") - 1:
+        raise GameError(f"bad parameters in {name!r}: unbalanced parentheses; write name(key=value,...)")
+    params = _parse(name, name)
+    params.pop("name", None)
+    for key, value in params.items():
+        if value == "" or not key.isidentifier():
+            raise GameError(f"bad parameters in {name!r}: write name(key=value,...)")
+    return base, params
+
+
+def _parse(game_string: str, name: str) -> dict[str, Any]:
+    try:
+        return dict(pyspiel.game_parameters_from_string(game_string))
+    except pyspiel.SpielError as e:
+        raise GameError(f"bad parameters in {name!r}: {_first_line(e)}; write name(key=value,...)") from None
+
+
+def _check_known(base: str, name: str) -> None:
+    """Refuse an unknown game before OpenSpiel does: its message lists every game, one per line."""
+    registered = pyspiel.registered_names()
+    if base in registered:
+        return
+    close = difflib.get_close_matches(base, list(_BY_NAME) + list(registered), n=1)
+    maybe = f"did you mean {close[0]!r}? " if close else ""
+    raise GameError(f"unknown game {base!r}: {maybe}{_HINT}")
+
+
+def _load_game(game_name: str, params: dict[str, Any], name: str) -> pyspiel.Game:
+    defaults = _defaults(game_name)
+    for key, value in params.items():
+        if key not in defaults:
+            known = ", ".join(sorted(defaults)) or "none"
+            raise GameError(f"{name!r}: {game_name} has no parameter {key!r} (it has: {known})")
+        want = type(defaults[key])
+        # `komi=7` parses as an int; OpenSpiel insists on the declared type, so convert it.
+        if want is float and type(value) is int:
+            params[key] = value = float(value)
+        # Checked here rather than by OpenSpiel, which also prints its errors to stderr.
+        if want in _KINDS and type(value) is not want:
+            raise GameError(f"{name!r}: {key} must be {_KINDS[want]}, not {value!r}")
+    try:
+        return pyspiel.load_game(game_name, params)
+    except pyspiel.SpielError as e:
+        raise GameError(f"cannot load {name!r}: {_first_line(e)}") from None
+
+
+@functools.lru_cache(maxsize=None)
+def _defaults(game_name: str) -> dict[str, Any]:
+    """Declared parameters and defaults, read from the registry (no game needs loading)."""
+    game_type = next(t for t in pyspiel.registered_games() if t.short_name == game_name)
+    return dict(game_type.parameter_specification)
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

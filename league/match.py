@@ -1,0 +1,59 @@
+"""Head-to-head matches between player specs, seats alternating, with OpenSpiel's `evaluate_bots`."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from open_spiel.python.algorithms import evaluate_bots
+
+from engine.bots import load_bot
+
+
+@dataclass
+class MatchResult:
+    a: str
+    b: str
+    wins: int = 0
+    draws: int = 0
+    losses: int = 0
+    returns: list[float] = field(default_factory=list)  # a's return, game by game
+
+    @property
+    def games(self) -> int:
+        return self.wins + self.draws + self.losses
+
+    @property
+    def score(self) -> float:
+        return (self.wins + 0.5 * self.draws) / max(self.games, 1)
+
+    def elo_difference(self) -> float:
+        """a's Elo advantage implied by the score (±inf at 0% and 100%)."""
+        s = self.score
+        if s <= 0 or s >= 1:
+            return math.copysign(math.inf, s - 0.5)
+        return -400 * math.log10(1 / s - 1)
+
+    def as_dict(self) -> dict:
+        return {"a": self.a, "b": self.b, "games": self.games, "wins": self.wins, "draws": self.draws,
+                "losses": self.losses, "score": round(self.score, 4)}
+
+
+def play_match(spec, a: str, b: str, games: int, seed: int = 0) -> MatchResult:
+    """`games` games of a against b in a 2-player game, a taking the first seat in even games."""
+    rng = np.random.RandomState(seed)
+    bot_a, bot_b = load_bot(a, spec, seed), load_bot(b, spec, seed + 1)
+    result = MatchResult(a, b)
+    for i in range(games):
+        bots = [bot_a, bot_b] if i % 2 == 0 else [bot_b, bot_a]
+        seat = i % 2
+        returns = evaluate_bots.evaluate_bots(spec.game.new_initial_state(), bots, rng)
+        r = returns[seat]
+        result.returns.append(float(r))
+        if r > 0:
+            result.wins += 1
+        elif r < 0:
+            result.losses += 1
+        else:
+            result.draws += 1
+    return result

@@ -1,0 +1,300 @@
+"""The league runner behind `arena league run`: actor processes, the learner, resumption.
+
+Actors (separate processes) play with the latest published snapshot and append finished games to
+the run's HDF5 store; the learner (this process) trains from the store and publishes snapshots that
+the actors pick up. The store and the snapshot files are the only channels between them, so either
+side can die and restart. `actors = 0` runs both in this one process, alternating, which makes a
+run repeatable from its seed.
+
+In this first version the opponent is the current network (plain self-play); the snapshot pool and
+PFSP matchmaking of the league build on it.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import games
+from engine import checkpoint, config as cfg, rundir
+from engine.inference import Evaluator
+from engine.learner import Learner
+from engine.networks import default_device
+from engine.selfplay import SelfPlayActor, store_meta
+from engine.store import SegmentWriter
+
+SNAPSHOT_POLL_SECONDS = 3.0
+STATS_SECONDS = 1.0
+
+
+def prepare_run(game: str | None, config_file: str | None, run: str | None) -> tuple[cfg.RunConfig, Path, bool]:
+    """Resolve the config and run directory; returns (config, run_dir, resumed).
+
+    A new run writes its resolved config; an existing one resumes with the config it was started
+    with, and refuses a different game.
+    """
+    overrides = cfg.read_toml(config_file) if config_file else {}
+    name = run or (overrides.get("game") or game or "").split("(")[0] or None
+    if name is None:
+        raise cfg.ConfigError("no game given: `arena league run GAME` (see `arena games`)")
+    run_dir = rundir.run_path(name)
+    if (run_dir / "config.toml").exists():
+        config = rundir.load_config(run_dir)
+        asked = overrides.get("game") or game
+        if asked and asked != config.game:
+            raise rundir.RunError(f"run '{name}' plays {config.game}, not {asked}: pick another --run name")
+        if config_file:
+            fresh = cfg.resolve(config.game, overrides)
+            if cfg.to_dict(fresh) != cfg.to_dict(config):
+                raise rundir.RunError(f"run '{name}' was started with another config ({run_dir / 'config.toml'}): "
+                                      "resume without --config, or use a new --run name")
+        games.require_alphazero(games.load(config.game))
+        return config, run_dir, True
+    config = cfg.resolve(game, overrides)
+    spec = games.load(config.game)
+    games.require_alphazero(spec)
+    rundir.atomic_write_text(run_dir / "config.toml", cfg.dumps(config))
+    return config, run_dir, False
+
+
+# ---- actor process ------------------------------------------------------------------------------
+
+def _load_latest(run_dir: Path, spec, evaluator: Evaluator, current: int) -> int:
+    found = checkpoint.latest_snapshot(run_dir)
+    if found is None or found[0] == current:
+        return current
+    try:
+        snap = checkpoint.load_snapshot(found[1], spec.game_string)
+    except checkpoint.CheckpointError:
+        return current  # a file being replaced; the next poll gets it
+    for model, weights in zip(evaluator.models, snap.weights):
+        model.load_state_dict(weights)
+    return snap.step
+
+
+def actor_main(run_dir: str, index: int, seed: int, stop, stats_queue) -> None:
+    """Entry point of an actor process: self-play until `stop` is set or the parent dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and sets `stop`
+    run_dir = Path(run_dir)
+    config = rundir.load_config(run_dir)
+    torch.set_num_threads(config.threads)
+    parent = os.getppid()
+    spec = games.load(config.game)
+    device = default_device()
+    while checkpoint.latest_snapshot(run_dir) is None and not stop.is_set():
+        time.sleep(0.2)
+    found = checkpoint.latest_snapshot(run_dir)
+    if found is None:
+        return
+    snap = checkpoint.load_snapshot(found[1], spec.game_string)
+    evaluator = Evaluator(snap.build_models(device), device)
+    step = snap.step
+    rng = np.random.default_rng([seed, index, step])
+    actor = SelfPlayActor(spec, evaluator, config, rng, participant=f"{run_dir.name}:step-{step}")
+    actor.learner_step = step
+    sp = config.selfplay
+    writer = SegmentWriter(run_dir / "trajectories", f"actor-{index}", store_meta(spec), sp.flush_games,
+                           sp.flush_seconds)
+    start = last_poll = last_stats = time.monotonic()
+    try:
+        while not stop.is_set() and os.getppid() == parent:
+            actor.step(writer.add)
+            writer.flush_if_due()
+            now = time.monotonic()
+            if now - last_poll > SNAPSHOT_POLL_SECONDS:
+                last_poll = now
+                step = _load_latest(run_dir, spec, evaluator, step)
+                actor.learner_step = step
+                actor.participant = f"{run_dir.name}:step-{step}"
+            if now - last_stats > STATS_SECONDS:
+                last_stats = now
+                stats_queue.put((index, {"games": actor.stats.games, "positions": actor.stats.positions,
+                                         "simulations": actor.mcts.stats.simulations,
+                                         "seconds": now - start, "flushed": writer.games_written}))
+    finally:
+        writer.close()
+
+
+# ---- learner side -------------------------------------------------------------------------------
+
+@dataclass
+class Progress:
+    """What the live view shows; summed over actors."""
+    started: float = field(default_factory=time.monotonic)
+    games: int = 0
+    positions: int = 0
+    simulations: int = 0
+    actor_seconds: dict[int, float] = field(default_factory=dict)
+    per_actor: dict[int, dict] = field(default_factory=dict)
+    stored_positions: int = 0
+    stored_games: int = 0
+    step: int = 0
+    losses: dict[str, float] = field(default_factory=dict)
+    snapshot: str = "-"
+    actors_alive: int = 0
+    restarts: int = 0
+
+    def update_actor(self, index: int, stats: dict) -> None:
+        self.per_actor[index] = stats
+        self.games = sum(s["games"] for s in self.per_actor.values())
+        self.positions = sum(s["positions"] for s in self.per_actor.values())
+        self.simulations = sum(s["simulations"] for s in self.per_actor.values())
+
+    def rates(self) -> dict[str, float]:
+        games_per_min = sum(60 * s["games"] / max(s["seconds"], 1e-9) for s in self.per_actor.values())
+        sims_per_s = sum(s["simulations"] / max(s["seconds"], 1e-9) for s in self.per_actor.values())
+        return {"games_per_minute": games_per_min, "simulations_per_second": sims_per_s}
+
+    def as_dict(self) -> dict:
+        return {"elapsed": time.monotonic() - self.started, "games": self.games, "positions": self.positions,
+                "stored_games": self.stored_games, "stored_positions": self.stored_positions, "step": self.step,
+                "losses": self.losses, "snapshot": self.snapshot, "actors_alive": self.actors_alive,
+                "restarts": self.restarts, **self.rates()}
+
+
+class LeagueRun:
+    """One session of a run: resumes the learner, runs actors, trains until the budget is spent."""
+
+    def __init__(self, config: cfg.RunConfig, run_dir: Path) -> None:
+        self.config = config
+        self.run_dir = run_dir
+        self.spec = games.load(config.game)
+        torch.set_num_threads(config.threads)
+        self.learner = Learner(self.spec, config, run_dir, default_device())
+        self.progress = Progress()
+        self.metrics = run_dir / "metrics.jsonl"
+        self.published_step = -1
+
+    def _publish(self) -> None:
+        path = self.learner.publish()
+        self.published_step = self.learner.step
+        self.progress.snapshot = path.name
+        rundir.append_jsonl(self.metrics, {"time": time.time(), "step": self.learner.step,
+                                           **self.learner.last_losses, **self.progress.rates(),
+                                           "stored_positions": self.learner.window.positions_loaded,
+                                           "games": self.learner.window.games_seen})
+
+    def _sync_progress(self) -> None:
+        p, lr = self.progress, self.learner
+        p.step, p.losses = lr.step, lr.last_losses
+        p.stored_positions, p.stored_games = lr.window.positions_loaded, lr.window.games_seen
+
+    def run(self, steps: int | None = None, minutes: float | None = None, view=None) -> Progress:
+        if not self.learner.resume():
+            self._publish()  # step 0: the actors' first weights
+        else:
+            self.progress.snapshot = checkpoint.snapshot_path(self.run_dir, self.learner.step).name
+        self.learner.refresh()
+        target = self.learner.step + steps if steps is not None else None
+        deadline = time.monotonic() + 60 * minutes if minutes is not None else None
+
+        def done() -> bool:
+            return ((target is not None and self.learner.step >= target)
+                    or (deadline is not None and time.monotonic() >= deadline))
+        try:
+            if self.config.actors == 0:
+                self._run_inline(done, view)
+            else:
+                self._run_processes(done, view)
+        finally:
+            if self.learner.step > 0 and not checkpoint.snapshot_path(self.run_dir, self.learner.step).exists():
+                self._publish()
+            self._sync_progress()
+            rundir.write_json(self.run_dir / "status.json", self.progress.as_dict())
+        return self.progress
+
+    def _train_some(self, done, budget_seconds: float) -> None:
+        end = time.monotonic() + budget_seconds
+        while self.learner.ready() and not done() and time.monotonic() < end:
+            self.learner.train_step()
+            if self.learner.step % self.config.train.snapshot_every == 0:
+                self._publish()
+
+    def _run_inline(self, done, view) -> None:
+        """Actor and learner alternate in this process: repeatable for a given seed (with --steps)."""
+        spec, config = self.spec, self.config
+        device = default_device()
+        snap = checkpoint.load_snapshot(checkpoint.snapshot_path(self.run_dir, self.learner.step), spec.game_string)
+        evaluator = Evaluator(snap.build_models(device), device)
+        rng = np.random.default_rng([config.seed, 0, self.learner.step])
+        actor = SelfPlayActor(spec, evaluator, config, rng, participant=f"{self.run_dir.name}:step-{snap.step}")
+        writer = SegmentWriter(self.run_dir / "trajectories", "inline", store_meta(spec),
+                               config.selfplay.flush_games, float("inf"))
+        current = snap.step
+        segments = writer.segments_written
+        start = time.monotonic()
+        try:
+            while not done():
+                actor.step(writer.add)
+                if writer.segments_written != segments:
+                    segments = writer.segments_written
+                    self.learner.refresh()
+                    # Train up to the reuse cap; no wall-clock budget here, so runs repeat exactly.
+                    self._train_some(done, float("inf"))
+                    if self.published_step > current:
+                        current = self.published_step
+                        _load_latest(self.run_dir, spec, evaluator, -1)
+                        actor.learner_step = current
+                        actor.participant = f"{self.run_dir.name}:step-{current}"
+                self.progress.update_actor(0, {"games": actor.stats.games, "positions": actor.stats.positions,
+                                               "simulations": actor.mcts.stats.simulations,
+                                               "seconds": time.monotonic() - start})
+                self._sync_progress()
+                if view:
+                    view(self.progress)
+        finally:
+            writer.close()
+
+    def _run_processes(self, done, view) -> None:
+        ctx = mp.get_context("spawn")
+        stop = ctx.Event()
+        stats = ctx.Queue()
+        seed = self.config.seed + self.learner.step
+        procs: dict[int, mp.Process] = {}
+
+        def start(i: int) -> None:
+            procs[i] = ctx.Process(target=actor_main, args=(str(self.run_dir), i, seed + 1000 * self.progress.restarts,
+                                                            stop, stats), daemon=True)
+            procs[i].start()
+
+        for i in range(self.config.actors):
+            start(i)
+        last_refresh = 0.0
+        try:
+            while not done():
+                now = time.monotonic()
+                if now - last_refresh > 1.0:
+                    last_refresh = now
+                    self.learner.refresh()
+                if self.learner.ready():
+                    self._train_some(done, 0.5)
+                else:
+                    time.sleep(0.05)
+                while True:
+                    try:
+                        index, s = stats.get_nowait()
+                    except queue.Empty:
+                        break
+                    self.progress.update_actor(index, s)
+                for i, proc in list(procs.items()):
+                    if not proc.is_alive() and not stop.is_set():
+                        self.progress.restarts += 1  # an actor died (killed, OOM): replace it
+                        start(i)
+                self.progress.actors_alive = sum(p.is_alive() for p in procs.values())
+                self._sync_progress()
+                if view:
+                    view(self.progress)
+        finally:
+            stop.set()
+            for proc in procs.values():
+                proc.join(timeout=30)
+                if proc.is_alive():
+                    proc.terminate()
+            self.learner.refresh()
