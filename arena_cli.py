@@ -96,7 +96,14 @@ def cmd_data_inspect(args) -> None:
 def cmd_bench(args) -> None:
     from engine import bench, store
 
-    if args.what == "mcts":
+    if args.what == "curve":
+        from league.match import learning_curve
+        if not args.run:
+            from engine.config import ConfigError
+            raise ConfigError("bench curve needs --run RUN: the name of a run in checkpoints/")
+        result = {"bench": "curve", "run": args.run, "opponent": args.opponent,
+                  "curve": learning_curve(args.run, args.opponent, args.games, args.points)}
+    elif args.what == "mcts":
         result = bench.bench_mcts(args.game, seconds=args.seconds or 10.0)
     elif args.what == "selfplay":
         result = bench.bench_selfplay(args.game, simulations=args.sims, seconds=args.seconds or 60.0)
@@ -144,7 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_data_inspect)
 
     p = sub.add_parser("bench", help="measure search, self-play or store throughput")
-    p.add_argument("what", choices=["mcts", "selfplay", "store"])
+    p.add_argument("what", choices=["mcts", "selfplay", "store", "curve"])
+    p.add_argument("--run", help="run whose snapshots `curve` rates")
+    p.add_argument("--opponent", default="mcts:1000", help="fixed opponent of `curve` (a player spec)")
+    p.add_argument("--games", type=int, default=100, help="games per point of `curve`, seats alternating")
+    p.add_argument("--points", type=int, default=6, help="snapshots rated by `curve`")
     p.add_argument("--game", default="connect_four")
     p.add_argument("--sims", type=int, help="simulations per move (selfplay)")
     p.add_argument("--seconds", type=float, help="measurement time")

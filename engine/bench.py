@@ -59,16 +59,24 @@ def raw_throughput(evaluator: Evaluator, spec, batch: int, seconds: float) -> fl
 
 
 class _NetEvaluator:
-    """Our network as an evaluator of OpenSpiel's python MCTS (one position per call)."""
+    """Our network as an evaluator of OpenSpiel's python MCTS, one position per call.
+
+    Like OpenSpiel's AlphaZeroEvaluator it caches the last result, so value() and prior() of one
+    expansion cost a single forward pass.
+    """
 
     def __init__(self, spec, evaluator: Evaluator) -> None:
         self.spec, self.evaluator = spec, evaluator
+        self._last: tuple[str, tuple[np.ndarray, float]] | None = None
 
     def _run(self, state):
-        x = self.spec.encoder.encode(state)[None]
-        mask = np.asarray(state.legal_actions_mask(), bool)[None]
-        priors, values = self.evaluator.evaluate(x, mask)
-        return priors[0], float(values[0])
+        key = state.serialize()
+        if self._last is None or self._last[0] != key:
+            x = self.spec.encoder.encode(state)[None]
+            mask = np.asarray(state.legal_actions_mask(), bool)[None]
+            priors, values = self.evaluator.evaluate(x, mask)
+            self._last = (key, (priors[0], float(values[0])))
+        return self._last[1]
 
     def evaluate(self, state):
         _, v = self._run(state)

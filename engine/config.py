@@ -166,6 +166,8 @@ def resolve(game: str | None, overrides: dict[str, Any] | None = None) -> RunCon
     """Defaults for `game` (or overrides['game']) with the user's values applied on top."""
     overrides = dict(overrides or {})
     game = overrides.pop("game", None) or game
+    if game and not isinstance(game, str):
+        raise ConfigError(f"config 'game' must be str, got {game!r}")
     if not game:
         raise ConfigError("no game given: pass GAME on the command line or set game = \"...\" in the config")
     config = default_config(game)

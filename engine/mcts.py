@@ -209,9 +209,25 @@ class BatchedMCTS:
                     priors[i, idx] = (1 - eps) * priors[i, idx] + eps * d
         self.root_prior[trees] = priors
 
+    def _puct(self, n: np.ndarray, w: np.ndarray, p: np.ndarray, legal: np.ndarray, value: np.ndarray) -> np.ndarray:
+        """PUCT scores of the children of one node ([A] arrays) or of many ([k, A], value [k])."""
+        cfg = self.config
+        nsum = n.sum(-1, keepdims=True)
+        node_q = (np.expand_dims(value, -1) + w.sum(-1, keepdims=True)) / (1.0 + nsum)
+        # First-play urgency: an unvisited child is valued a little below its parent.
+        q = np.where(n > 0, w / np.maximum(n, 1.0), node_q - cfg.fpu_reduction)
+        score = q + cfg.c_puct * p * np.sqrt(nsum + 1.0) / (1.0 + n)
+        return np.where(legal, score, -np.inf)
+
+    def _expand_edge(self, t: int, parent: int, action: int) -> int:
+        c = self._new_node(t, step(self.states[t][parent], action, self.rng), parent)
+        self.child[t, parent, action] = c
+        return c
+
     def _select(self, trees: np.ndarray, virtual: bool) -> tuple[np.ndarray, list[tuple[np.ndarray, ...]]]:
         """Descend each tree from its root by PUCT to a leaf; returns leaves and the path edges."""
-        cfg = self.config
+        if len(trees) == 1:
+            return self._select_one(int(trees[0]), virtual)
         leaf = np.empty(len(trees), np.int64)
         pos = np.arange(len(trees))
         cur_t, cur_n = trees, self.root[trees]
@@ -225,14 +241,9 @@ class BatchedMCTS:
                 pos, cur_t, cur_n = pos[go], cur_t[go], cur_n[go]
                 if not len(pos):
                     break
-            n = self.N[cur_t, cur_n]
-            w = self.W[cur_t, cur_n]
             p = self.root_prior[cur_t] if depth == 0 else self.P[cur_t, cur_n]
-            nsum = n.sum(1)
-            node_q = (self.value[cur_t, cur_n] + w.sum(1)) / (1.0 + nsum)
-            q = np.where(n > 0, w / np.maximum(n, 1.0), (node_q - cfg.fpu_reduction)[:, None])
-            score = q + cfg.c_puct * p * (np.sqrt(nsum + 1.0)[:, None] / (1.0 + n))
-            score[~self.legal[cur_t, cur_n]] = -np.inf
+            score = self._puct(self.N[cur_t, cur_n], self.W[cur_t, cur_n], p, self.legal[cur_t, cur_n],
+                               self.value[cur_t, cur_n])
             a = score.argmax(1)
             path.append((pos, cur_t, cur_n, a))
             if virtual:
@@ -240,13 +251,28 @@ class BatchedMCTS:
                 self.W[cur_t, cur_n, a] -= VIRTUAL_LOSS
             nxt = self.child[cur_t, cur_n, a].astype(np.int64)
             for i in np.flatnonzero(nxt < 0):
-                t, parent, action = int(cur_t[i]), int(cur_n[i]), int(a[i])
-                c = self._new_node(t, step(self.states[t][parent], action, self.rng), parent)
-                self.child[t, parent, action] = c
-                nxt[i] = c
+                nxt[i] = self._expand_edge(int(cur_t[i]), int(cur_n[i]), int(a[i]))
             cur_n = nxt
             depth += 1
         return leaf, path
+
+    def _select_one(self, t: int, virtual: bool) -> tuple[np.ndarray, list[tuple[np.ndarray, ...]]]:
+        """_select for a single tree (play-time search): plain row views instead of gathers."""
+        node = int(self.root[t])
+        pos, tree = np.zeros(1, np.int64), np.array([t])
+        path: list[tuple[np.ndarray, ...]] = []
+        prior = self.root_prior[t]
+        while self.expanded[t, node] and not self.terminal[t, node]:
+            a = int(self._puct(self.N[t, node], self.W[t, node], prior, self.legal[t, node],
+                               self.value[t, node]).argmax())
+            path.append((pos, tree, np.array([node]), np.array([a])))
+            if virtual:
+                self.N[t, node, a] += 1.0
+                self.W[t, node, a] -= VIRTUAL_LOSS
+            child = int(self.child[t, node, a])
+            node = child if child >= 0 else self._expand_edge(t, node, a)
+            prior = self.P[t, node]
+        return np.array([node]), path
 
     def _evaluate(self, trees: np.ndarray, nodes: np.ndarray) -> None:
         """Encode and evaluate unexpanded non-terminal nodes in one batch, then expand them."""

@@ -20,7 +20,9 @@ def panel(run: str, game: str, status: dict[str, Any]) -> Table:
     table.add_column(justify="right")
     losses = status.get("losses") or {}
     rows = [
-        ("elapsed", _fmt_seconds(status.get("elapsed", 0))),
+        ("state", "running" if status.get("running") and time.time() - status.get("updated", 0) < 15
+         else "not running"),
+        ("elapsed (this session)", _fmt_seconds(status.get("elapsed", 0))),
         ("actors", f"{status.get('actors_alive', 0)} alive, {status.get('restarts', 0)} restarts"),
         ("games (this session)", f"{status.get('games', 0):,}"),
         ("games / min", f"{status.get('games_per_minute', 0):,.1f}"),

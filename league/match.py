@@ -57,3 +57,26 @@ def play_match(spec, a: str, b: str, games: int, seed: int = 0) -> MatchResult:
         else:
             result.draws += 1
     return result
+
+
+def learning_curve(run: str, opponent: str, games: int, points: int = 6, seed: int = 0) -> list[dict]:
+    """Score of `points` snapshots of a run, spread over its history, against a fixed opponent.
+
+    Minutes are wall-clock time since the run's first snapshot, read from the snapshots' records.
+    """
+    import games as catalogue
+    from engine import checkpoint, rundir
+
+    run_dir = rundir.existing_run(run)
+    spec = catalogue.load(rundir.load_config(run_dir).game)
+    snaps = checkpoint.list_snapshots(run_dir)
+    if not snaps:
+        return []
+    picks = sorted({snaps[round(i * (len(snaps) - 1) / max(points - 1, 1))] for i in range(points)})
+    t0 = checkpoint.load_file(snaps[0][1])["created"]
+    curve = []
+    for step, path in picks:
+        created = checkpoint.load_file(path)["created"]
+        result = play_match(spec, str(path), opponent, games, seed)
+        curve.append({"step": step, "minutes": round((created - t0) / 60, 2), **result.as_dict()})
+    return curve

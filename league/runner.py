@@ -32,6 +32,7 @@ from engine.store import SegmentWriter
 
 SNAPSHOT_POLL_SECONDS = 3.0
 STATS_SECONDS = 1.0
+STATUS_SECONDS = 2.0
 
 
 def prepare_run(game: str | None, config_file: str | None, run: str | None) -> tuple[cfg.RunConfig, Path, bool]:
@@ -41,6 +42,8 @@ def prepare_run(game: str | None, config_file: str | None, run: str | None) -> t
     with, and refuses a different game.
     """
     overrides = cfg.read_toml(config_file) if config_file else {}
+    if not isinstance(overrides.get("game", ""), str):
+        raise cfg.ConfigError(f"config 'game' must be str, got {overrides['game']!r}")
     name = run or (overrides.get("game") or game or "").split("(")[0] or None
     if name is None:
         raise cfg.ConfigError("no game given: `arena league run GAME` (see `arena games`)")
@@ -153,7 +156,7 @@ class Progress:
         return {"games_per_minute": games_per_min, "simulations_per_second": sims_per_s}
 
     def as_dict(self) -> dict:
-        return {"elapsed": time.monotonic() - self.started, "games": self.games, "positions": self.positions,
+        return {"updated": time.time(), "elapsed": time.monotonic() - self.started, "games": self.games, "positions": self.positions,
                 "stored_games": self.stored_games, "stored_positions": self.stored_positions, "step": self.step,
                 "losses": self.losses, "snapshot": self.snapshot, "actors_alive": self.actors_alive,
                 "restarts": self.restarts, **self.rates()}
@@ -171,6 +174,7 @@ class LeagueRun:
         self.progress = Progress()
         self.metrics = run_dir / "metrics.jsonl"
         self.published_step = -1
+        self._status_written = 0.0
 
     def _publish(self) -> None:
         path = self.learner.publish()
@@ -186,7 +190,19 @@ class LeagueRun:
         p.step, p.losses = lr.step, lr.last_losses
         p.stored_positions, p.stored_games = lr.window.positions_loaded, lr.window.games_seen
 
+    def _tick(self, view) -> None:
+        """Refresh the live view, and every few seconds the status file `arena league status` reads."""
+        self._sync_progress()
+        if view:
+            view(self.progress)
+        now = time.monotonic()
+        if now - self._status_written > STATUS_SECONDS:
+            self._status_written = now
+            rundir.write_json(self.run_dir / "status.json", {**self.progress.as_dict(), "running": True})
+
     def run(self, steps: int | None = None, minutes: float | None = None, view=None) -> Progress:
+        for stale in [*self.run_dir.glob("*.tmp"), *self.run_dir.glob("snapshots/*.tmp")]:
+            stale.unlink(missing_ok=True)  # left by a kill mid-write; the learner is their only writer
         if not self.learner.resume():
             self._publish()  # step 0: the actors' first weights
         else:
@@ -207,7 +223,7 @@ class LeagueRun:
             if self.learner.step > 0 and not checkpoint.snapshot_path(self.run_dir, self.learner.step).exists():
                 self._publish()
             self._sync_progress()
-            rundir.write_json(self.run_dir / "status.json", self.progress.as_dict())
+            rundir.write_json(self.run_dir / "status.json", {**self.progress.as_dict(), "running": False})
         return self.progress
 
     def _train_some(self, done, budget_seconds: float) -> None:
@@ -246,9 +262,7 @@ class LeagueRun:
                 self.progress.update_actor(0, {"games": actor.stats.games, "positions": actor.stats.positions,
                                                "simulations": actor.mcts.stats.simulations,
                                                "seconds": time.monotonic() - start})
-                self._sync_progress()
-                if view:
-                    view(self.progress)
+                self._tick(view)
         finally:
             writer.close()
 
@@ -288,9 +302,7 @@ class LeagueRun:
                         self.progress.restarts += 1  # an actor died (killed, OOM): replace it
                         start(i)
                 self.progress.actors_alive = sum(p.is_alive() for p in procs.values())
-                self._sync_progress()
-                if view:
-                    view(self.progress)
+                self._tick(view)
         finally:
             stop.set()
             for proc in procs.values():
