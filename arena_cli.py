@@ -47,13 +47,13 @@ def cmd_league_run(args) -> None:
     from league.dashboard import LiveView
     from league.runner import LeagueRun, prepare_run
 
-    config, run_dir, resumed = prepare_run(args.game, args.config, args.run)
-    if args.seed is not None:
-        config.seed = args.seed
-    if args.actors is not None:
-        config.actors = args.actors
+    # Checked before prepare_run, which writes a new run's config.toml.
     if args.steps is not None and args.steps < 1 or args.minutes is not None and args.minutes <= 0:
         raise cfg.ConfigError("--steps and --minutes must be positive")
+    if args.actors is not None and args.actors < 0 or args.seed is not None and args.seed < 0:
+        raise cfg.ConfigError("--actors and --seed must not be negative")
+    flags = {"seed": args.seed, "actors": args.actors}
+    config, run_dir, resumed = prepare_run(args.game, args.config, args.run, flags)
     print(f"{'resuming' if resumed else 'starting'} run '{run_dir.name}' ({config.game}) in {run_dir}; "
           "Ctrl-C stops it, the same command resumes it", file=sys.stderr)
     league = LeagueRun(config, run_dir)

@@ -16,7 +16,7 @@ import pyspiel
 import torch
 
 from engine import checkpoint, rundir
-from engine.config import SearchConfig, default_config
+from engine.config import ConfigError, SearchConfig, _apply, default_config
 from engine.inference import Evaluator
 from engine.mcts import BatchedMCTS
 from engine.networks import default_device
@@ -135,13 +135,16 @@ class RandomBot(pyspiel.Bot):
         pass
 
 
+_SOLVED: dict[str, dict[str, float]] = {}
+
+
 class MinimaxBot(pyspiel.Bot):
     """Perfect play by memoised negamax over the whole game tree; only for small games."""
 
     def __init__(self, game: pyspiel.Game, seed: int = 0) -> None:
         pyspiel.Bot.__init__(self)
         self.rng = np.random.default_rng(seed)
-        self.cache: dict[str, float] = {}
+        self.cache = _SOLVED.setdefault(str(game), {})  # shared: solving is the expensive part
 
     def _value(self, state: pyspiel.State) -> float:
         """Value of a non-terminal state for its player to move, memoised on the state's text."""
@@ -210,6 +213,8 @@ def load_bot(spec: str, game, seed: int = 0, device: torch.device | None = None)
             raise BotError(f"bad simulation count in {spec!r}: write mcts:N with N a positive integer")
         sims_n = _int(options, "sims", int(sims), spec)
         rollouts = _int(options, "rollouts", 1, spec)
+        if sims_n < 1 or rollouts < 1:  # OpenSpiel's C++ bot crashes the process on 0 rollouts
+            raise BotError(f"options @sims and @rollouts of {spec!r} must be positive integers")
         evaluator = pyspiel.RandomRolloutEvaluator(rollouts, seed)
         bot = pyspiel.MCTSBot(game_spec.game, evaluator, 2.0, sims_n, 1000, False, seed, False)
     elif base == "minimax":
@@ -217,31 +222,59 @@ def load_bot(spec: str, game, seed: int = 0, device: torch.device | None = None)
     elif base == "human" or base.startswith("gtp:"):
         raise BotError(f"player spec {base.split(':')[0]!r} is not available in this version: {SPEC_HELP}")
     else:
-        path = resolve_snapshot(base)
-        snap = checkpoint.load_snapshot(path, game_spec.game_string)
-        device = device or default_device()
-        search = _search_config(game_spec.name, options, spec)
-        bot = NeuralBot(game_spec, Evaluator(snap.build_models(device), device), search, seed, name=spec)
+        evaluator, search = _neural(base, options, spec, game_spec, device)
+        bot = NeuralBot(game_spec, evaluator, search, seed, name=spec)
+    _no_leftovers(options, spec)
+    return bot
+
+
+def _no_leftovers(options: dict[str, str], spec: str) -> None:
     if options:
         raise BotError(f"unknown option(s) {', '.join('@' + k for k in options)} for {spec!r}: "
                        "neural bots take search settings (sims, c_puct, leaves_per_tree), all bots take seed")
-    return bot
+
+
+def _neural(base: str, options: dict[str, str], spec: str, game_spec, device) -> tuple[Evaluator, SearchConfig]:
+    snap = checkpoint.load_snapshot(resolve_snapshot(base), game_spec.game_string)
+    device = device or default_device()
+    return Evaluator(snap.build_models(device), device), _search_config(game_spec.name, options, spec)
+
+
+def is_neural(spec: str) -> bool:
+    """Whether a spec names a snapshot (searched by our MCTS) rather than a built-in player."""
+    base = parse_spec(spec)[0]
+    return not (base in ("random", "minimax", "human", "mcts") or base.startswith(("mcts:", "gtp:")))
+
+
+def load_neural(spec: str, game_spec, device: torch.device | None = None) -> tuple[Evaluator, SearchConfig, int]:
+    """The network and search settings of a snapshot spec, for searching many games at once."""
+    base, options = parse_spec(spec)
+    seed = _int(options, "seed", 0, spec)
+    evaluator, search = _neural(base, options, spec, game_spec, device)
+    _no_leftovers(options, spec)
+    return evaluator, search, seed
+
+
+_BOOLS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
 def _search_config(game_name: str, options: dict[str, str], spec: str) -> SearchConfig:
     """The game's default search for play: no root noise, several leaves a wave for batching."""
     search = dataclasses.replace(default_config(game_name).search, leaves_per_tree=8)
-    if "sims" in options:
-        options["simulations"] = options.pop("sims")
     for f in dataclasses.fields(SearchConfig):
-        if f.name in options:
-            raw = options.pop(f.name)
+        key = "sims" if f.name == "simulations" and "sims" in options else f.name
+        if key in options:
+            raw = options.pop(key)
             try:
                 if f.type == "bool":
-                    value = raw.lower() in ("1", "true", "yes", "on")
+                    value = _BOOLS[raw.lower()]
                 else:
                     value = float(raw) if f.type == "float" else int(raw)
-            except ValueError:
-                raise BotError(f"option @{f.name}={raw} of {spec!r} must be a number") from None
-            setattr(search, f.name, value)
+            except (KeyError, ValueError):
+                kind = "true or false" if f.type == "bool" else "a number"
+                raise BotError(f"option @{key}={raw} of {spec!r} must be {kind}") from None
+            try:  # the same checks as the config file's [search] table (positive, fractions...)
+                _apply(search, {f.name: value}, "search")
+            except ConfigError as exc:
+                raise BotError(f"option @{key}={raw} of {spec!r}: {exc}") from None
     return search

@@ -75,15 +75,20 @@ class Learner:
         return True
 
     def publish(self) -> Path:
-        """Write the snapshot for the current step, then the learner state that goes with it."""
-        path = checkpoint.snapshot_path(self.run_dir, self.step)
-        checkpoint.save_snapshot(path, self.spec.game_string, self.config.network, tuple(self.spec.encoder.shape),
-                                 self.spec.num_actions, self.step, self.models)
+        """Write the learner state for the current step, then its snapshot.
+
+        In this order a kill between the two leaves a state whose snapshot is missing (the next
+        session re-publishes it from the same weights), never a snapshot ahead of the state, which
+        would make the resumed learner redo those steps and overwrite that snapshot with others.
+        """
         checkpoint.atomic_save({
             "step": self.step, "samples": self.samples,
             "weights": [{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in self.models],
             "optimizers": [opt.state_dict() for opt in self.optimizers],
         }, self.run_dir / STATE_FILE)
+        path = checkpoint.snapshot_path(self.run_dir, self.step)
+        checkpoint.save_snapshot(path, self.spec.game_string, self.config.network, tuple(self.spec.encoder.shape),
+                                 self.spec.num_actions, self.step, self.models)
         return path
 
     # ---- training ---------------------------------------------------------------------------
@@ -119,8 +124,8 @@ class Learner:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            losses["policy"] += float(policy_loss) / len(self.models)
-            losses["value"] += float(value_loss) / len(self.models)
+            losses["policy"] += policy_loss.item() / len(self.models)
+            losses["value"] += value_loss.item() / len(self.models)
             self.samples += tc.batch_size
         self.step += 1
         self.last_losses = losses

@@ -33,14 +33,16 @@ class SearchStats:
     waves: int = 0
 
 
-def step(state: pyspiel.State, action: int, rng: np.random.Generator) -> pyspiel.State:
-    """A copy of `state` after `action`, with any chance events that follow sampled."""
+def step(state: pyspiel.State, action: int, rng: np.random.Generator) -> tuple[pyspiel.State, bool]:
+    """A copy of `state` after `action`, with any chance events that follow sampled; and whether any were."""
     child = state.clone()
     child.apply_action(action)
+    sampled = False
     while child.is_chance_node():
         outcomes, probs = zip(*child.chance_outcomes())
         child.apply_action(int(rng.choice(outcomes, p=probs)))
-    return child
+        sampled = True
+    return child, sampled
 
 
 class BatchedMCTS:
@@ -72,6 +74,7 @@ class BatchedMCTS:
         self.player = np.zeros(shape, np.int8)
         self.value = np.zeros(shape, np.float32)  # network value (node player's view); terminal: return
         self.parent = np.full(shape, -1, np.int32)
+        self.sampled = np.zeros(shape, bool)  # reached through a sampled chance outcome
         self.count = np.zeros(num_trees, np.int64)
         self.root = np.zeros(num_trees, np.int64)
         self.root_prior = np.zeros((num_trees, num_actions), np.float32)
@@ -126,11 +129,12 @@ class BatchedMCTS:
         """Play `action` at tree t's root; the child's subtree becomes the new tree when reuse is on."""
         r = self.root[t]
         c = self.child[t, r, action]
-        if self.config.reuse_tree and c >= 0:
+        # A child behind a chance event holds the outcome the search sampled; the game must draw its own.
+        if self.config.reuse_tree and c >= 0 and not self.sampled[t, c]:
             self.root[t] = c
             self.parent[t, c] = -1
             return
-        state = step(self.states[t][r], action, self.rng)
+        state, _ = step(self.states[t][r], action, self.rng)
         parent_x = self.xs[t][r]
         self.reset(t, state)
         if not state.is_terminal() and parent_x is not None:
@@ -156,7 +160,8 @@ class BatchedMCTS:
             return
         remap = np.full(self.capacity, -1, np.int32)
         remap[keep] = np.arange(m, dtype=np.int32)
-        for arr in (self.N, self.W, self.P, self.legal, self.expanded, self.terminal, self.player, self.value):
+        for arr in (self.N, self.W, self.P, self.legal, self.expanded, self.terminal, self.player, self.value,
+                    self.sampled):
             arr[t, :m] = arr[t, keep]
         kids = self.child[t, keep]
         self.child[t, :m] = np.where(kids >= 0, remap[np.maximum(kids, 0)], -1)
@@ -220,7 +225,9 @@ class BatchedMCTS:
         return np.where(legal, score, -np.inf)
 
     def _expand_edge(self, t: int, parent: int, action: int) -> int:
-        c = self._new_node(t, step(self.states[t][parent], action, self.rng), parent)
+        state, sampled = step(self.states[t][parent], action, self.rng)
+        c = self._new_node(t, state, parent)
+        self.sampled[t, c] = sampled
         self.child[t, parent, action] = c
         return c
 

@@ -1,4 +1,9 @@
-"""Head-to-head matches between player specs, seats alternating, with OpenSpiel's `evaluate_bots`."""
+"""Head-to-head matches between player specs, seats alternating.
+
+When one side is a snapshot, all games of the match run at once and its moves are searched in one
+BatchedMCTS (one tree per game, every leaf of every game in one network call); the other side moves
+through its `pyspiel.Bot`. Otherwise games run one by one through OpenSpiel's `evaluate_bots`.
+"""
 from __future__ import annotations
 
 import math
@@ -7,7 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from open_spiel.python.algorithms import evaluate_bots
 
-from engine.bots import load_bot
+from engine.bots import is_neural, load_bot, load_neural
+from engine.mcts import BatchedMCTS
+from engine.selfplay import pick_action
 
 
 @dataclass
@@ -39,23 +46,61 @@ class MatchResult:
                 "losses": self.losses, "score": round(self.score, 4)}
 
 
+def _record(result: MatchResult, r: float) -> None:
+    result.returns.append(float(r))
+    if r > 0:
+        result.wins += 1
+    elif r < 0:
+        result.losses += 1
+    else:
+        result.draws += 1
+
+
 def play_match(spec, a: str, b: str, games: int, seed: int = 0) -> MatchResult:
     """`games` games of a against b in a 2-player game, a taking the first seat in even games."""
+    if is_neural(a):
+        return _play_batched(spec, a, b, games, seed)
+    if is_neural(b):
+        flipped = _play_batched(spec, b, a, games, seed)
+        return MatchResult(a, b, flipped.losses, flipped.draws, flipped.wins, [-r for r in flipped.returns])
     rng = np.random.RandomState(seed)
     bot_a, bot_b = load_bot(a, spec, seed), load_bot(b, spec, seed + 1)
     result = MatchResult(a, b)
     for i in range(games):
         bots = [bot_a, bot_b] if i % 2 == 0 else [bot_b, bot_a]
-        seat = i % 2
-        returns = evaluate_bots.evaluate_bots(spec.game.new_initial_state(), bots, rng)
-        r = returns[seat]
-        result.returns.append(float(r))
-        if r > 0:
-            result.wins += 1
-        elif r < 0:
-            result.losses += 1
-        else:
-            result.draws += 1
+        _record(result, evaluate_bots.evaluate_bots(spec.game.new_initial_state(), bots, rng)[i % 2])
+    return result
+
+
+def _play_batched(spec, neural: str, other: str, games: int, seed: int) -> MatchResult:
+    """All games at once; `neural` sits first in even games. Its search reuses trees across moves."""
+    evaluator, search_config, neural_seed = load_neural(neural, spec)
+    search_config.leaves_per_tree = 1  # the games themselves fill the batch
+    rng = np.random.default_rng(neural_seed + seed)
+    mcts = BatchedMCTS(spec.encoder, spec.num_actions, evaluator, search_config, games, rng)
+    seat = np.arange(games) % 2
+    opponents = [load_bot(other, spec, seed + 1 + i) for i in range(games)]
+    for t in range(games):
+        mcts.reset(t, spec.game.new_initial_state())
+        opponents[t].restart_at(mcts.root_state(t))
+    result = MatchResult(neural, other)
+    live = list(range(games))
+    while live:
+        ours = [t for t in live if mcts.root_state(t).current_player() == seat[t]]
+        if ours:
+            mcts.search(np.array(ours), search_config.simulations)
+        for t in live:
+            state = mcts.root_state(t)
+            player = state.current_player()
+            if player == seat[t]:
+                action = pick_action(mcts.visit_counts(t), 0.0, rng)
+                opponents[t].inform_action(state, player, action)
+            else:
+                action = opponents[t].step(state)
+            mcts.advance(t, action)
+        for t in [t for t in live if mcts.root_state(t).is_terminal()]:
+            _record(result, mcts.root_state(t).returns()[seat[t]])
+            live.remove(t)
     return result
 
 

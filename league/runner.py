@@ -35,13 +35,16 @@ STATS_SECONDS = 1.0
 STATUS_SECONDS = 2.0
 
 
-def prepare_run(game: str | None, config_file: str | None, run: str | None) -> tuple[cfg.RunConfig, Path, bool]:
+def prepare_run(game: str | None, config_file: str | None, run: str | None,
+                flags: dict | None = None) -> tuple[cfg.RunConfig, Path, bool]:
     """Resolve the config and run directory; returns (config, run_dir, resumed).
 
-    A new run writes its resolved config; an existing one resumes with the config it was started
-    with, and refuses a different game.
+    A new run writes its resolved config, command-line `flags` (seed, actors) included; an
+    existing one resumes with the config it was started with (only `actors` may change per
+    session), and refuses a different game or seed.
     """
-    overrides = cfg.read_toml(config_file) if config_file else {}
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    overrides = {**(cfg.read_toml(config_file) if config_file else {}), **flags}
     if not isinstance(overrides.get("game", ""), str):
         raise cfg.ConfigError(f"config 'game' must be str, got {overrides['game']!r}")
     name = run or (overrides.get("game") or game or "").split("(")[0] or None
@@ -53,8 +56,13 @@ def prepare_run(game: str | None, config_file: str | None, run: str | None) -> t
         asked = overrides.get("game") or game
         if asked and asked != config.game:
             raise rundir.RunError(f"run '{name}' plays {config.game}, not {asked}: pick another --run name")
+        if "seed" in flags and flags["seed"] != config.seed:
+            raise rundir.RunError(f"run '{name}' was started with seed {config.seed}: resume without --seed, "
+                                  "or use a new --run name")
+        if "actors" in flags:
+            config.actors = flags["actors"]
         if config_file:
-            fresh = cfg.resolve(config.game, overrides)
+            fresh = cfg.resolve(config.game, {"seed": config.seed, **overrides, "actors": config.actors})
             if cfg.to_dict(fresh) != cfg.to_dict(config):
                 raise rundir.RunError(f"run '{name}' was started with another config ({run_dir / 'config.toml'}): "
                                       "resume without --config, or use a new --run name")
@@ -205,6 +213,8 @@ class LeagueRun:
             stale.unlink(missing_ok=True)  # left by a kill mid-write; the learner is their only writer
         if not self.learner.resume():
             self._publish()  # step 0: the actors' first weights
+        elif not checkpoint.snapshot_path(self.run_dir, self.learner.step).exists():
+            self._publish()  # killed between saving the learner state and its snapshot
         else:
             self.progress.snapshot = checkpoint.snapshot_path(self.run_dir, self.learner.step).name
         self.learner.refresh()

@@ -1,0 +1,324 @@
+"""`arena league run` end to end: real subprocesses, real actor processes, SIGKILL, resumption.
+
+Every run is tic_tac_toe with a tiny network and search (TINY below), in a run home under tmp_path
+(ARENA_HOME), so nothing lands in the repository's checkpoints/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import games
+from engine import checkpoint, rundir, store
+from engine import config as cfg
+from engine.bots import NeuralBot, load_bot
+
+TINY = """\
+[network]
+channels = 16
+blocks = 1
+
+[search]
+simulations = 8
+
+[selfplay]
+concurrent_games = 16
+flush_games = 8
+
+[train]
+min_positions = 64
+batch_size = 32
+snapshot_every = 10
+"""
+
+
+def arena_env(home: Path) -> dict[str, str]:
+    return {**os.environ, "ARENA_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+
+
+def arena_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "arena_cli", *args]
+
+
+def arena(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(arena_cmd(*args), cwd=home, env=arena_env(home), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    assert "Traceback" not in result.stderr
+    return result
+
+
+def final_json(result: subprocess.CompletedProcess) -> dict:
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def write_config(home: Path, extra: str = "", name: str = "tiny.toml") -> Path:
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / name
+    path.write_text(extra + TINY)
+    return path
+
+
+def league_run(home: Path, run: str, *more: str, config: Path | None = None, timeout: float = 120):
+    config = config or write_config(home)
+    return arena(home, "league", "run", "tic_tac_toe", "--config", str(config), "--run", run, "--no-live", *more,
+                 timeout=timeout)
+
+
+def snapshot_weights(run_dir: Path, step: int) -> list[dict[str, torch.Tensor]]:
+    return checkpoint.load_snapshot(checkpoint.snapshot_path(run_dir, step)).weights
+
+
+def same_weights(a: list[dict], b: list[dict]) -> bool:
+    return len(a) == len(b) and all(x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x)
+                                    for x, y in zip(a, b))
+
+
+def snapshot_steps(run_dir: Path) -> list[int]:
+    return [s for s, _ in checkpoint.list_snapshots(run_dir)]
+
+
+# ---- one process -------------------------------------------------------------------------------
+
+def test_run_makes_a_complete_run_dir_and_resumes(tmp_path):
+    home = tmp_path
+    run_dir = home / "r"
+    first = final_json(ok(league_run(home, "r", "--actors", "0", "--steps", "20")))
+    assert first["run"] == "r" and first["step"] == 20
+    config = cfg.from_dict(cfg.read_toml(run_dir / "config.toml"))
+    assert config.game == "tic_tac_toe" and config.network.channels == 16 and config.search.simulations == 8
+    assert snapshot_steps(run_dir) == [0, 10, 20]
+    assert (run_dir / "learner.pt").is_file()
+    assert json.loads((run_dir / "status.json").read_text())["step"] == 20
+    assert len(rundir.read_jsonl(run_dir / "metrics.jsonl")) == 3  # one line per snapshot
+    segments = store.list_segments(run_dir / "trajectories")
+    assert segments
+    games_before = store.inspect(run_dir / "trajectories")["games"]
+    assert games_before >= 8 and games_before == first["stored_games"]
+
+    shown = ok(arena(home, "data", "inspect", str(run_dir / "trajectories")))
+    assert re.search(rf"^\s*games\s+{games_before:,}$", shown.stdout, re.M), shown.stdout
+    assert "tic_tac_toe" in shown.stdout and "board-v1" in shown.stdout
+    as_json = json.loads(ok(arena(home, "data", "inspect", str(run_dir / "trajectories"), "--json")).stdout)
+    assert as_json["games"] == games_before and as_json["positions"] > 5 * games_before
+    status = json.loads(ok(arena(home, "league", "status", "r", "--json")).stdout)
+    assert status["step"] == 20
+
+    kept = {s: (run_dir / "snapshots" / p.name).read_bytes() for s, p in checkpoint.list_snapshots(run_dir)}
+    second = ok(league_run(home, "r", "--actors", "0", "--steps", "20"))
+    assert "resuming run 'r'" in second.stderr
+    assert final_json(second)["step"] == 40
+    assert snapshot_steps(run_dir) == [0, 10, 20, 30, 40]
+    for step, data in kept.items():  # earlier snapshots are neither lost nor rewritten
+        assert checkpoint.snapshot_path(run_dir, step).read_bytes() == data
+    games_after = store.inspect(run_dir / "trajectories")["games"]
+    assert games_after > games_before
+    assert len(store.list_segments(run_dir / "trajectories")) > len(segments)
+    # The resumed learner continued the old one: same run, same snapshot lineage.
+    assert json.loads((run_dir / "status.json").read_text())["step"] == 40
+
+
+def test_same_seed_repeats_exactly(tmp_path):
+    for run, seed in (("a", "5"), ("b", "5"), ("c", "6")):
+        ok(league_run(tmp_path, run, "--actors", "0", "--steps", "20", "--seed", seed))
+    for step in (0, 10, 20):
+        assert same_weights(snapshot_weights(tmp_path / "a", step), snapshot_weights(tmp_path / "b", step)), step
+    # The seed is used: another seed gives other weights from the very first snapshot.
+    assert not same_weights(snapshot_weights(tmp_path / "a", 0), snapshot_weights(tmp_path / "c", 0))
+    assert not same_weights(snapshot_weights(tmp_path / "a", 20), snapshot_weights(tmp_path / "c", 20))
+    ga = [r.game_id for p in store.list_segments(tmp_path / "a" / "trajectories") for r in store.read_segment(p).records()]
+    gb = [r.game_id for p in store.list_segments(tmp_path / "b" / "trajectories") for r in store.read_segment(p).records()]
+    assert ga == gb
+
+
+def test_resume_republishes_a_snapshot_lost_to_a_kill(tmp_path):
+    """A kill between writing learner.pt and its snapshot: the next session re-publishes that step."""
+    run_dir = tmp_path / "r"
+    ok(league_run(tmp_path, "r", "--actors", "0", "--steps", "20"))
+    state = torch.load(run_dir / "learner.pt", weights_only=True)
+    assert state["step"] == 20
+    checkpoint.snapshot_path(run_dir, 20).unlink()
+    (run_dir / "snapshots" / "step-0000020.pt.x1y2z3.tmp").write_bytes(b"torn")
+    ok(league_run(tmp_path, "r", "--actors", "0", "--steps", "10"))
+    assert snapshot_steps(run_dir) == [0, 10, 20, 30]
+    assert same_weights(snapshot_weights(run_dir, 20), state["weights"])
+    assert not list((run_dir / "snapshots").glob("*.tmp"))
+
+
+def test_per_player_networks_end_to_end(tmp_path, monkeypatch):
+    config = write_config(tmp_path, 'networks = "per_player"\n', name="pp.toml")
+    result = ok(league_run(tmp_path, "pp", "--actors", "0", "--steps", "10", config=config))
+    assert final_json(result)["step"] == 10
+    run_dir = tmp_path / "pp"
+    assert cfg.from_dict(cfg.read_toml(run_dir / "config.toml")).networks == "per_player"
+    weights = snapshot_weights(run_dir, 10)
+    assert len(weights) == 2
+    assert not same_weights(weights[:1], weights[1:])
+    monkeypatch.setenv("ARENA_HOME", str(tmp_path))  # load_bot resolves the run name under ARENA_HOME
+    bot = load_bot("pp@sims=4", games.load("tic_tac_toe"))
+    assert isinstance(bot, NeuralBot) and bot.mcts.evaluator.per_player
+    state = games.load("tic_tac_toe").game.new_initial_state()
+    assert bot.step(state) in state.legal_actions()
+
+
+# ---- actor processes ---------------------------------------------------------------------------
+
+def session_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def wait_gone(pgid: int, seconds: float = 20) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if not session_alive(pgid):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_multiprocess_run_exits_cleanly(tmp_path):
+    config = write_config(tmp_path)
+    proc = subprocess.Popen(arena_cmd("league", "run", "tic_tac_toe", "--config", str(config), "--run", "mp",
+                                      "--actors", "1", "--steps", "10", "--no-live"),
+                            cwd=tmp_path, env=arena_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=150)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert json.loads(out.strip().splitlines()[-1])["step"] == 10
+    assert wait_gone(proc.pid), "an actor process outlived the run"
+    run_dir = tmp_path / "mp"
+    assert 10 in snapshot_steps(run_dir)
+    info = store.inspect(run_dir / "trajectories")
+    assert info["writers"] == ["actor-0"] and info["games"] >= 8
+
+
+def test_kill_9_then_resume(tmp_path):
+    config = write_config(tmp_path)
+    run_dir = tmp_path / "k"
+    traj = run_dir / "trajectories"
+    log = open(tmp_path / "first.log", "w")
+    proc = subprocess.Popen(arena_cmd("league", "run", "tic_tac_toe", "--config", str(config), "--run", "k",
+                                      "--actors", "1", "--minutes", "5", "--no-live"),
+                            cwd=tmp_path, env=arena_env(tmp_path), stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline:
+            latest = checkpoint.latest_snapshot(run_dir)
+            if store.list_segments(traj) and latest and latest[0] > 0:
+                break
+            assert proc.poll() is None, (tmp_path / "first.log").read_text()
+            time.sleep(0.3)
+        else:
+            pytest.fail("no segment and no snapshot beyond step 0 within 150 s:\n" + (tmp_path / "first.log").read_text())
+        seen_step = checkpoint.latest_snapshot(run_dir)[0]
+        flushed = store.inspect(traj)["games"]
+        assert session_alive(proc.pid)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the main process and its actor, mid-whatever
+        proc.wait(timeout=30)
+        log.close()
+    assert proc.returncode == -signal.SIGKILL
+    assert wait_gone(proc.pid)
+
+    result = ok(league_run(tmp_path, "k", "--actors", "1", "--steps", "5", config=config, timeout=150))
+    assert "resuming run 'k'" in result.stderr
+    final = final_json(result)["step"]
+    assert final >= seen_step + 5, (seen_step, final)  # resumed from the last snapshot, not from 0
+    assert snapshot_steps(run_dir)[-1] == final
+    assert seen_step in snapshot_steps(run_dir)
+    for path in store.list_segments(traj):  # every trajectory file reads
+        info = store.inspect(path)
+        assert info["games"] >= 1
+        store.read_segment(path)
+    assert not list(traj.glob("*.tmp")) and not list((run_dir / "snapshots").glob("*.tmp"))
+    assert store.inspect(traj)["games"] >= flushed
+
+
+# ---- bad input ---------------------------------------------------------------------------------
+
+def test_bad_input_gives_one_line_errors(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    bad_key = write_config(tmp_path, "", name="ok.toml")
+    bad_key.write_text("[search]\nsimulatons = 3\n")
+    bad_type = tmp_path / "bad_type.toml"
+    bad_type.write_text("game = 7\n")
+    bad_toml = tmp_path / "bad_syntax.toml"
+    bad_toml.write_text("[search\n")
+    bad_choice = tmp_path / "bad_choice.toml"
+    bad_choice.write_text('networks = "both"\n')
+    empty_dir = tmp_path / "empty"
+    empty_dir.mkdir()
+    garbage = tmp_path / "garbage.h5"
+    garbage.write_bytes(b"not hdf5 at all")
+    cases = {
+        "unknown game": (["league", "run", "tic_tac_toes", "--no-live"], "did you mean 'tic_tac_toe'"),
+        "poker": (["league", "run", "kuhn_poker", "--no-live"], "imperfect information"),
+        "bad config key": (["league", "run", "tic_tac_toe", "--config", str(bad_key), "--no-live"],
+                           "did you mean 'simulations'"),
+        "bad config type": (["league", "run", "tic_tac_toe", "--config", str(bad_type), "--no-live"], "game"),
+        "bad TOML": (["league", "run", "tic_tac_toe", "--config", str(bad_toml), "--no-live"], "not valid TOML"),
+        "bad choice": (["league", "run", "tic_tac_toe", "--config", str(bad_choice), "--no-live"], "per_player"),
+        "missing config": (["league", "run", "tic_tac_toe", "--config", str(tmp_path / "nope.toml"), "--no-live"],
+                           "not found"),
+        "zero steps": (["league", "run", "tic_tac_toe", "--steps", "0", "--no-live"], "positive"),
+        "negative actors": (["league", "run", "tic_tac_toe", "--actors", "-1", "--steps", "1", "--no-live"],
+                            "negative"),
+        "status of no run": (["league", "status", "nope"], "no run named 'nope'"),
+        "inspect nothing": (["data", "inspect", str(tmp_path / "nope")], "no such file"),
+        "inspect empty dir": (["data", "inspect", str(empty_dir)], "no trajectory segments"),
+        "inspect garbage": (["data", "inspect", str(garbage)], "not an HDF5 file"),
+    }
+    procs = {name: subprocess.Popen(arena_cmd(*args), cwd=home, env=arena_env(home), stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+             for name, (args, _) in cases.items()}
+    failures = []
+    for name, proc in procs.items():
+        out, err = proc.communicate(timeout=120)
+        lines = err.strip().splitlines()
+        words = cases[name][1]
+        if (proc.returncode != 2 or len(lines) != 1 or not lines[0].startswith("arena: error:")
+                or "Traceback" in err or words not in lines[0]):
+            failures.append(f"{name}: exit {proc.returncode}, stderr {err!r}")
+    assert not failures, "\n".join(failures)
+    assert list(home.iterdir()) == [], "a failed command left a run directory behind"
+
+
+def test_resume_refuses_another_config_or_game(tmp_path):
+    config = write_config(tmp_path)
+    ok(league_run(tmp_path, "r", "--actors", "0", "--steps", "1", config=config))
+    other = write_config(tmp_path, 'seed = 9\n', name="other.toml")
+    procs = [
+        subprocess.Popen(arena_cmd(*args), cwd=tmp_path, env=arena_env(tmp_path), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for args in (["league", "run", "tic_tac_toe", "--config", str(other), "--run", "r", "--no-live"],
+                     ["league", "run", "connect_four", "--run", "r", "--no-live"])
+    ]
+    for proc, words in zip(procs, ("another config", "plays tic_tac_toe")):
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 2, err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("arena: error:") and words in lines[0], err
