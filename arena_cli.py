@@ -94,8 +94,12 @@ def cmd_data_inspect(args) -> None:
 
 
 def cmd_bench(args) -> None:
+    import torch
+
     from engine import bench, store
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.what == "curve":
         from league.match import learning_curve
         if not args.run:
@@ -105,6 +109,8 @@ def cmd_bench(args) -> None:
                   "curve": learning_curve(args.run, args.opponent, args.games, args.points)}
     elif args.what == "mcts":
         result = bench.bench_mcts(args.game, seconds=args.seconds or 10.0)
+    elif args.what == "learner":
+        result = bench.bench_learner(args.game)
     elif args.what == "selfplay":
         result = bench.bench_selfplay(args.game, simulations=args.sims, seconds=args.seconds or 60.0)
     else:
@@ -151,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_data_inspect)
 
     p = sub.add_parser("bench", help="measure search, self-play or store throughput")
-    p.add_argument("what", choices=["mcts", "selfplay", "store", "curve"])
+    p.add_argument("what", choices=["mcts", "selfplay", "store", "learner", "curve"])
     p.add_argument("--run", help="run whose snapshots `curve` rates")
     p.add_argument("--opponent", default="mcts:1000", help="fixed opponent of `curve` (a player spec)")
     p.add_argument("--games", type=int, default=100, help="games per point of `curve`, seats alternating")
@@ -159,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--game", default="connect_four")
     p.add_argument("--sims", type=int, help="simulations per move (selfplay)")
     p.add_argument("--seconds", type=float, help="measurement time")
+    p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
     return parser

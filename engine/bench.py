@@ -165,3 +165,43 @@ def bench_selfplay(game: str, simulations: int | None = None, seconds: float = 6
             "mean_game_length": round(float(np.mean(finished)), 1) if finished else None,
             "simulations_per_second": round((actor.mcts.stats.simulations - sims0) / elapsed, 1),
             "warmup_seconds": round(warmup, 1), **_machine()}
+
+
+def bench_learner(game: str, steps: int = 10, positions: int = 20_000) -> dict:
+    """Learner step time against the time it spends getting its batch (sampling + augmentation).
+
+    The store is filled with synthetic games of the game's real encoding, so only speed is measured.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from engine.learner import Learner, augment
+    from engine.selfplay import store_meta
+    from engine.store import SegmentWriter, synthetic_game
+
+    spec = games.load(game)
+    config = default_config(spec.name)
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory(prefix="arena-bench-") as tmp:
+        meta = store_meta(spec)
+        with SegmentWriter(Path(tmp) / "trajectories", "bench", meta, max_games=64) as writer:
+            written = 0
+            while written < positions:
+                record = synthetic_game(meta, rng)
+                writer.add(record)
+                written += len(record)
+        learner = Learner(spec, config, Path(tmp), default_device())
+        learner.refresh()
+        learner.train_step()  # warm-up
+        start = time.perf_counter()
+        for _ in range(steps):
+            augment(learner.window.sample(config.train.batch_size, rng), spec.symmetries, rng)
+        batch_seconds = (time.perf_counter() - start) / steps
+        start = time.perf_counter()
+        for _ in range(steps):
+            learner.train_step()
+        step_seconds = (time.perf_counter() - start) / steps
+    return {"bench": "learner", "game": spec.name, "batch_size": config.train.batch_size,
+            "network": dataclasses.asdict(config.network), "step_ms": round(1000 * step_seconds, 2),
+            "sample_and_augment_ms": round(1000 * batch_seconds, 3),
+            "sampling_fraction_of_step": round(batch_seconds / step_seconds, 4), **_machine()}
