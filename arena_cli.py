@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 
 USER_ERRORS: tuple[type[Exception], ...] = ()
@@ -57,6 +58,9 @@ def cmd_league_run(args) -> None:
     print(f"{'resuming' if resumed else 'starting'} run '{run_dir.name}' ({config.game}) in {run_dir}; "
           "Ctrl-C stops it, the same command resumes it", file=sys.stderr)
     league = LeagueRun(config, run_dir)
+    # Ctrl-C and `kill` both stop the run cleanly: actors flush, the learner publishes its step.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         if args.no_live:
             progress = league.run(args.steps, args.minutes)

@@ -66,7 +66,9 @@ class RunConfig:
     game: str = "connect_four"
     networks: str = "shared"  # "shared": one net for all seats; "per_player": one per seat
     seed: int = 0
-    actors: int = 1  # actor processes; 0 runs actor and learner in one process (repeatable with a seed)
+    # Actor processes, one per core by default (the learner takes less than a core between them);
+    # 0 runs actor and learner in one process, which a seed makes repeatable.
+    actors: int = field(default_factory=lambda: os.cpu_count() or 1)
     threads: int = 1  # torch threads per process
     network: NetworkConfig = field(default_factory=NetworkConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
@@ -83,10 +85,11 @@ GAME_DEFAULTS: dict[str, dict[str, Any]] = {
         "train": {"window": 20_000, "min_positions": 500, "snapshot_every": 100, "batch_size": 128},
     },
     "connect_four": {
-        "network": {"kind": "resnet", "channels": 64, "blocks": 4, "hidden": 64},
+        "network": {"kind": "resnet", "channels": 48, "blocks": 4, "hidden": 64},
         "search": {"simulations": 50, "dirichlet_alpha": 1.0},
-        "selfplay": {"temperature_moves": 8},
-        "train": {"window": 100_000},
+        # 64 games a batch keeps the time from a weight update to games that use it short.
+        "selfplay": {"temperature_moves": 8, "concurrent_games": 64},
+        "train": {"window": 100_000, "max_reuse": 10.0, "snapshot_every": 50},
     },
     "hex5": {
         "network": {"kind": "resnet", "channels": 32, "blocks": 3, "hidden": 64},

@@ -257,6 +257,34 @@ def test_kill_9_then_resume(tmp_path):
     assert store.inspect(traj)["games"] >= flushed
 
 
+def test_sigterm_stops_cleanly_and_publishes_the_last_step(tmp_path):
+    """`kill` (or Ctrl-C) ends a run cleanly: exit 0, actors gone, the learner's last step published."""
+    config = write_config(tmp_path)
+    run_dir = tmp_path / "t"
+    proc = subprocess.Popen(arena_cmd("league", "run", "tic_tac_toe", "--config", str(config), "--run", "t",
+                                      "--actors", "1", "--no-live"),
+                            cwd=tmp_path, env=arena_env(tmp_path), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline:
+        latest = checkpoint.latest_snapshot(run_dir)
+        if latest and latest[0] > 0:
+            break
+        assert proc.poll() is None
+        time.sleep(0.3)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("no snapshot beyond step 0 within 150 s")
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "stopped" in err
+    step = json.loads(out.strip().splitlines()[-1])["step"]
+    assert snapshot_steps(run_dir)[-1] == step
+    assert wait_gone(proc.pid)
+    assert not list((run_dir / "trajectories").glob("*.tmp"))
+
+
 # ---- bad input ---------------------------------------------------------------------------------
 
 def test_bad_input_gives_one_line_errors(tmp_path):
