@@ -65,9 +65,10 @@ class BatchedMCTS:
         self.capacity = cap
         shape = (num_trees, cap)
         self.child = np.full(shape + (num_actions,), -1, np.int32)
-        self.N = np.zeros(shape + (num_actions,), np.float32)
-        self.W = np.zeros(shape + (num_actions,), np.float32)
-        self.P = np.zeros(shape + (num_actions,), np.float32)
+        # Edge statistics packed per node, so selection gathers a node's row in one indexing op:
+        # visits N, value sums W (node player's view), priors P, and the legal mask L as 0/1.
+        self.edges = np.zeros(shape + (4, num_actions), np.float32)
+        self.N, self.W, self.P, self.L = (self.edges[:, :, i] for i in range(4))
         self.legal = np.zeros(shape + (num_actions,), bool)
         self.expanded = np.zeros(shape, bool)
         self.terminal = np.zeros(shape, bool)
@@ -87,8 +88,7 @@ class BatchedMCTS:
     def _clear_rows(self, t: int, start: int) -> None:
         """Rows at and above count are always clean, so creating a node writes only what it sets."""
         self.child[t, start:] = -1
-        self.N[t, start:] = 0
-        self.W[t, start:] = 0
+        self.edges[t, start:, :2] = 0  # N and W; P and L are written whole at expansion
         self.expanded[t, start:] = False
         self.terminal[t, start:] = False
         for i in range(start, self.capacity):
@@ -160,8 +160,7 @@ class BatchedMCTS:
             return
         remap = np.full(self.capacity, -1, np.int32)
         remap[keep] = np.arange(m, dtype=np.int32)
-        for arr in (self.N, self.W, self.P, self.legal, self.expanded, self.terminal, self.player, self.value,
-                    self.sampled):
+        for arr in (self.edges, self.legal, self.expanded, self.terminal, self.player, self.value, self.sampled):
             arr[t, :m] = arr[t, keep]
         kids = self.child[t, keep]
         self.child[t, :m] = np.where(kids >= 0, remap[np.maximum(kids, 0)], -1)
@@ -241,16 +240,16 @@ class BatchedMCTS:
         path: list[tuple[np.ndarray, ...]] = []
         depth = 0
         while len(pos):
-            go = self.expanded[cur_t, cur_n] & ~self.terminal[cur_t, cur_n]
+            go = self.expanded[cur_t, cur_n]  # terminal nodes are never expanded
             stop = ~go
             if stop.any():
                 leaf[pos[stop]] = cur_n[stop]
                 pos, cur_t, cur_n = pos[go], cur_t[go], cur_n[go]
                 if not len(pos):
                     break
-            p = self.root_prior[cur_t] if depth == 0 else self.P[cur_t, cur_n]
-            score = self._puct(self.N[cur_t, cur_n], self.W[cur_t, cur_n], p, self.legal[cur_t, cur_n],
-                               self.value[cur_t, cur_n])
+            rows = self.edges[cur_t, cur_n]
+            p = self.root_prior[cur_t] if depth == 0 else rows[:, 2]
+            score = self._puct(rows[:, 0], rows[:, 1], p, rows[:, 3] > 0, self.value[cur_t, cur_n])
             a = score.argmax(1)
             path.append((pos, cur_t, cur_n, a))
             if virtual:
@@ -269,9 +268,9 @@ class BatchedMCTS:
         pos, tree = np.zeros(1, np.int64), np.array([t])
         path: list[tuple[np.ndarray, ...]] = []
         prior = self.root_prior[t]
-        while self.expanded[t, node] and not self.terminal[t, node]:
-            a = int(self._puct(self.N[t, node], self.W[t, node], prior, self.legal[t, node],
-                               self.value[t, node]).argmax())
+        while self.expanded[t, node]:
+            rows = self.edges[t, node]
+            a = int(self._puct(rows[0], rows[1], prior, rows[3] > 0, self.value[t, node]).argmax())
             path.append((pos, tree, np.array([node]), np.array([a])))
             if virtual:
                 self.N[t, node, a] += 1.0
@@ -294,6 +293,7 @@ class BatchedMCTS:
             legal[i] = state.legal_actions_mask()
         priors, values = self.evaluator.evaluate(np.stack(xs), legal, self.player[trees, nodes])
         self.P[trees, nodes] = priors
+        self.L[trees, nodes] = legal
         self.legal[trees, nodes] = legal
         self.value[trees, nodes] = values
         self.expanded[trees, nodes] = True
