@@ -260,7 +260,7 @@ _BOOLS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false":
 
 def _search_config(game_name: str, options: dict[str, str], spec: str) -> SearchConfig:
     """The game's default search for play: no root noise, several leaves a wave for batching."""
-    search = dataclasses.replace(default_config(game_name).search, leaves_per_tree=8)
+    search = dataclasses.replace(default_config(game_name).search, leaves_per_tree=8, root="puct")
     for f in dataclasses.fields(SearchConfig):
         key = "sims" if f.name == "simulations" and "sims" in options else f.name
         if key in options:

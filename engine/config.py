@@ -36,6 +36,10 @@ class SearchConfig:
     dirichlet_fraction: float = 0.25
     leaves_per_tree: int = 1  # >1 gathers several leaves per tree with virtual loss
     reuse_tree: bool = True
+    # "gumbel": Gumbel root search with sequential halving (Danihelka et al. 2022) for self-play;
+    # policy targets improve even at a handful of simulations. Play-time bots always use PUCT.
+    root: str = "puct"
+    gumbel_considered: int = 16  # actions sampled at the root for sequential halving
 
 
 @dataclass
@@ -119,9 +123,10 @@ GAME_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 _SECTIONS = {"network": NetworkConfig, "search": SearchConfig, "selfplay": SelfPlayConfig, "train": TrainConfig}
-_CHOICES = {("", "networks"): ("shared", "per_player"), ("network", "kind"): ("resnet", "mlp")}
+_CHOICES = {("", "networks"): ("shared", "per_player"), ("network", "kind"): ("resnet", "mlp"),
+            ("search", "root"): ("puct", "gumbel")}
 _POSITIVE = {"simulations", "concurrent_games", "batch_size", "window", "channels", "blocks", "hidden", "layers",
-             "snapshot_every", "leaves_per_tree", "threads", "learning_rate", "flush_games", "fast_simulations",
+             "snapshot_every", "leaves_per_tree", "gumbel_considered", "threads", "learning_rate", "flush_games", "fast_simulations",
              "max_reuse"}
 _FRACTIONS = {"dirichlet_fraction", "full_search_fraction", "q_mix"}
 

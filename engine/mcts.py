@@ -15,6 +15,7 @@ Values are for 2-player zero-sum games: a leaf's value v for its player to move 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,28 @@ from engine.config import SearchConfig
 from engine.inference import Evaluator
 
 VIRTUAL_LOSS = 1.0
+GUMBEL_C_VISIT, GUMBEL_C_SCALE = 50.0, 0.1  # the paper's sigma constants
+
+
+def considered_visits(considered: int, simulations: int) -> tuple[int, ...]:
+    """Sequential halving's schedule: for simulation k, the visit count an action must hold to get it.
+
+    Phase by phase, each of the `considered` actions still in the race gets an equal share of
+    visits, then the worse half drops out (as in DeepMind's mctx).
+    """
+    if considered <= 1:
+        return tuple(range(simulations))
+    phases = math.ceil(math.log2(considered))
+    sequence: list[int] = []
+    visits = [0] * considered
+    while len(sequence) < simulations:
+        extra = max(1, int(simulations / (phases * considered)))
+        for _ in range(extra):
+            sequence.extend(visits[:considered])
+            for i in range(considered):
+                visits[i] += 1
+        considered = max(2, considered // 2)
+    return tuple(sequence[:simulations])
 
 
 @dataclass
@@ -79,6 +102,13 @@ class BatchedMCTS:
         self.count = np.zeros(num_trees, np.int64)
         self.root = np.zeros(num_trees, np.int64)
         self.root_prior = np.zeros((num_trees, num_actions), np.float32)
+        self.gumbel = config.root == "gumbel"
+        if self.gumbel and config.leaves_per_tree > 1:
+            raise ValueError("search.root = \"gumbel\" schedules root visits one simulation at a time: "
+                             "set search.leaves_per_tree = 1")
+        self.gumbel_g = np.zeros((num_trees, num_actions), np.float32)  # Gumbel(0, 1) noise per root action
+        self.gumbel_seq: list[tuple[int, ...]] = [()] * num_trees  # considered visit count per simulation
+        self.gumbel_k = np.zeros(num_trees, np.int64)  # simulations scheduled so far
         self.states: list[list[pyspiel.State | None]] = [[None] * cap for _ in range(num_trees)]
         self.xs: list[list[np.ndarray | None]] = [[None] * cap for _ in range(num_trees)]
         self.stats = SearchStats()
@@ -130,7 +160,8 @@ class BatchedMCTS:
         r = self.root[t]
         c = self.child[t, r, action]
         # A child behind a chance event holds the outcome the search sampled; the game must draw its own.
-        if self.config.reuse_tree and c >= 0 and not self.sampled[t, c]:
+        # Gumbel's visit schedule assumes a fresh root, so it does not reuse trees.
+        if self.config.reuse_tree and not self.gumbel and c >= 0 and not self.sampled[t, c]:
             self.root[t] = c
             self.parent[t, c] = -1
             return
@@ -186,6 +217,10 @@ class BatchedMCTS:
             raise ValueError(f"{remaining.max()} simulations do not fit a tree of {self.capacity} nodes: "
                              "build the search with a larger capacity")
         for t, sims in zip(trees.tolist(), remaining.tolist()):
+            if self.gumbel and self.N[t, self.root[t]].any():  # searched before: start afresh
+                state, x = self.root_state(t), self.root_x(t)
+                self.reset(t, state)
+                self.xs[t][0] = x
             self._compact(t, sims + 1)
         roots = self.root[trees]
         fresh = ~self.expanded[trees, roots]
@@ -194,6 +229,8 @@ class BatchedMCTS:
             remaining[fresh] -= 1
             self.stats.simulations += int(fresh.sum())
         self._set_root_priors(trees, noise)
+        if self.gumbel:
+            self._start_gumbel(trees, remaining, noise)
         while True:
             active = remaining > 0
             if not active.any():
@@ -247,10 +284,12 @@ class BatchedMCTS:
                 pos, cur_t, cur_n = pos[go], cur_t[go], cur_n[go]
                 if not len(pos):
                     break
-            rows = self.edges[cur_t, cur_n]
-            p = self.root_prior[cur_t] if depth == 0 else rows[:, 2]
-            score = self._puct(rows[:, 0], rows[:, 1], p, rows[:, 3] > 0, self.value[cur_t, cur_n])
-            a = score.argmax(1)
+            if depth == 0 and self.gumbel:
+                a = self._gumbel_root_actions(cur_t)
+            else:
+                rows = self.edges[cur_t, cur_n]
+                p = self.root_prior[cur_t] if depth == 0 else rows[:, 2]
+                a = self._puct(rows[:, 0], rows[:, 1], p, rows[:, 3] > 0, self.value[cur_t, cur_n]).argmax(1)
             path.append((pos, cur_t, cur_n, a))
             if virtual:
                 self.N[cur_t, cur_n, a] += 1.0
@@ -270,7 +309,10 @@ class BatchedMCTS:
         prior = self.root_prior[t]
         while self.expanded[t, node]:
             rows = self.edges[t, node]
-            a = int(self._puct(rows[0], rows[1], prior, rows[3] > 0, self.value[t, node]).argmax())
+            if self.gumbel and not path:
+                a = int(self._gumbel_root_actions(np.array([t]))[0])
+            else:
+                a = int(self._puct(rows[0], rows[1], prior, rows[3] > 0, self.value[t, node]).argmax())
             path.append((pos, tree, np.array([node]), np.array([a])))
             if virtual:
                 self.N[t, node, a] += 1.0
@@ -327,6 +369,64 @@ class BatchedMCTS:
                     self.W[t, n, a] += v
         self.stats.simulations += int(sum(len(p[0]) for p in passes))
         self.stats.waves += 1
+
+    # ---- Gumbel root search (sequential halving) --------------------------------------------
+
+    def _start_gumbel(self, trees: np.ndarray, simulations: np.ndarray, noise: bool) -> None:
+        legal = self.legal[trees, self.root[trees]]
+        g = self.rng.gumbel(size=legal.shape).astype(np.float32) if noise else np.zeros(legal.shape, np.float32)
+        self.gumbel_g[trees] = g
+        self.gumbel_k[trees] = 0
+        for i, t in enumerate(trees.tolist()):
+            m = min(self.config.gumbel_considered, int(legal[i].sum()))
+            self.gumbel_seq[t] = considered_visits(m, int(simulations[i]))
+
+    def _gumbel_scores(self, trees: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(g + logits + sigma(completed Q), logits + sigma(completed Q)) at the roots of `trees`.
+
+        Completed Q: a visited action's mean value, else the root's mixed value estimate; rescaled
+        to [0, 1] over legal actions; sigma(q) = (c_visit + max visits) * c_scale * q.
+        """
+        r = self.root[trees]
+        rows = self.edges[trees, r]
+        n, w, p, legal = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3] > 0
+        visited = n > 0
+        q = np.where(visited, w / np.maximum(n, 1.0), 0.0)
+        seen_prior = np.where(visited, p, 0.0)
+        weighted_q = (seen_prior * q).sum(1) / np.maximum(seen_prior.sum(1), 1e-12)
+        total = n.sum(1)
+        v_mix = (self.value[trees, r] + total * weighted_q) / (1.0 + total)
+        completed = np.where(visited, q, v_mix[:, None])
+        lo = np.where(legal, completed, np.inf).min(1, keepdims=True)
+        hi = np.where(legal, completed, -np.inf).max(1, keepdims=True)
+        completed = (completed - lo) / np.maximum(hi - lo, 1e-8)
+        sigma = (GUMBEL_C_VISIT + n.max(1, keepdims=True)) * GUMBEL_C_SCALE * completed
+        logits = np.log(np.maximum(p, 1e-12)) + sigma
+        return np.where(legal, self.gumbel_g[trees] + logits, -np.inf), np.where(legal, logits, -np.inf)
+
+    def _gumbel_root_actions(self, trees: np.ndarray) -> np.ndarray:
+        """The root action of each tree's next simulation: the best-scored action among those
+        holding the scheduled visit count, which halves the candidates phase by phase."""
+        k = self.gumbel_k[trees]
+        want = np.array([seq[min(i, len(seq) - 1)] if seq else 0
+                         for seq, i in zip((self.gumbel_seq[t] for t in trees.tolist()), k.tolist())])
+        self.gumbel_k[trees] += 1
+        scores, _ = self._gumbel_scores(trees)
+        n = self.N[trees, self.root[trees]]
+        due = np.where(n == want[:, None], scores, -np.inf)
+        return np.where(np.isfinite(due).any(1), due.argmax(1), scores.argmax(1))
+
+    def gumbel_action(self, t: int) -> int:
+        """The action Gumbel search plays: the best-scored among the most visited."""
+        scores, _ = self._gumbel_scores(np.array([t]))
+        n = self.N[t, self.root[t]]
+        return int(np.where(n == n.max(), scores[0], -np.inf).argmax())
+
+    def improved_policy(self, t: int) -> np.ndarray:
+        """Gumbel's policy target: softmax(logits + sigma(completed Q)) over legal actions."""
+        _, logits = self._gumbel_scores(np.array([t]))
+        z = np.exp(logits[0] - logits[0].max())
+        return (z / z.sum()).astype(np.float32)
 
     # ---- results ----------------------------------------------------------------------------
 

@@ -88,11 +88,14 @@ class SelfPlayActor:
             if visits.sum() == 0:  # a search of one simulation only expanded the root
                 visits = self.mcts.P[t, self.mcts.root[t]].copy()
             state = self.mcts.root_state(t)
-            temperature = 1.0 if len(game.action) < sp.temperature_moves else 0.0
-            action = pick_action(visits, temperature, self.rng)
+            if self.mcts.gumbel:  # Gumbel noise already made the move a sample of the improved policy
+                action, policy = self.mcts.gumbel_action(t), self.mcts.improved_policy(t)
+            else:
+                temperature = 1.0 if len(game.action) < sp.temperature_moves else 0.0
+                action, policy = pick_action(visits, temperature, self.rng), visits / visits.sum()
             game.obs.append(self.mcts.root_x(t))
             game.legal.append(self.mcts.legal[t, self.mcts.root[t]].copy())
-            game.policy.append(visits / visits.sum())
+            game.policy.append(policy)
             game.action.append(action)
             game.player.append(state.current_player())
             game.target.append(bool(full[t]))

@@ -404,3 +404,46 @@ def test_chance_outcome_after_a_move_is_independent_of_the_search():
     assert rolled >= 50
     # Binomial(rolled, 1/6): below 8% has probability < 1% for rolled >= 50.
     assert busted / rolled > 0.08, f"{busted} busts in {rolled} rolls"
+
+
+# ---- Gumbel root search --------------------------------------------------------------------------
+
+def test_considered_visits_halves_the_candidates():
+    from engine.mcts import considered_visits
+    seq = considered_visits(4, 16)
+    assert len(seq) == 16
+    # Phase 1 visits each of the 4 candidates once per round; later phases ask for higher counts.
+    assert seq[:4] == (0, 0, 0, 0) and max(seq) > 1
+    assert considered_visits(1, 5) == (0, 1, 2, 3, 4)  # a single candidate takes every visit
+    assert all(b <= a + 1 for a, b in zip(seq, seq[1:]))
+
+
+@pytest.mark.parametrize("name", sorted(WINS))
+def test_gumbel_search_plays_the_win_and_its_policy_target_favours_it(name):
+    spec, m = make_search(name, num_trees=2, simulations=32, root="gumbel")
+    for t, (actions, _) in enumerate(WINS[name]):
+        m.reset(t, play(spec, actions))
+    m.search(np.arange(2), 32, noise=True)
+    for t, (actions, win) in enumerate(WINS[name]):
+        visits = m.visit_counts(t)
+        assert visits.sum() == 31  # the root's own expansion is the first simulation
+        legal = m.legal[t, m.root[t]]
+        assert (visits[~legal] == 0).all()
+        assert m.gumbel_action(t) == win
+        policy = m.improved_policy(t)
+        assert policy.sum() == pytest.approx(1.0) and (policy[~legal] == 0).all()
+        assert int(policy.argmax()) == win
+        check_tree(m, t)
+
+
+def test_gumbel_considers_only_a_few_root_actions_at_low_simulations():
+    spec, m = make_search("go(board_size=5,komi=7.5)", num_trees=1, simulations=8, root="gumbel",
+                          gumbel_considered=4)
+    m.reset(0, spec.game.new_initial_state())
+    m.search(np.array([0]), 8, noise=True)
+    assert (m.visit_counts(0) > 0).sum() <= 4  # sequential halving spends visits on 4 candidates
+
+
+def test_gumbel_rejects_virtual_loss():
+    with pytest.raises(ValueError, match="leaves_per_tree"):
+        make_search("tic_tac_toe", root="gumbel", leaves_per_tree=4)

@@ -393,3 +393,19 @@ def test_per_player_refuses_a_seat_without_positions(ttt_games, tmp_path):
     learner.refresh()
     with pytest.raises(StoreError, match="seat 1"):
         learner.train_step()
+
+
+def test_gumbel_selfplay_records_improved_policies():
+    spec = games.load("tic_tac_toe")
+    config = cfg.default_config("tic_tac_toe")
+    config.search = dataclasses.replace(config.search, root="gumbel", simulations=16)
+    config.selfplay.concurrent_games = 8
+    torch.manual_seed(0)
+    evaluator = Evaluator([build(config.network, spec.encoder.shape, spec.num_actions)])
+    actor = SelfPlayActor(spec, evaluator, config, np.random.default_rng(0))
+    records = play_games(actor, 8)
+    assert len(records) >= 8
+    for r in records:
+        assert np.allclose(r.policy.sum(1), 1.0, atol=1e-5)
+        assert (r.policy[~r.legal] == 0).all()
+        assert r.legal[np.arange(len(r)), r.action].all()
