@@ -214,6 +214,23 @@ def test_multiprocess_run_exits_cleanly(tmp_path):
     assert info["writers"] == ["actor-0"] and info["games"] >= 8
 
 
+def test_live_view_in_a_terminal(tmp_path):
+    """The rich live panel renders in a real pseudo-terminal and shows the run's progress."""
+    import pexpect
+
+    config = write_config(tmp_path)
+    child = pexpect.spawn(sys.executable, ["-m", "arena_cli", "league", "run", "tic_tac_toe", "--config",
+                                           str(config), "--run", "live", "--actors", "0", "--steps", "15"],
+                          cwd=str(tmp_path), env=arena_env(tmp_path), encoding="utf-8", timeout=120,
+                          dimensions=(40, 120))
+    child.expect("arena league · live · tic_tac_toe")
+    child.expect("learner step")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    assert snapshot_steps(tmp_path / "live")[-1] == 15
+
+
 def test_kill_9_then_resume(tmp_path):
     config = write_config(tmp_path)
     run_dir = tmp_path / "k"
