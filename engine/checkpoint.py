@@ -8,9 +8,7 @@ step, sample counters) lives beside it in `learner.pt` so a resumed run continue
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from engine import rundir
 from engine.config import NetworkConfig
 from engine.networks import build
 
@@ -33,17 +32,7 @@ class CheckpointError(ValueError):
 
 def atomic_save(obj: Any, path: Path) -> None:
     """torch.save to a temp file in the same directory, fsync, then rename over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    rundir.atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def load_file(path: Path) -> dict[str, Any]:

@@ -11,7 +11,8 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, BinaryIO
 
 from engine import config as cfg
 
@@ -45,18 +46,23 @@ def load_config(run_dir: Path) -> cfg.RunConfig:
     return cfg.from_dict(cfg.read_toml(run_dir / "config.toml"))
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """`write` into a temp file beside `path`, fsync, then rename over `path`: all or nothing."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda f: f.write(text.encode()))
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
