@@ -116,18 +116,25 @@ def bench_mcts(game: str, seconds: float = 10.0, trees: int | None = None, simul
     for t in range(trees):
         search.reset(t, spec.game.new_initial_state())
     all_trees = np.arange(trees)
-    # Warm up, then time whole moves of every tree (the self-play access pattern).
-    search.search(all_trees, 2)
-    sims0, start = search.stats.simulations, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        search.search(all_trees, config.search.simulations, noise=True)
-        for t in range(trees):
-            search.advance(t, pick_action(search.visit_counts(t), 1.0, rng))
-            if search.root_state(t).is_terminal():
-                search.reset(t, spec.game.new_initial_state())
-    elapsed = time.perf_counter() - start
-    ours = (search.stats.simulations - sims0) / elapsed
-    raw = raw_throughput(evaluator, spec, trees, min(seconds, 5.0))
+    search.search(all_trees, 2)  # warm-up
+    # Search and the raw forward pass are timed in alternating slices, so a machine whose speed
+    # drifts (shared cores) affects both sides of the ratio alike.
+    rounds = 5
+    search_sims = search_time = raw_positions = raw_time = 0.0
+    for _ in range(rounds):
+        sims0, start = search.stats.simulations, time.perf_counter()
+        while time.perf_counter() - start < seconds / rounds:
+            search.search(all_trees, config.search.simulations, noise=True)
+            for t in range(trees):
+                search.advance(t, pick_action(search.visit_counts(t), 1.0, rng))
+                if search.root_state(t).is_terminal():
+                    search.reset(t, spec.game.new_initial_state())
+        search_time += time.perf_counter() - start
+        search_sims += search.stats.simulations - sims0
+        slice_seconds = min(seconds, 5.0) / rounds
+        raw_positions += raw_throughput(evaluator, spec, trees, slice_seconds) * slice_seconds
+        raw_time += slice_seconds
+    ours, raw = search_sims / search_time, raw_positions / raw_time
     theirs = openspiel_mcts_rate(spec, evaluator, config.search.simulations, min(seconds, 10.0))
     return {"bench": "mcts", "game": spec.name, "network": dataclasses.asdict(config.network),
             "simulations_per_move": config.search.simulations, "trees": trees,
