@@ -6,8 +6,6 @@ import json
 import signal
 import sys
 
-USER_ERRORS: tuple[type[Exception], ...] = ()
-
 
 def _user_errors() -> tuple[type[Exception], ...]:
     from engine.bots import BotError
