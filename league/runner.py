@@ -85,8 +85,7 @@ def _load_latest(run_dir: Path, spec, evaluator: Evaluator, current: int) -> int
         snap = checkpoint.load_snapshot(found[1], spec.game_string)
     except checkpoint.CheckpointError:
         return current  # a file being replaced; the next poll gets it
-    for model, weights in zip(evaluator.models, snap.weights):
-        model.load_state_dict(weights)
+    evaluator.load(snap.weights)
     return snap.step
 
 
