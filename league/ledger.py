@@ -36,7 +36,6 @@ import csv
 import hashlib
 import io
 import math
-import os
 import re
 import sqlite3
 import time
