@@ -80,7 +80,7 @@ def cmd_league_status(args) -> None:
     run_dir = rundir.existing_run(args.run)
     config = rundir.load_config(run_dir)
     status_file = run_dir / "status.json"
-    status = json.loads(status_file.read_text()) if status_file.exists() else {}
+    status = rundir.read_json(status_file) or {}
     if args.json:
         print(json.dumps(status))
     else:

@@ -66,6 +66,27 @@ class TrainConfig:
 
 
 @dataclass
+class LeagueConfig:
+    """The population around the learner (league/): pool, PFSP matchmaking, evaluator."""
+
+    pool_every: int = 500  # learner steps between snapshots joining the pool (with gate = false)
+    gate: bool = False  # join the pool by passing an SPRT against its newest member instead
+    gate_elo0: float = 0.0  # SPRT H0: the candidate is this many Elo better (or less)
+    gate_elo1: float = 30.0  # SPRT H1: at least this many Elo better
+    gate_max_games: int = 400  # an undecided SPRT is rejected after this many games
+    pool_size: int = 16  # cap; older members are thinned on a log scale, the first is kept
+    self_play: float = 0.5  # fraction of the main agent's games against itself; the rest by PFSP
+    pfsp: str = "hard"  # opponent weighting: "hard" (1-x)^p, "var" x(1-x), "even"
+    pfsp_p: float = 2.0
+    win_rate_decay: float = 0.99  # per game: weight of older results in main's win rate per opponent
+    opponents_per_actor: int = 4  # distinct opponent networks an actor holds at once (batching)
+    evaluator: bool = True  # rate every pool member against the pool and the anchors
+    eval_games: int = 20  # games per pairing, half on each seat
+    eval_simulations: int = 0  # simulations of snapshots in rating games; 0: search.simulations
+    anchors: list[str] = field(default_factory=lambda: ["random", "mcts:200"])
+
+
+@dataclass
 class RunConfig:
     game: str = "connect_four"
     networks: str = "shared"  # "shared": one net for all seats; "per_player": one per seat
@@ -78,6 +99,7 @@ class RunConfig:
     search: SearchConfig = field(default_factory=SearchConfig)
     selfplay: SelfPlayConfig = field(default_factory=SelfPlayConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    league: LeagueConfig = field(default_factory=LeagueConfig)
 
 
 # Per-preset defaults, applied before the user's TOML. Sized for a 2-core CPU; a GPU affords more.
@@ -87,6 +109,7 @@ GAME_DEFAULTS: dict[str, dict[str, Any]] = {
         "search": {"simulations": 25, "dirichlet_alpha": 1.0},
         "selfplay": {"temperature_moves": 3, "concurrent_games": 64},
         "train": {"window": 20_000, "min_positions": 500, "snapshot_every": 100, "batch_size": 128},
+        "league": {"pool_every": 300, "anchors": ["random", "minimax"]},
     },
     "connect_four": {
         "network": {"kind": "resnet", "channels": 48, "blocks": 4, "hidden": 64},
@@ -94,6 +117,7 @@ GAME_DEFAULTS: dict[str, dict[str, Any]] = {
         # 64 games a batch keeps the time from a weight update to games that use it short.
         "selfplay": {"temperature_moves": 8, "concurrent_games": 64},
         "train": {"window": 100_000, "max_reuse": 10.0, "snapshot_every": 50},
+        "league": {"pool_every": 250, "anchors": ["random", "mcts:1000"]},
     },
     "hex5": {
         "network": {"kind": "resnet", "channels": 32, "blocks": 3, "hidden": 64},
@@ -122,13 +146,14 @@ GAME_DEFAULTS: dict[str, dict[str, Any]] = {
     },
 }
 
-_SECTIONS = {"network": NetworkConfig, "search": SearchConfig, "selfplay": SelfPlayConfig, "train": TrainConfig}
+_SECTIONS = {"network": NetworkConfig, "search": SearchConfig, "selfplay": SelfPlayConfig, "train": TrainConfig,
+             "league": LeagueConfig}
 _CHOICES = {("", "networks"): ("shared", "per_player"), ("network", "kind"): ("resnet", "mlp"),
-            ("search", "root"): ("puct", "gumbel")}
+            ("search", "root"): ("puct", "gumbel"), ("league", "pfsp"): ("hard", "var", "even")}
 _POSITIVE = {"simulations", "concurrent_games", "batch_size", "window", "channels", "blocks", "hidden", "layers",
              "snapshot_every", "leaves_per_tree", "gumbel_considered", "threads", "learning_rate", "flush_games", "fast_simulations",
-             "max_reuse"}
-_FRACTIONS = {"dirichlet_fraction", "full_search_fraction", "q_mix"}
+             "max_reuse", "pool_size", "opponents_per_actor", "eval_games", "gate_max_games"}
+_FRACTIONS = {"dirichlet_fraction", "full_search_fraction", "q_mix", "self_play", "win_rate_decay"}
 
 
 def _apply(obj: Any, values: dict[str, Any], where: str) -> None:
@@ -149,7 +174,7 @@ def _apply(obj: Any, values: dict[str, Any], where: str) -> None:
         want = type(current)
         if want is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if type(value) is not want:
+        if type(value) is not want or (want is list and not all(isinstance(v, str) for v in value)):
             raise ConfigError(f"config '{path}' must be {want.__name__}, got {value!r}")
         choices = _CHOICES.get((where, key))
         if choices and value not in choices:
@@ -209,6 +234,8 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return repr(value)
 
 

@@ -51,8 +51,8 @@ class Evaluator:
         priors = torch.softmax(logits, dim=-1)
         return priors.float().cpu().numpy(), values.float().cpu().numpy()
 
-    def evaluate(self, x: np.ndarray, legal: np.ndarray, players: np.ndarray | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
+    def evaluate(self, x: np.ndarray, legal: np.ndarray, players: np.ndarray | None = None,
+                 trees: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Priors [B, A] over legal actions and values [B] for the player to move at each position."""
         self.calls += 1
         self.positions += len(x)
@@ -64,4 +64,27 @@ class Evaluator:
             rows = np.flatnonzero(players == seat)
             if len(rows):
                 priors[rows], values[rows] = self._forward(model, x[rows], legal[rows])
+        return priors, values
+
+
+class RoutedEvaluator:
+    """Each search tree's positions go to the evaluator its game is routed to.
+
+    One BatchedMCTS then serves games against different opponents: one forward pass per distinct
+    opponent per batch instead of one search per opponent.
+    """
+
+    def __init__(self, num_trees: int) -> None:
+        self.route = np.full(num_trees, -1, np.int64)  # tree -> key in `evaluators`; -1: none
+        self.evaluators: dict[int, Evaluator] = {}
+
+    def evaluate(self, x: np.ndarray, legal: np.ndarray, players: np.ndarray | None = None,
+                 trees: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        routes = self.route[trees]
+        priors = np.zeros(legal.shape, np.float32)
+        values = np.zeros(len(x), np.float32)
+        for key in np.unique(routes).tolist():
+            rows = np.flatnonzero(routes == key)
+            sub = None if players is None else players[rows]
+            priors[rows], values[rows] = self.evaluators[key].evaluate(x[rows], legal[rows], sub)
         return priors, values

@@ -333,7 +333,7 @@ class BatchedMCTS:
                 self.xs[t][n] = x
             xs.append(x)
             legal[i] = state.legal_actions_mask()
-        priors, values = self.evaluator.evaluate(np.stack(xs), legal, self.player[trees, nodes])
+        priors, values = self.evaluator.evaluate(np.stack(xs), legal, self.player[trees, nodes], trees)
         self.P[trees, nodes] = priors
         self.L[trees, nodes] = legal
         self.legal[trees, nodes] = legal

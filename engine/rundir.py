@@ -69,6 +69,14 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     atomic_write_text(path, json.dumps(data, indent=1))
 
 
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON file written by write_json; None when absent (writes are atomic, so never torn)."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return None
+
+
 def append_jsonl(path: Path, data: dict[str, Any]) -> None:
     """One line per record; a line torn by a kill is skipped by readers."""
     with open(path, "a") as f:

@@ -4,17 +4,23 @@ Games run in lockstep: every move, all unfinished games search at once (so each 
 carries a leaf of every game), pick their moves, and a finished game is handed to the caller and
 replaced by a new one at once. Policy targets are the root visit distributions; with playout-cap
 randomization (KataGo) only full searches, which also carry root noise, become policy targets.
+
+League games: given an `OpponentSource`, each new game asks it for an opponent (a past snapshot, or
+None for self-play). The opponent's moves are searched in a second BatchedMCTS whose evaluator routes
+each game to its opponent's network; only the learning side's positions are stored.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
 from engine.config import RunConfig
-from engine.inference import Evaluator
+from engine.inference import Evaluator, RoutedEvaluator
 from engine.mcts import BatchedMCTS
 from engine.store import GameRecord, StoreMeta
 
@@ -46,6 +52,16 @@ class _Game:
     root_value: list = field(default_factory=list)
 
 
+class OpponentSource(Protocol):
+    """Matchmaking as the actor sees it."""
+
+    def pick(self, rng: np.random.Generator) -> str | None:
+        """The opponent of a new game (a player spec), or None for a game against itself."""
+
+    def evaluator(self, name: str) -> Evaluator:
+        """The network of a picked opponent."""
+
+
 @dataclass
 class ActorStats:
     games: int = 0
@@ -57,7 +73,7 @@ class SelfPlayActor:
     """Plays `selfplay.concurrent_games` games at a time with the evaluator's current weights."""
 
     def __init__(self, spec, evaluator: Evaluator, config: RunConfig, rng: np.random.Generator,
-                 participant: str = "self") -> None:
+                 participant: str = "self", opponents: OpponentSource | None = None) -> None:
         self.spec = spec
         self.config = config
         self.rng = rng
@@ -66,24 +82,64 @@ class SelfPlayActor:
         n = config.selfplay.concurrent_games
         self.mcts = BatchedMCTS(spec.encoder, spec.num_actions, evaluator, config.search, n, rng)
         self.games = [_Game() for _ in range(n)]
-        for t in range(n):
-            self.mcts.reset(t, spec.game.new_initial_state())
+        self.source = opponents
+        self.opponent: list[str | None] = [None] * n  # opponent spec per game; None: self-play
+        self.opponent_seat = np.full(n, -1, np.int64)
+        if opponents is not None:
+            # Opponents search as bots do at play time: PUCT, no root noise.
+            search = dataclasses.replace(config.search, root="puct", leaves_per_tree=1)
+            self.routed = RoutedEvaluator(n)
+            self.opponent_mcts = BatchedMCTS(spec.encoder, spec.num_actions, self.routed, search, n, rng)
+            self._keys: dict[str, int] = {}
         self.stats = ActorStats()
+        for t in range(n):
+            self._new_game(t)
+
+    def _new_game(self, t: int) -> None:
+        self.games[t] = _Game()
+        self.mcts.reset(t, self.spec.game.new_initial_state())
+        if self.source is None:
+            return
+        name = self.source.pick(self.rng)
+        self.opponent[t] = name
+        if name is None:
+            self.opponent_seat[t] = -1
+            return
+        if name not in self._keys:
+            in_use = set(self.opponent)
+            for old in [k for k in self._keys if k not in in_use]:  # drop networks no game plays
+                self.routed.evaluators.pop(self._keys.pop(old))
+            key = max(self._keys.values(), default=-1) + 1
+            self._keys[name] = key
+            self.routed.evaluators[key] = self.source.evaluator(name)
+        self.routed.route[t] = self._keys[name]
+        self.opponent_seat[t] = self.rng.integers(self.spec.num_players)
+        self.opponent_mcts.reset(t, self.spec.game.new_initial_state())
+
+    def _temperature(self, game: _Game, ply: int) -> float:
+        return 1.0 if ply < self.config.selfplay.temperature_moves else 0.0
 
     def step(self, on_game: Callable[[GameRecord], None]) -> None:
         """One move in every concurrent game; finished games go to `on_game` and restart."""
         sp, sc = self.config.selfplay, self.config.search
         n = len(self.games)
-        trees = np.arange(n)
+        to_move = np.array([self.mcts.root_state(t).current_player() for t in range(n)])
+        theirs = to_move == self.opponent_seat
         full = self.rng.random(n) < sp.full_search_fraction
         sims = np.where(full, sc.simulations, min(sp.fast_simulations, sc.simulations))
         # Noise only in the full searches: cheap searches exist to play fast, not to explore.
-        if full.any():
-            self.mcts.search(trees[full], sims[full], noise=True)
-        if (~full).any():
-            self.mcts.search(trees[~full], sims[~full], noise=False)
+        for trees, noise in ((np.flatnonzero(full & ~theirs), True), (np.flatnonzero(~full & ~theirs), False)):
+            if len(trees):
+                self.mcts.search(trees, sims[trees], noise=noise)
+        if theirs.any():
+            self.opponent_mcts.search(np.flatnonzero(theirs), sc.simulations)
         for t in range(n):
             game = self.games[t]
+            ply = len(self.mcts.root_state(t).history())
+            if theirs[t]:
+                visits = self.opponent_mcts.visit_counts(t)
+                self._advance(t, pick_action(visits, self._temperature(game, ply), self.rng))
+                continue
             visits = self.mcts.visit_counts(t)
             if visits.sum() == 0:  # a search of one simulation only expanded the root
                 visits = self.mcts.P[t, self.mcts.root[t]].copy()
@@ -91,8 +147,8 @@ class SelfPlayActor:
             if self.mcts.gumbel:  # Gumbel noise already made the move a sample of the improved policy
                 action, policy = self.mcts.gumbel_action(t), self.mcts.improved_policy(t)
             else:
-                temperature = 1.0 if len(game.action) < sp.temperature_moves else 0.0
-                action, policy = pick_action(visits, temperature, self.rng), visits / visits.sum()
+                action = pick_action(visits, self._temperature(game, ply), self.rng)
+                policy = visits / visits.sum()
             game.obs.append(self.mcts.root_x(t))
             game.legal.append(self.mcts.legal[t, self.mcts.root[t]].copy())
             game.policy.append(policy)
@@ -100,24 +156,35 @@ class SelfPlayActor:
             game.player.append(state.current_player())
             game.target.append(bool(full[t]))
             game.root_value.append(self.mcts.root_value(t))
-            self.mcts.advance(t, action)
-            self.stats.moves += 1
+            self._advance(t, action)
+        for t in range(n):
             final = self.mcts.root_state(t)
             if final.is_terminal():
-                on_game(self._record(game, np.asarray(final.returns(), np.float32)))
-                self.games[t] = _Game()
-                self.mcts.reset(t, self.spec.game.new_initial_state())
+                # A game the opponent played alone (possible only in odd games) leaves nothing to store.
+                if self.games[t].action:
+                    on_game(self._record(t, np.asarray(final.returns(), np.float32), len(final.history())))
+                self._new_game(t)
 
-    def _record(self, game: _Game, returns: np.ndarray) -> GameRecord:
+    def _advance(self, t: int, action: int) -> None:
+        self.mcts.advance(t, action)
+        if self.opponent[t] is not None:
+            self.opponent_mcts.advance(t, action)
+        self.stats.moves += 1
+
+    def _record(self, t: int, returns: np.ndarray, length: int) -> GameRecord:
+        game = self.games[t]
         self.stats.games += 1
         self.stats.positions += len(game.action)
+        participants = [self.participant] * self.spec.num_players
+        if self.opponent[t] is not None:
+            participants[self.opponent_seat[t]] = self.opponent[t]
         return GameRecord(
             obs=np.stack(game.obs).astype(self.spec.encoder.dtype, copy=False),
             legal=np.stack(game.legal), policy=np.stack(game.policy).astype(np.float32),
             action=np.asarray(game.action, np.int32), player=np.asarray(game.player, np.int8),
             target=np.asarray(game.target, bool), root_value=np.asarray(game.root_value, np.float32),
-            returns=returns, participants=[self.participant] * self.spec.num_players,
-            game_id=self.rng.bytes(16).hex(), learner_step=self.learner_step)
+            returns=returns, participants=participants,
+            game_id=self.rng.bytes(16).hex(), learner_step=self.learner_step, plies=length)
 
 
 def play_games(actor: SelfPlayActor, count: int, minutes: float | None = None) -> list[GameRecord]:

@@ -108,6 +108,7 @@ class GameRecord:
     participants: list[str]  # player spec per seat
     game_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     learner_step: int = 0  # weights version the actor used
+    plies: int = 0  # moves in the whole game, both sides (the ledger's length; not stored here)
 
     def __len__(self) -> int:
         return int(len(self.action))

@@ -2,7 +2,7 @@
 
 When one side is a snapshot, all games of the match run at once and its moves are searched in one
 BatchedMCTS (one tree per game, every leaf of every game in one network call); the other side moves
-through its `pyspiel.Bot`. Otherwise games run one by one through OpenSpiel's `evaluate_bots`.
+through its `pyspiel.Bot`. Otherwise games run one by one, each bot told of the other's moves.
 """
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from open_spiel.python.algorithms import evaluate_bots
-
 from engine.bots import is_neural, load_bot, load_neural
 from engine.mcts import BatchedMCTS
 from engine.selfplay import pick_action
@@ -25,6 +23,8 @@ class MatchResult:
     draws: int = 0
     losses: int = 0
     returns: list[float] = field(default_factory=list)  # a's return, game by game
+    lengths: list[int] = field(default_factory=list)  # moves per game
+    # Game i has a in the first seat when i is even: seats alternate.
 
     @property
     def games(self) -> int:
@@ -46,8 +46,9 @@ class MatchResult:
                 "losses": self.losses, "score": round(self.score, 4)}
 
 
-def _record(result: MatchResult, r: float) -> None:
+def _record(result: MatchResult, r: float, length: int) -> None:
     result.returns.append(float(r))
+    result.lengths.append(int(length))
     if r > 0:
         result.wins += 1
     elif r < 0:
@@ -61,24 +62,44 @@ def play_match(spec, a: str, b: str, games: int, seed: int = 0) -> MatchResult:
     if is_neural(a):
         return _play_batched(spec, a, b, games, seed)
     if is_neural(b):
-        flipped = _play_batched(spec, b, a, games, seed)
-        return MatchResult(a, b, flipped.losses, flipped.draws, flipped.wins, [-r for r in flipped.returns])
-    rng = np.random.RandomState(seed)
+        flipped = _play_batched(spec, b, a, games, seed, a_first=False)
+        return MatchResult(a, b, flipped.losses, flipped.draws, flipped.wins, [-r for r in flipped.returns],
+                           flipped.lengths)
+    rng = np.random.default_rng(seed)
     bot_a, bot_b = load_bot(a, spec, seed), load_bot(b, spec, seed + 1)
     result = MatchResult(a, b)
     for i in range(games):
         bots = [bot_a, bot_b] if i % 2 == 0 else [bot_b, bot_a]
-        _record(result, evaluate_bots.evaluate_bots(spec.game.new_initial_state(), bots, rng)[i % 2])
+        state = play_game(spec.game.new_initial_state(), bots, rng)
+        _record(result, state.returns()[i % 2], len(state.history()))
     return result
 
 
-def _play_batched(spec, neural: str, other: str, games: int, seed: int) -> MatchResult:
-    """All games at once; `neural` sits first in even games. Its search reuses trees across moves."""
+def play_game(state, bots, rng: np.random.Generator):
+    """Play a sequential game to the end; every bot hears of every move. Returns the final state."""
+    for bot in bots:
+        bot.restart_at(state)
+    while not state.is_terminal():
+        if state.is_chance_node():
+            outcomes, probs = zip(*state.chance_outcomes())
+            action = int(rng.choice(outcomes, p=probs))
+        else:
+            player = state.current_player()
+            action = bots[player].step(state)
+            for other, bot in enumerate(bots):
+                if other != player:
+                    bot.inform_action(state, player, action)
+        state.apply_action(action)
+    return state
+
+
+def _play_batched(spec, neural: str, other: str, games: int, seed: int, a_first: bool = True) -> MatchResult:
+    """All games at once; `neural` sits first in even games (odd ones if not a_first). Trees are reused."""
     evaluator, search_config, neural_seed = load_neural(neural, spec)
     search_config.leaves_per_tree = 1  # the games themselves fill the batch
     rng = np.random.default_rng(neural_seed + seed)
     mcts = BatchedMCTS(spec.encoder, spec.num_actions, evaluator, search_config, games, rng)
-    seat = np.arange(games) % 2
+    seat = (np.arange(games) + (0 if a_first else 1)) % 2
     opponents = [load_bot(other, spec, seed + 1 + i) for i in range(games)]
     for t in range(games):
         mcts.reset(t, spec.game.new_initial_state())
@@ -99,8 +120,10 @@ def _play_batched(spec, neural: str, other: str, games: int, seed: int) -> Match
                 action = opponents[t].step(state)
             mcts.advance(t, action)
         for t in [t for t in live if mcts.root_state(t).is_terminal()]:
-            _record(result, mcts.root_state(t).returns()[seat[t]])
             live.remove(t)
+    for t in range(games):
+        final = mcts.root_state(t)
+        _record(result, final.returns()[seat[t]], len(final.history()))
     return result
 
 

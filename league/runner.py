@@ -1,13 +1,12 @@
-"""The league runner behind `arena league run`: actor processes, the learner, resumption.
+"""The league runner behind `arena league run`: actors, learner, evaluator, resumption.
 
-Actors (separate processes) play with the latest published snapshot and append finished games to
-the run's HDF5 store; the learner (this process) trains from the store and publishes snapshots that
-the actors pick up. The store and the snapshot files are the only channels between them, so either
-side can die and restart. `actors = 0` runs both in this one process, alternating, which makes a
-run repeatable from its seed.
-
-In this first version the opponent is the current network (plain self-play); the snapshot pool and
-PFSP matchmaking of the league build on it.
+Actors (separate processes) play with the latest published snapshot, against itself or against pool
+members drawn by PFSP, and append finished games to the run's HDF5 store and the match ledger; the
+learner (this process) trains from the store, publishes snapshots that the actors pick up, adds
+snapshots to the pool on its cadence and refreshes the matchmaking weights; the evaluator process
+plays rating games. Store, snapshot files, pool, matchmaking file and ledger are the only channels
+between them, so any of them can die and restart. `actors = 0` runs everything in this one process,
+alternating, which makes a run repeatable from its seed.
 """
 from __future__ import annotations
 
@@ -28,11 +27,17 @@ from engine.inference import Evaluator
 from engine.learner import Learner
 from engine.networks import default_device
 from engine.selfplay import SelfPlayActor, store_meta
-from engine.store import SegmentWriter
+from engine.store import GameRecord as Trajectory, SegmentWriter, list_segments, read_segment
+from league import pfsp
+from league import evaluator as rating
+from league.ledger import GameRecord, Ledger
+from league.pool import Pool
 
 SNAPSHOT_POLL_SECONDS = 3.0
 STATS_SECONDS = 1.0
 STATUS_SECONDS = 2.0
+MATCHMAKING_SECONDS = 5.0
+EVALUATOR = -1  # the evaluator's key among the child processes
 
 
 def prepare_run(game: str | None, config_file: str | None, run: str | None,
@@ -75,6 +80,63 @@ def prepare_run(game: str | None, config_file: str | None, run: str | None,
     return config, run_dir, False
 
 
+# ---- training games: HDF5 store and ledger ------------------------------------------------------
+
+class TrainingRecorder:
+    """Hands finished games to the store's writer and, once their segment is on disk, to the ledger.
+
+    The ledger entry follows the HDF5 write, so a kill in between leaves games the ledger lacks but
+    never ledger entries without data; `reconcile` adds those on the next start (uids make it
+    idempotent).
+    """
+
+    def __init__(self, writer: SegmentWriter, ledger: Ledger, game_string: str) -> None:
+        self.writer = writer
+        self.ledger = ledger
+        self.game_string = game_string
+        self.pending: list[GameRecord] = []
+
+    def add(self, record: Trajectory) -> None:
+        self.pending.append(GameRecord(players=tuple(record.participants), returns=tuple(map(float, record.returns)),
+                                       length=record.plies or len(record), kind="training", game=self.game_string,
+                                       uid=record.game_id, time=time.time()))
+        self._after(self.writer.add(record))
+
+    def flush_if_due(self) -> None:
+        self._after(self.writer.flush_if_due())
+
+    def _after(self, written) -> None:
+        if written is not None and self.writer.pending_games == 0:
+            self.ledger.record_many(self.pending)
+            self.pending = []
+
+    @property
+    def games_written(self) -> int:
+        return self.writer.games_written
+
+    def close(self) -> None:
+        self.writer.close()
+        self._after(True)
+
+
+def reconcile(run_dir: Path, ledger: Ledger, game_string: str) -> int:
+    """Record in the ledger the stored games a kill kept from it (the newest segment of each writer)."""
+    newest: dict[str, Path] = {}
+    for path in list_segments(run_dir / "trajectories"):
+        newest[path.name.rsplit("-", 1)[0]] = path
+    added = 0
+    for path in newest.values():
+        try:
+            g = read_segment(path, slice(0, 0)).games
+        except Exception:  # a damaged segment: the store's own recovery deals with it
+            continue
+        added += ledger.record_many(
+            GameRecord(players=tuple(p), returns=tuple(map(float, r)), length=int(n), kind="training",
+                       game=game_string, uid=uid, time=float(t))
+            for uid, p, r, n, t in zip(g["game_id"], g["participants"], g["returns"], g["length"], g["finished_at"]))
+    return added
+
+
 # ---- actor process ------------------------------------------------------------------------------
 
 def _load_latest(run_dir: Path, spec, evaluator: Evaluator, current: int) -> int:
@@ -107,11 +169,14 @@ def actor_main(run_dir: str, index: int, seed: int, stop, stats_queue) -> None:
     evaluator = Evaluator(snap.build_models(device), device)
     step = snap.step
     rng = np.random.default_rng([seed, index, step])
-    actor = SelfPlayActor(spec, evaluator, config, rng, participant=f"{run_dir.name}:step-{step}")
+    opponents = pfsp.PoolOpponents(run_dir, spec.game_string, config.league, rng, device)
+    opponents.refresh()
+    actor = SelfPlayActor(spec, evaluator, config, rng, participant=f"{run_dir.name}:step-{step}",
+                          opponents=opponents)
     actor.learner_step = step
     sp = config.selfplay
-    writer = SegmentWriter(run_dir / "trajectories", f"actor-{index}", store_meta(spec), sp.flush_games,
-                           sp.flush_seconds)
+    writer = TrainingRecorder(SegmentWriter(run_dir / "trajectories", f"actor-{index}", store_meta(spec),
+                                            sp.flush_games, sp.flush_seconds), Ledger.of_run(run_dir), spec.game_string)
     start = last_poll = last_stats = time.monotonic()
     try:
         while not stop.is_set() and os.getppid() == parent:
@@ -120,7 +185,10 @@ def actor_main(run_dir: str, index: int, seed: int, stop, stats_queue) -> None:
             now = time.monotonic()
             if now - last_poll > SNAPSHOT_POLL_SECONDS:
                 last_poll = now
-                step = _load_latest(run_dir, spec, evaluator, step)
+                new_step = _load_latest(run_dir, spec, evaluator, step)
+                if new_step != step:
+                    step = new_step
+                    opponents.refresh()
                 actor.learner_step = step
                 actor.participant = f"{run_dir.name}:step-{step}"
             if now - last_stats > STATS_SECONDS:
@@ -150,6 +218,10 @@ class Progress:
     snapshot: str = "-"
     actors_alive: int = 0
     restarts: int = 0
+    pool: list[str] = field(default_factory=list)
+    matchmaking: dict = field(default_factory=dict)
+    ledger: dict[str, int] = field(default_factory=dict)  # games per kind
+    disk_bytes: int = 0
 
     def update_actor(self, index: int, stats: dict) -> None:
         self.per_actor[index] = stats
@@ -166,7 +238,8 @@ class Progress:
         return {"updated": time.time(), "elapsed": time.monotonic() - self.started, "games": self.games, "positions": self.positions,
                 "stored_games": self.stored_games, "stored_positions": self.stored_positions, "step": self.step,
                 "losses": self.losses, "snapshot": self.snapshot, "actors_alive": self.actors_alive,
-                "restarts": self.restarts, **self.rates()}
+                "restarts": self.restarts, "pool": self.pool, "matchmaking": self.matchmaking,
+                "ledger": self.ledger, "disk_bytes": self.disk_bytes, **self.rates()}
 
 
 class LeagueRun:
@@ -178,24 +251,44 @@ class LeagueRun:
         self.spec = games.load(config.game)
         torch.set_num_threads(config.threads)
         self.learner = Learner(self.spec, config, run_dir, default_device())
+        self.ledger = Ledger.of_run(run_dir)
+        self.pool = Pool(run_dir, config.league.pool_size)
         self.progress = Progress()
         self.metrics = run_dir / "metrics.jsonl"
         self.published_step = -1
         self._status_written = 0.0
+        self._matchmaking_written = 0.0
 
     def _publish(self) -> None:
         path = self.learner.publish()
         self.published_step = self.learner.step
         self.progress.snapshot = path.name
+        lc = self.config.league
+        self.pool.load()
+        if not lc.gate and (self.pool.newest is None or self.learner.step - self.pool.newest >= lc.pool_every):
+            self.pool.add(self.learner.step)
+            self._matchmaking()
+        # With a gate the candidate is always newer than the pool's newest member: keep those files.
+        self.pool.prune_files(keep_newer=lc.gate)
         rundir.append_jsonl(self.metrics, {"time": time.time(), "step": self.learner.step,
                                            **self.learner.last_losses, **self.progress.rates(),
                                            "stored_positions": self.learner.window.positions_loaded,
                                            "games": self.learner.window.games_seen})
 
+    def _matchmaking(self) -> None:
+        self.progress.matchmaking = pfsp.publish(self.run_dir, self.config.league, self.ledger)
+        self.progress.pool = self.pool.load().specs()
+
     def _sync_progress(self) -> None:
         p, lr = self.progress, self.learner
         p.step, p.losses = lr.step, lr.last_losses
         p.stored_positions, p.stored_games = lr.window.positions_loaded, lr.window.games_seen
+
+    def _write_status(self, running: bool) -> None:
+        self._sync_progress()
+        self.progress.ledger = self.ledger.counts()
+        self.progress.disk_bytes = sum(f.stat().st_size for f in self.run_dir.rglob("*") if f.is_file())
+        rundir.write_json(self.run_dir / "status.json", {**self.progress.as_dict(), "running": running})
 
     def _tick(self, view) -> None:
         """Refresh the live view, and every few seconds the status file `arena league status` reads."""
@@ -203,13 +296,18 @@ class LeagueRun:
         if view:
             view(self.progress)
         now = time.monotonic()
+        # Inline runs refresh matchmaking at fixed points instead (repeatability).
+        if self.config.actors and now - self._matchmaking_written > MATCHMAKING_SECONDS:
+            self._matchmaking_written = now
+            self._matchmaking()
         if now - self._status_written > STATUS_SECONDS:
             self._status_written = now
-            rundir.write_json(self.run_dir / "status.json", {**self.progress.as_dict(), "running": True})
+            self._write_status(True)
 
     def run(self, steps: int | None = None, minutes: float | None = None, view=None) -> Progress:
         for stale in [*self.run_dir.glob("*.tmp"), *self.run_dir.glob("snapshots/*.tmp")]:
             stale.unlink(missing_ok=True)  # left by a kill mid-write; the learner is their only writer
+        reconcile(self.run_dir, self.ledger, self.spec.game_string)
         if not self.learner.resume():
             self._publish()  # step 0: the actors' first weights
         elif not checkpoint.snapshot_path(self.run_dir, self.learner.step).exists():
@@ -231,8 +329,7 @@ class LeagueRun:
         finally:
             if self.learner.step > 0 and not checkpoint.snapshot_path(self.run_dir, self.learner.step).exists():
                 self._publish()
-            self._sync_progress()
-            rundir.write_json(self.run_dir / "status.json", {**self.progress.as_dict(), "running": False})
+            self._write_status(False)
         return self.progress
 
     def _train_some(self, done, budget_seconds: float) -> None:
@@ -249,17 +346,23 @@ class LeagueRun:
         snap = checkpoint.load_snapshot(checkpoint.snapshot_path(self.run_dir, self.learner.step), spec.game_string)
         evaluator = Evaluator(snap.build_models(device), device)
         rng = np.random.default_rng([config.seed, 0, self.learner.step])
-        actor = SelfPlayActor(spec, evaluator, config, rng, participant=f"{self.run_dir.name}:step-{snap.step}")
-        writer = SegmentWriter(self.run_dir / "trajectories", "inline", store_meta(spec),
-                               config.selfplay.flush_games, float("inf"))
+        self._matchmaking()
+        opponents = pfsp.PoolOpponents(self.run_dir, spec.game_string, config.league, rng, device)
+        opponents.refresh()
+        actor = SelfPlayActor(spec, evaluator, config, rng, participant=f"{self.run_dir.name}:step-{snap.step}",
+                              opponents=opponents)
+        writer = TrainingRecorder(SegmentWriter(self.run_dir / "trajectories", "inline", store_meta(spec),
+                                                config.selfplay.flush_games, float("inf")),
+                                  self.ledger, spec.game_string)
+        rater = rating.Evaluator(self.run_dir, config, config.seed) if config.league.evaluator else None
         current = snap.step
-        segments = writer.segments_written
+        segments = writer.writer.segments_written
         start = time.monotonic()
         try:
             while not done():
                 actor.step(writer.add)
-                if writer.segments_written != segments:
-                    segments = writer.segments_written
+                if writer.writer.segments_written != segments:
+                    segments = writer.writer.segments_written
                     self.learner.refresh()
                     # Train up to the reuse cap; no wall-clock budget here, so runs repeat exactly.
                     self._train_some(done, float("inf"))
@@ -268,6 +371,10 @@ class LeagueRun:
                         _load_latest(self.run_dir, spec, evaluator, -1)
                         actor.learner_step = current
                         actor.participant = f"{self.run_dir.name}:step-{current}"
+                        while rater and not done() and (job := rater.next_job(fill=False)):
+                            rater.run_job(job)
+                        self._matchmaking()
+                        opponents.refresh()
                 self.progress.update_actor(0, {"games": actor.stats.games, "positions": actor.stats.positions,
                                                "simulations": actor.mcts.stats.simulations,
                                                "seconds": time.monotonic() - start})
@@ -283,12 +390,17 @@ class LeagueRun:
         procs: dict[int, mp.Process] = {}
 
         def start(i: int) -> None:
-            procs[i] = ctx.Process(target=actor_main, args=(str(self.run_dir), i, seed + 1000 * self.progress.restarts,
-                                                            stop, stats), daemon=True)
+            run_seed = seed + 1000 * self.progress.restarts
+            if i == EVALUATOR:
+                procs[i] = ctx.Process(target=rating.evaluator_main, args=(str(self.run_dir), run_seed, stop), daemon=True)
+            else:
+                procs[i] = ctx.Process(target=actor_main, args=(str(self.run_dir), i, run_seed, stop, stats), daemon=True)
             procs[i].start()
 
         for i in range(self.config.actors):
             start(i)
+        if self.config.league.evaluator:
+            start(EVALUATOR)
         last_refresh = 0.0
         try:
             while not done():
@@ -310,7 +422,7 @@ class LeagueRun:
                     if not proc.is_alive() and not stop.is_set():
                         self.progress.restarts += 1  # an actor died (killed, OOM): replace it
                         start(i)
-                self.progress.actors_alive = sum(p.is_alive() for p in procs.values())
+                self.progress.actors_alive = sum(p.is_alive() for i, p in procs.items() if i != EVALUATOR)
                 self._tick(view)
         finally:
             stop.set()

@@ -39,6 +39,10 @@ flush_games = 8
 min_positions = 64
 batch_size = 32
 snapshot_every = 10
+
+[league]
+pool_every = 20
+eval_games = 4
 """
 
 
@@ -113,7 +117,7 @@ def test_run_makes_a_complete_run_dir_and_resumes(tmp_path):
     assert re.search(rf"^\s*games\s+{games_before:,}$", shown.stdout, re.M), shown.stdout
     assert "tic_tac_toe" in shown.stdout and "board-v1" in shown.stdout
     as_json = json.loads(ok(arena(home, "data", "inspect", str(run_dir / "trajectories"), "--json")).stdout)
-    assert as_json["games"] == games_before and as_json["positions"] > 5 * games_before
+    assert as_json["games"] == games_before and as_json["positions"] > 3 * games_before  # league games store one side
     status = json.loads(ok(arena(home, "league", "status", "r", "--json")).stdout)
     assert status["step"] == 20
 
@@ -121,9 +125,12 @@ def test_run_makes_a_complete_run_dir_and_resumes(tmp_path):
     second = ok(league_run(home, "r", "--actors", "0", "--steps", "20"))
     assert "resuming run 'r'" in second.stderr
     assert final_json(second)["step"] == 40
-    assert snapshot_steps(run_dir) == [0, 10, 20, 30, 40]
-    for step, data in kept.items():  # earlier snapshots are neither lost nor rewritten
-        assert checkpoint.snapshot_path(run_dir, step).read_bytes() == data
+    # Pool members (every 20 steps) and the newest three stay; step 10 is neither, so it went.
+    assert snapshot_steps(run_dir) == [0, 20, 30, 40]
+    assert json.loads((run_dir / "pool.json").read_text())["members"][-1]["step"] == 40
+    for step, data in kept.items():  # snapshots that stay are never rewritten
+        if step != 10:
+            assert checkpoint.snapshot_path(run_dir, step).read_bytes() == data
     games_after = store.inspect(run_dir / "trajectories")["games"]
     assert games_after > games_before
     assert len(store.list_segments(run_dir / "trajectories")) > len(segments)

@@ -1,0 +1,187 @@
+"""The evaluator: rating games that keep a run's ladder connected, and the SPRT gate of the pool.
+
+Each pool member plays, `league.eval_games` games a pairing with seats alternating, the member
+before it, the run's anchors (`random`, `mcts:N`, any player spec) and one older member; when that
+is done it adds games where the ladder is thinnest (the newest member against its least-played
+opponent), so error bars keep shrinking while the run lasts. Rating games go to the ledger as kind
+"rating" and are the only games ratings are fitted from: the matchmaker never steered them.
+
+With `league.gate = true` the evaluator also decides pool entry: the newest snapshot plays the newest
+member in rounds of games until an SPRT accepts (it joins the pool) or rejects it (the next snapshot
+gets its turn). Gating games are kind "gating", kept out of the ratings.
+
+Runs as its own low-priority process next to actors and learner (`evaluator_main`), or one job at
+a time inside the single-process run (`Evaluator.run_job`).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import games
+from engine import checkpoint, rundir
+from engine.bots import BotError
+from engine.config import RunConfig
+from league import pool as pool_mod
+from league.ledger import GameRecord, Ledger
+from league.match import MatchResult, play_match
+from league.sprt import SPRT
+
+FILL_LIMIT = 8  # fill games stop once every pairing of the newest member has this many eval rounds
+GATE_ROUND = 10  # gating games per round between SPRT decisions
+
+
+@dataclass
+class Job:
+    kind: str  # "rating" or "gating"
+    a: str  # player names as the ledger records them
+    b: str
+    games: int
+    round: int  # rounds of this pairing already played: makes game uids unique and repeatable
+
+
+class Evaluator:
+    def __init__(self, run_dir: Path, config: RunConfig, seed: int = 0) -> None:
+        self.run_dir = Path(run_dir)
+        self.config = config
+        self.lc = config.league
+        self.spec = games.load(config.game)
+        self.ledger = Ledger.of_run(self.run_dir)
+        self.pool = pool_mod.Pool(self.run_dir, self.lc.pool_size)
+        self.rng = np.random.default_rng([seed, 7])
+        self.seed = seed
+        self.gate: SPRT | None = None
+        self.gate_candidate: int | None = None
+        self.rejected: set[int] = set()
+        self.broken: set[str] = set()  # anchors that failed to load: left out, said once
+
+    # ---- what to play next ----------------------------------------------------------------------
+
+    def _played(self) -> dict[frozenset, int]:
+        counts: dict[frozenset, int] = {}
+        for (x, y), rec in self.ledger.pair_results(kinds=("rating",)).items():
+            if x < y:
+                counts[frozenset((x, y))] = rec.games
+        return counts
+
+    def next_job(self, fill: bool = True) -> Job | None:
+        """The next match to play; `fill`: when every required pairing is done, thicken the ladder."""
+        self.pool.load()
+        if self.lc.gate:
+            job = self._gate_job()
+            if job:
+                return job
+        members = self.pool.specs()
+        if not members:
+            return None
+        played = self._played()
+        anchors = [a for a in self.lc.anchors if a not in self.broken]
+        n = self.lc.eval_games
+        for i in range(len(members) - 1, -1, -1):  # newest first: it is the one the ladder lacks
+            m = members[i]
+            wanted = anchors + members[max(0, i - 1):i]
+            if i >= 2:
+                wanted.append(members[int(np.random.default_rng([self.seed, i]).integers(0, i - 1))])
+            for other in wanted:
+                if played.get(frozenset((m, other)), 0) < n:
+                    return Job("rating", m, other, n, played.get(frozenset((m, other)), 0) // n)
+        if not fill:
+            return None
+        # Fill: the newest member against whichever opponent it has met least.
+        newest = members[-1]
+        options = [o for o in anchors + members[:-1]]
+        if not options:
+            return None
+        least = min(options, key=lambda o: played.get(frozenset((newest, o)), 0))
+        done = played.get(frozenset((newest, least)), 0)
+        if done >= FILL_LIMIT * n:
+            return None
+        return Job("rating", newest, least, n, done // n)
+
+    def _gate_job(self) -> Job | None:
+        latest = checkpoint.latest_snapshot(self.run_dir)
+        if latest is None:
+            return None
+        step = latest[0]
+        if self.pool.newest is None:
+            self.pool.add(step)  # the first snapshot founds the pool
+            return None
+        if step <= self.pool.newest or step in self.rejected:
+            return None
+        if self.gate_candidate != step:  # a newer snapshot replaces an undecided candidate
+            self.gate_candidate = step
+            self.gate = SPRT(self.lc.gate_elo0, self.lc.gate_elo1)
+        return Job("gating", pool_mod.spec(self.run_dir, step), pool_mod.spec(self.run_dir, self.pool.newest),
+                   GATE_ROUND, self.gate.games // GATE_ROUND)
+
+    # ---- playing ----------------------------------------------------------------------------------
+
+    def _bot_spec(self, name: str) -> str:
+        """Our snapshots by path (the run may not live under ARENA_HOME) at evaluation simulations."""
+        step = pool_mod.step_of(name)
+        if step is None or not name.startswith(self.run_dir.name + ":"):
+            return name
+        sims = self.lc.eval_simulations or self.config.search.simulations
+        return f"{checkpoint.snapshot_path(self.run_dir, step)}@sims={sims}"
+
+    def run_job(self, job: Job) -> MatchResult | None:
+        try:
+            result = play_match(self.spec, self._bot_spec(job.a), self._bot_spec(job.b), job.games,
+                                seed=self.seed + 1000 * job.round + 17)
+        except (BotError, checkpoint.CheckpointError) as exc:
+            for name in (job.a, job.b):
+                if pool_mod.step_of(name) is None:
+                    self.broken.add(name)  # a bad anchor spec: skip it from now on
+            rundir.append_jsonl(self.run_dir / "evaluator.log", {"time": time.time(), "error": str(exc)})
+            return None
+        records = []
+        for i, (r, length) in enumerate(zip(result.returns, result.lengths)):
+            players, returns = ((job.a, job.b), (r, -r)) if i % 2 == 0 else ((job.b, job.a), (-r, r))
+            records.append(GameRecord(players=players, returns=returns, length=length, kind=job.kind,
+                                      game=self.spec.game_string, time=time.time(),
+                                      uid=f"{job.kind}:{job.a}|{job.b}|{job.round}|{i}"))
+        self.ledger.record_many(records)
+        if job.kind == "gating":
+            self._gate_update(job, result)
+        return result
+
+    def _gate_update(self, job: Job, result: MatchResult) -> None:
+        for r in result.returns:
+            self.gate.add(0.5 + 0.5 * float(np.sign(r)))
+        decision = self.gate.decision()
+        if decision is None and self.gate.games >= self.lc.gate_max_games:
+            decision = "reject"
+        step = pool_mod.step_of(job.a)
+        if decision == "accept":
+            self.pool.add(step)
+            self.pool.prune_files()
+        if decision:
+            rundir.append_jsonl(self.run_dir / "evaluator.log", {
+                "time": time.time(), "gate": decision, "candidate": job.a, "games": self.gate.games,
+                "wins": self.gate.wins, "draws": self.gate.draws, "losses": self.gate.losses})
+            if decision == "reject":
+                self.rejected.add(step)
+            self.gate, self.gate_candidate = None, None
+
+
+def evaluator_main(run_dir: str, seed: int, stop) -> None:
+    """Entry point of the evaluator process: rate until `stop` is set or the parent dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.nice(5)  # rating waits; self-play and training go first
+    import torch
+
+    config = rundir.load_config(Path(run_dir))
+    torch.set_num_threads(config.threads)
+    parent = os.getppid()
+    evaluator = Evaluator(Path(run_dir), config, seed)
+    while not stop.is_set() and os.getppid() == parent:
+        job = evaluator.next_job()
+        if job is None:
+            stop.wait(2.0)
+            continue
+        evaluator.run_job(job)
