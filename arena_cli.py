@@ -14,7 +14,9 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from engine.rundir import RunError
     from engine.store import StoreError
     from games import GameError
-    return (BotError, CheckpointError, ConfigError, RunError, StoreError, GameError)
+    from league.ledger import LedgerError
+    from league.ratings import RatingError
+    return (BotError, CheckpointError, ConfigError, RunError, StoreError, GameError, LedgerError, RatingError)
 
 
 def cmd_games(args) -> None:
@@ -95,6 +97,93 @@ def cmd_data_inspect(args) -> None:
         print(store.describe(args.path))
 
 
+def _print_ratings(ratings, args, title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from league.ratings import table_dicts
+
+    rows = ratings.table()
+    if args.json:
+        print(json.dumps({"summary": ratings.summary(), "advantage": ratings.advantage,
+                          "players": table_dicts(rows)}, indent=1))
+        return
+    if args.csv:
+        import csv
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(table_dicts(rows[:1])[0]) if rows else ["rank"])
+        writer.writeheader()
+        writer.writerows(table_dicts(rows))
+        return
+    table = Table(title=title, caption=ratings.summary())
+    for col, justify in (("Rank", "right"), ("Player", "left"), ("Elo", "right"), ("±", "right"), ("Games", "right"),
+                         ("W", "right"), ("D", "right"), ("L", "right"), ("Score%", "right"), ("LOS%", "right")):
+        table.add_column(col, justify=justify)
+    for r in rows:
+        table.add_row(str(r.rank), r.player, f"{r.elo:.0f}", f"{r.error:.0f}", str(r.games), str(r.wins),
+                      str(r.draws), str(r.losses), f"{r.score:.1f}", "" if r.los is None else f"{100 * r.los:.1f}")
+    Console().print(table)
+
+
+def cmd_ladder(args) -> None:
+    import tempfile
+    from pathlib import Path
+
+    import games
+    from engine import rundir
+    from engine.config import ConfigError
+    from league import ladder
+    from league.ledger import Ledger, read_results
+    from league.ratings import RatingConfig, rate_records
+
+    config = RatingConfig(anchor=args.anchor or None, resamples=args.resamples)
+    sources = sum(bool(x) for x in (args.run, args.players, args.results))
+    if sources != 1:
+        raise ConfigError("give exactly one of: RUN, --players SPEC SPEC ..., --results FILE")
+    if args.results:
+        records = read_results(args.results, args.game)
+        _print_ratings(rate_records([tuple(r) for r in records], config), args, f"Ladder of {args.results}")
+        return
+    if args.run:
+        run_dir = rundir.existing_run(args.run)
+        ledger = Ledger.of_run(run_dir, create=False)
+        if args.export:
+            count = ledger.export_pgn(args.export)
+            print(f"wrote {count} rating games to {args.export}", file=sys.stderr)
+        ratings = ladder.ledger_ratings(ledger, config)
+        if ratings is None:
+            raise ConfigError(f"run '{args.run}' has no rating games yet: let its evaluator play "
+                              "(league.evaluator = true) or rate players with --players")
+        _print_ratings(ratings, args, f"Ladder of run '{run_dir.name}'")
+        if not (args.json or args.csv):
+            chart = ladder.elo_chart(ratings, run_dir.name)
+            if chart:
+                print("\nElo by training step (dotted: fixed players)")
+                print("\n".join(chart))
+        return
+    if not args.game:
+        raise ConfigError("--players needs --game GAME (the game they play)")
+    if args.games < 2:
+        raise ConfigError("--games must be at least 2 (seats alternate)")
+    players = list(dict.fromkeys(args.players + ([args.gauntlet] if args.gauntlet else [])))
+    if len(players) < 2:
+        raise ConfigError("a ladder needs at least two distinct players")
+    spec = games.load(args.game)
+    from engine.bots import load_bot
+    for p in players:  # refuse a bad spec before any game is played
+        load_bot(p, spec)
+    with tempfile.TemporaryDirectory() as tmp:
+        ledger = Ledger(Path(args.ledger) if args.ledger else Path(tmp) / "ladder.sqlite")
+
+        def progress(a, b, result) -> None:
+            print(f"{a} vs {b}: +{result.wins} ={result.draws} -{result.losses}", file=sys.stderr)
+        ladder.round_robin(spec, [p for p in players if p != args.gauntlet] if args.gauntlet else players,
+                           args.games, ledger, args.gauntlet, args.seed, progress)
+        if args.export:
+            ledger.export_pgn(args.export)
+        _print_ratings(ladder.ledger_ratings(ledger, config), args, f"Ladder on {spec.game_string}")
+        ledger.close()
+
+
 def cmd_bench(args) -> None:
     import torch
 
@@ -113,6 +202,9 @@ def cmd_bench(args) -> None:
         result = bench.bench_mcts(args.game, seconds=args.seconds or 10.0)
     elif args.what == "learner":
         result = bench.bench_learner(args.game)
+    elif args.what == "ratings":
+        from league.ratings import bench_ratings
+        result = {"bench": "ratings", **bench_ratings()}
     elif args.what == "selfplay":
         result = bench.bench_selfplay(args.game, simulations=args.sims, seconds=args.seconds or 60.0)
     else:
@@ -152,6 +244,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_league_status)
 
+    p = sub.add_parser("ladder", help="Elo ladder of a run, of any players (round robin), or of a results file")
+    p.add_argument("run", nargs="?", help="rate this run's rating games (its ledger)")
+    p.add_argument("--players", nargs="+", metavar="SPEC", help="play a round robin among these player specs")
+    p.add_argument("--gauntlet", metavar="SPEC", help="with --players: this player against each of them only")
+    p.add_argument("--games", type=int, default=20, help="games per pairing, seats alternating (default 20)")
+    p.add_argument("--game", help="the game of --players (and checked against --results)")
+    p.add_argument("--results", metavar="FILE", help="rate the games of a CSV or PGN results file")
+    p.add_argument("--ledger", metavar="FILE", help="with --players: keep the games in this SQLite ledger")
+    p.add_argument("--export", metavar="FILE.pgn", help="also write the rating games as PGN (for BayesElo, Ordo)")
+    p.add_argument("--anchor", default="random", help="player rated 0 (default random; '' for mean 0)")
+    p.add_argument("--resamples", type=int, default=100, help="bootstrap resamples for the intervals")
+    p.add_argument("--seed", type=int, default=0)
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--csv", action="store_true")
+    p.set_defaults(func=cmd_ladder)
+
     data = sub.add_parser("data", help="trajectory files").add_subparsers(dest="data_command", required=True)
     p = data.add_parser("inspect", help="schema, games, positions and outcomes of an HDF5 file or directory")
     p.add_argument("path")
@@ -159,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_data_inspect)
 
     p = sub.add_parser("bench", help="measure search, self-play or store throughput")
-    p.add_argument("what", choices=["mcts", "selfplay", "store", "learner", "curve"])
+    p.add_argument("what", choices=["mcts", "selfplay", "store", "learner", "curve", "ratings"])
     p.add_argument("--run", help="run whose snapshots `curve` rates")
     p.add_argument("--opponent", default="mcts:1000", help="fixed opponent of `curve` (a player spec)")
     p.add_argument("--games", type=int, default=100, help="games per point of `curve`, seats alternating")

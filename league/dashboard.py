@@ -1,12 +1,20 @@
-"""Live view of a running league (rich), and the same panel rendered once for `arena league status`."""
+"""Live view of a running league (rich), and the same panel rendered once for `arena league status`.
+
+Everything shown comes from the runner's status dict (status.json for another terminal): progress
+and throughput, losses, the ladder's top ten, the PFSP opponent weights and win rates, ledger
+counts and disk used.
+"""
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from rich.console import Console
+from rich.columns import Columns
+from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
+
+TOP = 10
 
 
 def _fmt_seconds(s: float) -> str:
@@ -14,7 +22,49 @@ def _fmt_seconds(s: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-def panel(run: str, game: str, status: dict[str, Any]) -> Table:
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def panel(run: str, game: str, status: dict[str, Any]) -> Group:
+    parts = [Columns([_progress(run, game, status), *_league(status)])]
+    ladder = _ladder(status)
+    if ladder is not None:
+        parts.append(ladder)
+    return Group(*parts)
+
+
+def _ladder(status: dict[str, Any]) -> Table | None:
+    rows = status.get("ladder") or []
+    if not rows:
+        return None
+    table = Table(title=f"ladder (rating games), top {TOP}", caption=status.get("ladder_note", ""))
+    for col in ("#", "player", "Elo", "±", "games", "score%"):
+        table.add_column(col, justify="left" if col == "player" else "right")
+    for r in rows[:TOP]:
+        table.add_row(str(r["rank"]), r["player"], f"{r['elo']:.0f}", f"{r['error']:.0f}", str(r["games"]),
+                      f"{r['score']:.1f}")
+    return table
+
+
+def _league(status: dict[str, Any]) -> list[Table]:
+    mm = status.get("matchmaking") or {}
+    opponents = mm.get("opponents") or {}
+    if not opponents:
+        return []
+    table = Table(title=f"PFSP opponents (self-play {mm.get('self_play', 0):.0%} of games)")
+    for col in ("pool member", "weight", "main's win rate", "games"):
+        table.add_column(col, justify="left" if col == "pool member" else "right")
+    for name, o in list(opponents.items())[-TOP:]:
+        table.add_row(name, f"{o['weight']:.2f}", f"{o['x']:.2f}", str(o["games"]))
+    return [table]
+
+
+def _progress(run: str, game: str, status: dict[str, Any]) -> Table:
     table = Table(title=f"arena league · {run} · {game}", show_header=False, expand=False)
     table.add_column(style="bold cyan")
     table.add_column(justify="right")
@@ -32,6 +82,9 @@ def panel(run: str, game: str, status: dict[str, Any]) -> Table:
         ("loss policy / value", f"{losses.get('policy', float('nan')):.3f} / {losses.get('value', float('nan')):.3f}"
          if losses else "waiting for data"),
         ("latest snapshot", status.get("snapshot", "-")),
+        ("pool", f"{len(status.get('pool') or [])} snapshots"),
+        ("ledger games", ", ".join(f"{k} {v:,}" for k, v in sorted((status.get("ledger") or {}).items())) or "-"),
+        ("disk used", _size(status.get("disk_bytes", 0))),
     ]
     for k, v in rows:
         table.add_row(k, v)

@@ -30,7 +30,9 @@ from engine.selfplay import SelfPlayActor, store_meta
 from engine.store import GameRecord as Trajectory, SegmentWriter, list_segments, read_segment
 from league import pfsp
 from league import evaluator as rating
+from league.ladder import ledger_ratings
 from league.ledger import GameRecord, Ledger
+from league.ratings import RatingConfig
 from league.pool import Pool
 
 SNAPSHOT_POLL_SECONDS = 3.0
@@ -222,6 +224,8 @@ class Progress:
     matchmaking: dict = field(default_factory=dict)
     ledger: dict[str, int] = field(default_factory=dict)  # games per kind
     disk_bytes: int = 0
+    ladder: list[dict] = field(default_factory=list)
+    ladder_note: str = ""
 
     def update_actor(self, index: int, stats: dict) -> None:
         self.per_actor[index] = stats
@@ -239,7 +243,8 @@ class Progress:
                 "stored_games": self.stored_games, "stored_positions": self.stored_positions, "step": self.step,
                 "losses": self.losses, "snapshot": self.snapshot, "actors_alive": self.actors_alive,
                 "restarts": self.restarts, "pool": self.pool, "matchmaking": self.matchmaking,
-                "ledger": self.ledger, "disk_bytes": self.disk_bytes, **self.rates()}
+                "ledger": self.ledger, "disk_bytes": self.disk_bytes,
+                "ladder": self.ladder, "ladder_note": self.ladder_note, **self.rates()}
 
 
 class LeagueRun:
@@ -258,6 +263,7 @@ class LeagueRun:
         self.published_step = -1
         self._status_written = 0.0
         self._matchmaking_written = 0.0
+        self._ladder_games = 0
 
     def _publish(self) -> None:
         path = self.learner.publish()
@@ -284,9 +290,22 @@ class LeagueRun:
         p.step, p.losses = lr.step, lr.last_losses
         p.stored_positions, p.stored_games = lr.window.positions_loaded, lr.window.games_seen
 
+    def _fit_ladder(self) -> None:
+        """Refit the ladder when rating games arrived (points and bootstrap bars: a few ms here)."""
+        rated = self.progress.ledger.get("rating", 0)
+        if rated == self._ladder_games:
+            return
+        self._ladder_games = rated
+        fit = ledger_ratings(self.ledger, RatingConfig(anchor="random", resamples=50))
+        if fit is not None:
+            self.progress.ladder = [{k: getattr(r, k) for k in ("rank", "player", "elo", "error", "games", "score")}
+                                    for r in fit.table()]
+            self.progress.ladder_note = fit.summary()
+
     def _write_status(self, running: bool) -> None:
         self._sync_progress()
         self.progress.ledger = self.ledger.counts()
+        self._fit_ladder()
         self.progress.disk_bytes = sum(f.stat().st_size for f in self.run_dir.rglob("*") if f.is_file())
         rundir.write_json(self.run_dir / "status.json", {**self.progress.as_dict(), "running": running})
 

@@ -1,0 +1,105 @@
+"""The evaluator: required rating pairings for every pool member, fill games, the SPRT gate and bad
+anchors, on a real run directory, ledger and snapshots."""
+import torch
+
+import games
+from engine import checkpoint, rundir
+from engine import config as cfg
+from engine.networks import build
+from league.evaluator import Evaluator
+from league.ledger import Ledger
+from league.pool import Pool
+
+
+def make_run(tmp_path, steps=(0, 10, 20), **league):
+    config = cfg.resolve("tic_tac_toe", {
+        "network": {"channels": 8, "blocks": 1, "hidden": 16}, "search": {"simulations": 4},
+        "league": {"anchors": ["random"], "eval_games": 4, **league}})
+    spec = games.load(config.game)
+    run_dir = tmp_path / "r"
+    run_dir.mkdir()
+    rundir.atomic_write_text(run_dir / "config.toml", cfg.dumps(config))
+    for step in steps:
+        torch.manual_seed(step)
+        net = build(config.network, spec.encoder.shape, spec.num_actions)
+        checkpoint.save_snapshot(checkpoint.snapshot_path(run_dir, step), spec.game_string, config.network,
+                                 spec.encoder.shape, spec.num_actions, step, [net])
+    return config, run_dir
+
+
+def test_every_member_plays_its_neighbour_the_anchors_and_an_older_member(tmp_path):
+    config, run_dir = make_run(tmp_path)
+    pool = Pool(run_dir, 8)
+    for step in (0, 10, 20):
+        pool.add(step)
+    ev = Evaluator(run_dir, config, seed=3)
+    jobs = []
+    while (job := ev.next_job(fill=False)) is not None:
+        assert ev.run_job(job) is not None
+        jobs.append(frozenset((job.a, job.b)))
+        assert len(jobs) < 20
+    assert jobs[0] == frozenset(("r:step-20", "random"))  # the newest member first
+    pairs = Ledger.of_run(run_dir).pair_results(kinds=("rating",))
+    wanted = {("r:step-20", "random"), ("r:step-20", "r:step-10"), ("r:step-20", "r:step-0"),
+              ("r:step-10", "random"), ("r:step-10", "r:step-0"), ("r:step-0", "random")}
+    for a, b in wanted:
+        assert pairs[(a, b)].games == 4, (a, b)
+    assert len(jobs) == len(wanted) and len(set(jobs)) == len(jobs)
+    counts = Ledger.of_run(run_dir).counts()
+    assert counts == {"rating": 24}
+    # Fill games: the newest member against its least-played opponent, a round at a time.
+    job = ev.next_job()
+    assert job is not None and job.a == "r:step-20" and job.round == 1
+    ev.run_job(job)
+    assert Ledger.of_run(run_dir).counts()["rating"] == 28
+
+
+def test_seats_alternate_and_uids_make_replays_idempotent(tmp_path):
+    config, run_dir = make_run(tmp_path, steps=(0,))
+    Pool(run_dir, 8).add(0)
+    ev = Evaluator(run_dir, config)
+    job = ev.next_job()
+    ev.run_job(job)
+    ev.run_job(job)  # the same job again (a restart that replays it): nothing new
+    recorded = Ledger.of_run(run_dir).games(kinds=("rating",))
+    assert len(recorded) == 4
+    assert [g.players[0] for _, g in recorded] == ["r:step-0", "random", "r:step-0", "random"]
+
+
+def test_a_bad_anchor_is_skipped_not_fatal(tmp_path):
+    config, run_dir = make_run(tmp_path, steps=(0,), anchors=["mcts:abc", "random"])
+    Pool(run_dir, 8).add(0)
+    ev = Evaluator(run_dir, config)
+    job = ev.next_job(fill=False)
+    assert job.b == "mcts:abc"
+    assert ev.run_job(job) is None
+    assert "mcts:abc" in rundir.read_jsonl(run_dir / "evaluator.log")[-1]["error"]
+    job = ev.next_job(fill=False)
+    assert job is not None and job.b == "random"
+
+
+def test_gate_decides_and_only_accepted_snapshots_join(tmp_path):
+    config, run_dir = make_run(tmp_path, steps=(0, 10), gate=True, gate_max_games=20)
+    Pool(run_dir, 8).add(0)
+    ev = Evaluator(run_dir, config)
+    decided = None
+    for _ in range(10):
+        job = ev.next_job()
+        if job is None or job.kind != "gating":
+            break
+        ev.run_job(job)
+        log = [e for e in rundir.read_jsonl(run_dir / "evaluator.log") if "gate" in e]
+        if log:
+            decided = log[-1]
+            break
+    assert decided is not None and decided["games"] <= 20
+    assert Pool(run_dir, 8).load().steps == ([0, 10] if decided["gate"] == "accept" else [0])
+    assert Ledger.of_run(run_dir).counts().get("gating", 0) == decided["games"]
+    assert ev.next_job() is None or ev.next_job().kind == "rating"  # step 10 is decided: no more gating
+
+
+def test_an_empty_gated_pool_is_founded_by_the_latest_snapshot(tmp_path):
+    config, run_dir = make_run(tmp_path, steps=(0, 10), gate=True)
+    ev = Evaluator(run_dir, config)
+    ev.next_job()
+    assert Pool(run_dir, 8).steps == [10]
