@@ -136,16 +136,21 @@ def cmd_ladder(args) -> None:
     from league.ratings import RatingConfig, rate_records
 
     config = RatingConfig(anchor=args.anchor or None, resamples=args.resamples)
-    sources = sum(bool(x) for x in (args.run, args.players, args.results))
-    if sources != 1:
-        raise ConfigError("give exactly one of: RUN, --players SPEC SPEC ..., --results FILE")
-    if args.results:
-        records = read_results(args.results, args.game)
+    if not (args.run or args.players or args.results) or (args.run and args.players):
+        raise ConfigError("give one of: RUN (optionally with --results FILE to add its games), "
+                          "--players SPEC SPEC ..., --results FILE (optionally with --players to check names)")
+    if args.results and not args.run:
+        records = read_results(args.results, args.game, args.players)
         _print_ratings(rate_records([tuple(r) for r in records], config), args, f"Ladder of {args.results}")
         return
     if args.run:
         run_dir = rundir.existing_run(args.run)
         ledger = Ledger.of_run(run_dir, create=False)
+        if args.results:  # all games or none; only players the run knows, of the run's game
+            run_config = rundir.load_config(run_dir)
+            known = set(ledger.players()) | set(run_config.league.anchors)
+            added = ledger.import_results(args.results, games.load(run_config.game).game_string, players=known)
+            print(f"imported {added} new games from {args.results}", file=sys.stderr)
         if args.export:
             count = ledger.export_pgn(args.export)
             print(f"wrote {count} rating games to {args.export}", file=sys.stderr)
@@ -250,7 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gauntlet", metavar="SPEC", help="with --players: this player against each of them only")
     p.add_argument("--games", type=int, default=20, help="games per pairing, seats alternating (default 20)")
     p.add_argument("--game", help="the game of --players (and checked against --results)")
-    p.add_argument("--results", metavar="FILE", help="rate the games of a CSV or PGN results file")
+    p.add_argument("--results", metavar="FILE", help="rate the games of a CSV or PGN results file (with RUN: "
+                   "add them to the run's ledger first)")
     p.add_argument("--ledger", metavar="FILE", help="with --players: keep the games in this SQLite ledger")
     p.add_argument("--export", metavar="FILE.pgn", help="also write the rating games as PGN (for BayesElo, Ordo)")
     p.add_argument("--anchor", default="random", help="player rated 0 (default random; '' for mean 0)")

@@ -116,8 +116,11 @@ GAME_DEFAULTS: dict[str, dict[str, Any]] = {
         "search": {"simulations": 50, "dirichlet_alpha": 1.0},
         # 64 games a batch keeps the time from a weight update to games that use it short.
         "selfplay": {"temperature_moves": 8, "concurrent_games": 64},
-        "train": {"window": 100_000, "max_reuse": 10.0, "snapshot_every": 50},
-        "league": {"pool_every": 250, "anchors": ["random", "mcts:1000"]},
+        # q_mix 0.5 and a 50k window: 0.58 vs mcts:1000 after 2,958 games, where z-only targets over
+        # 100k positions reached 0.50 after 4,829 (docs/benchmarks.md).
+        "train": {"window": 50_000, "max_reuse": 10.0, "snapshot_every": 50, "q_mix": 0.5},
+        "league": {"pool_every": 500, "self_play": 0.8, "eval_simulations": 200,
+                   "anchors": ["random", "mcts:1000"]},
     },
     "hex5": {
         "network": {"kind": "resnet", "channels": 32, "blocks": 3, "hidden": 64},

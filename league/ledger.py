@@ -39,7 +39,7 @@ import math
 import re
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
@@ -426,7 +426,8 @@ class Ledger:
 
     # ------------------------------------------------------------------------- results files
 
-    def import_results(self, path: str | Path, game: str, kind: str = "rating", match_id: str | None = None) -> int:
+    def import_results(self, path: str | Path, game: str, kind: str = "rating", match_id: str | None = None,
+                       players: Collection[str] | None = None) -> int:
         """Record the games of a CSV or PGN results file (see :func:`read_results`) in one
         transaction: all of them, or none when any line is bad.
 
@@ -434,7 +435,7 @@ class Ledger:
         importing the same file again adds nothing. Returns how many games were new.
         """
         path = Path(path)
-        results = read_results(path, game)
+        results = read_results(path, game, players)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
         now = time.time()
         return self.record_many(
@@ -511,7 +512,7 @@ def _same_game(a: str, b: str) -> bool:
     return norm(a) == norm(b)
 
 
-def read_results(path: str | Path, game: str | None = None) -> list[Result]:
+def read_results(path: str | Path, game: str | None = None, players: Collection[str] | None = None) -> list[Result]:
     """Parse a CSV or PGN results file into two-player results, seat 0 first; LedgerError, with
     the line number and the fix, on the first bad line.
 
@@ -525,6 +526,7 @@ def read_results(path: str | Path, game: str | None = None) -> list[Result]:
     PGN: tags ``[White]``, ``[Black]`` and ``[Result]`` of each game (``1-0``, ``0-1``,
     ``1/2-1/2``); moves are ignored, but a game-termination marker in the moves must agree with
     ``[Result]``. A ``[Game]`` tag (or CSV ``game`` column), when present, must name ``game``.
+    With ``players`` given, every player named must be one of them.
 
     Wins are returns (1, -1), draws (0, 0), as OpenSpiel scores two-player zero-sum games.
     """
@@ -537,7 +539,7 @@ def read_results(path: str | Path, game: str | None = None) -> list[Result]:
         raise LedgerError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); save it as UTF-8") from None
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
     pgn = path.suffix.lower() == ".pgn" or (path.suffix.lower() != ".csv" and first.startswith("["))
-    results = _read_pgn(text, path, game) if pgn else _read_csv(text, path, game)
+    results = _read_pgn(text, path, game, players) if pgn else _read_csv(text, path, game, players)
     if not results:
         raise LedgerError(f"{path}: no games in this file; give a file with at least one result")
     return results
@@ -548,7 +550,14 @@ def _check_game(path: Path, line: int, found: str, game: str | None) -> None:
         raise LedgerError(f"{path}:{line}: game {found!r} is not {game!r}; import the results of {game!r} games only")
 
 
-def _read_csv(text: str, path: Path, game: str | None) -> list[Result]:
+def _check_players(path: Path, line: int, names: Sequence[str], players: Collection[str] | None) -> None:
+    for name in names:
+        if players is not None and name not in players:
+            raise LedgerError(f"{path}:{line}: unknown player {name!r}; results may only name players "
+                              f"known here ({', '.join(sorted(players)[:6])}{', ...' if len(players) > 6 else ''})")
+
+
+def _read_csv(text: str, path: Path, game: str | None, players: Collection[str] | None = None) -> list[Result]:
     reader = csv.reader(io.StringIO(text))
     header: list[str] | None = None
     results = []
@@ -576,11 +585,12 @@ def _read_csv(text: str, path: Path, game: str | None) -> list[Result]:
         if rec["result"] not in _RESULT_RETURNS:
             raise LedgerError(f"{path}:{line}: unknown result {rec['result']!r}; {_RESULT_HINT}")
         _check_game(path, line, rec.get("game", ""), game)
+        _check_players(path, line, (rec["player0"], rec["player1"]), players)
         results.append(Result(rec["player0"], rec["player1"], *_RESULT_RETURNS[rec["result"]]))
     return results
 
 
-def _read_pgn(text: str, path: Path, game: str | None) -> list[Result]:
+def _read_pgn(text: str, path: Path, game: str | None, players: Collection[str] | None = None) -> list[Result]:
     results: list[Result] = []
     tags: dict[str, tuple[str, int]] = {}  # name -> (value, line)
     start = 0  # line where the current game began, 0 when none has
@@ -604,6 +614,8 @@ def _read_pgn(text: str, path: Path, game: str | None) -> list[Result]:
             raise LedgerError(f"{path}:{end[1]}: moves end in {end[0]!r} but [Result] is {result!r}; make them agree")
         if "Game" in tags:
             _check_game(path, tags["Game"][1], tags["Game"][0], game)
+        for tag in ("White", "Black"):
+            _check_players(path, tags[tag][1], (tags[tag][0],), players)
         results.append(Result(tags["White"][0], tags["Black"][0], *_RESULT_RETURNS[result]))
         tags, start, end, in_moves = {}, 0, None, False
 

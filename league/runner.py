@@ -440,6 +440,7 @@ class LeagueRun:
                 for i, proc in list(procs.items()):
                     if not proc.is_alive() and not stop.is_set():
                         self.progress.restarts += 1  # an actor died (killed, OOM): replace it
+                        reconcile(self.run_dir, self.ledger, self.spec.game_string)  # its last segment
                         start(i)
                 self.progress.actors_alive = sum(p.is_alive() for i, p in procs.items() if i != EVALUATOR)
                 self._tick(view)

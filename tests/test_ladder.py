@@ -75,7 +75,7 @@ def test_cli_players_results_and_export(tmp_path):
 
 
 @pytest.mark.parametrize("args, words", [
-    ((), "exactly one of"),
+    ((), "give one of"),
     (("--players", "random", "minimax"), "--game"),
     (("--players", "random", "nobody:latest", "--game", "tic_tac_toe"), "nobody"),
     (("--players", "random", "--game", "tic_tac_toe"), "two distinct"),
@@ -106,3 +106,30 @@ def test_elo_chart_draws_snapshots_by_step():
     lines = ladder.elo_chart(rate_records(records, RatingConfig(resamples=0)), "r", width=20, height=6)
     assert len(lines) == 8 and lines[-1].strip().startswith("step 100")
     assert lines[0].count("●") == 1 and "random" in lines[-3]  # top: step 200; bottom: the anchor line
+
+
+def test_results_into_a_run_are_checked_and_all_or_nothing(tmp_path):
+    run_dir = tmp_path / "r"
+    run_dir.mkdir()
+    from engine import config as cfg, rundir
+    rundir.atomic_write_text(run_dir / "config.toml", cfg.dumps(cfg.resolve("tic_tac_toe")))
+    ledger = Ledger.of_run(run_dir)
+    ledger.record(GameRecord(players=("r:step-0", "random"), returns=(1, -1), length=7, kind="rating",
+                             game="tic_tac_toe", uid="g0"))
+    good = tmp_path / "good.csv"
+    good.write_text("player0,player1,result\nr:step-0,minimax,0-1\nrandom,r:step-0,1/2-1/2\n")
+    out = arena(tmp_path, "ladder", "r", "--results", str(good), "--json")
+    assert out.returncode == 0, out.stderr
+    assert "imported 2 new games" in out.stderr and Ledger.of_run(run_dir).total() == 3
+    bad = tmp_path / "bad.csv"
+    bad.write_text("player0,player1,result\nr:step-0,random,1-0\nr:step-0,stranger,1-0\n")
+    out = arena(tmp_path, "ladder", "r", "--results", str(bad))
+    assert out.returncode == 2 and "bad.csv:3: unknown player 'stranger'" in out.stderr, out.stderr
+    assert Ledger.of_run(run_dir).total() == 3  # nothing half-imported
+    other = tmp_path / "other.csv"
+    other.write_text("player0,player1,result,game\nr:step-0,random,1-0,connect_four\n")
+    out = arena(tmp_path, "ladder", "r", "--results", str(other))
+    assert out.returncode == 2 and "other.csv:2:" in out.stderr and "connect_four" in out.stderr, out.stderr
+    # Without a run, --players names who may appear.
+    out = arena(tmp_path, "ladder", "--results", str(bad), "--players", "r:step-0", "random")
+    assert out.returncode == 2 and "unknown player 'stranger'" in out.stderr
