@@ -55,8 +55,9 @@ class _Game:
 class OpponentSource(Protocol):
     """Matchmaking as the actor sees it."""
 
-    def pick(self, rng: np.random.Generator) -> str | None:
-        """The opponent of a new game (a player spec), or None for a game against itself."""
+    def pick(self, rng: np.random.Generator) -> tuple[str, int | None] | None:
+        """The opponent of a new game: (player spec, its seat or None for either), or None for a
+        game against itself."""
 
     def evaluator(self, name: str) -> Evaluator:
         """The network of a picked opponent."""
@@ -100,7 +101,8 @@ class SelfPlayActor:
         self.mcts.reset(t, self.spec.game.new_initial_state())
         if self.source is None:
             return
-        name = self.source.pick(self.rng)
+        picked = self.source.pick(self.rng)
+        name, seat = picked if picked is not None else (None, None)
         self.opponent[t] = name
         if name is None:
             self.opponent_seat[t] = -1
@@ -113,7 +115,7 @@ class SelfPlayActor:
             self._keys[name] = key
             self.routed.evaluators[key] = self.source.evaluator(name)
         self.routed.route[t] = self._keys[name]
-        self.opponent_seat[t] = self.rng.integers(self.spec.num_players)
+        self.opponent_seat[t] = self.rng.integers(self.spec.num_players) if seat is None else seat
         self.opponent_mcts.reset(t, self.spec.game.new_initial_state())
 
     def _temperature(self, game: _Game, ply: int) -> float:

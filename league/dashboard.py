@@ -14,6 +14,8 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
+from league.pfsp import entries
+
 TOP = 10
 
 
@@ -53,13 +55,14 @@ def _ladder(status: dict[str, Any]) -> Table | None:
 
 def _league(status: dict[str, Any]) -> list[Table]:
     mm = status.get("matchmaking") or {}
-    opponents = mm.get("opponents") or {}
+    opponents = entries(mm)
     if not opponents:
         return []
     table = Table(title=f"PFSP opponents (self-play {mm.get('self_play', 0):.0%} of games)")
     for col in ("pool member", "weight", "main's win rate", "games"):
         table.add_column(col, justify="left" if col == "pool member" else "right")
-    for name, o in list(opponents.items())[-TOP:]:
+    for o in opponents[-TOP:]:
+        name = o["player"] if o.get("seat") is None else f"{o['player']} (seat {o['seat']})"
         table.add_row(name, f"{o['weight']:.2f}", f"{o['x']:.2f}", str(o["games"]))
     return [table]
 

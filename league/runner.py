@@ -282,7 +282,8 @@ class LeagueRun:
                                            "games": self.learner.window.games_seen})
 
     def _matchmaking(self) -> None:
-        self.progress.matchmaking = pfsp.publish(self.run_dir, self.config.league, self.ledger)
+        seats = self.spec.num_players if self.config.networks == "per_player" else 0
+        self.progress.matchmaking = pfsp.publish(self.run_dir, self.config.league, self.ledger, seats)
         self.progress.pool = self.pool.load().specs()
 
     def _sync_progress(self) -> None:

@@ -48,14 +48,19 @@ def test_win_rates_come_from_training_games_with_main_as_the_newer_snapshot(tmp_
     games_.append(GameRecord(players=("r:step-0", "random"), returns=(1, -1), length=5, kind="rating",
                              game="tic_tac_toe", uid="rated"))  # rating games are not the matchmaker's
     ledger.record_many(games_)
-    rates = pfsp.win_rates(ledger, ["r:step-0", "r:step-400", "r:step-450"], decay=1.0)
-    assert rates["r:step-0"]["games"] == 30 and rates["r:step-0"]["x"] == pytest.approx(30.5 / 31)
-    assert rates["r:step-400"]["games"] == 30 and rates["r:step-400"]["x"] == pytest.approx((8 + 0.5) / 31)
-    assert rates["r:step-450"] == {"x": 0.5, "games": 0}
+    rates = pfsp.win_rates(ledger, [("r:step-0", None), ("r:step-400", None), ("r:step-450", None)], decay=1.0)
+    assert rates[("r:step-0", None)]["games"] == 30 and rates[("r:step-0", None)]["x"] == pytest.approx(30.5 / 31)
+    assert rates[("r:step-400", None)]["games"] == 30
+    assert rates[("r:step-400", None)]["x"] == pytest.approx((8 + 0.5) / 31)
+    assert rates[("r:step-450", None)] == {"x": 0.5, "games": 0}
+    # Per seat (per-player networks): step-0 sat in seat 0 in the even games, seat 1 in the odd.
+    by_seat = pfsp.win_rates(ledger, [("r:step-0", 0), ("r:step-0", 1), ("r:step-400", 1)], decay=1.0)
+    assert by_seat[("r:step-0", 0)]["games"] == by_seat[("r:step-0", 1)]["games"] == 15
+    assert by_seat[("r:step-400", 1)]["games"] == 0  # step-400 only ever took seat 0
     # Decay: the newest game weighs 1, the one before 0.5, ... (main won games i = 0, 4, ..., 28).
     w = 0.5 ** np.arange(30)
     main_won = np.array([i % 4 == 0 for i in range(29, -1, -1)], float)
-    recent = pfsp.win_rates(ledger, ["r:step-400"], decay=0.5)["r:step-400"]["x"]
+    recent = pfsp.win_rates(ledger, [("r:step-400", None)], decay=0.5)[("r:step-400", None)]["x"]
     assert recent == pytest.approx(((w * main_won).sum() + 0.5) / (w.sum() + 1))
 
 
@@ -79,7 +84,7 @@ def test_actor_plays_pool_members_and_stores_only_its_own_positions(tmp_path):
     rng = np.random.default_rng(0)
     source = pfsp.PoolOpponents(run_dir, spec.game_string, league, rng)
     source.refresh()
-    assert set(source.active) == {"r:step-0", "r:step-10"}
+    assert set(source.active) == {("r:step-0", None), ("r:step-10", None)}
     torch.manual_seed(99)
     main = Evaluator([build(config.network, spec.encoder.shape, spec.num_actions)])
     actor = SelfPlayActor(spec, main, config, rng, participant="r:step-20", opponents=source)
@@ -102,7 +107,7 @@ def test_self_play_share_and_no_pool(tmp_path):
     config, spec, run_dir = _run_with_pool(tmp_path, steps=())
     league = LeagueConfig(self_play=0.25)
     table = pfsp.publish(run_dir, league, Ledger.of_run(run_dir))
-    assert table == {"self_play": 1.0, "opponents": {}}  # nothing in the pool: self-play only
+    assert table == {"self_play": 1.0, "opponents": []}  # nothing in the pool: self-play only
     config, spec, run_dir = _run_with_pool(tmp_path / "b")
     pfsp.publish(run_dir, league, Ledger.of_run(run_dir))
     source = pfsp.PoolOpponents(run_dir, spec.game_string, league, np.random.default_rng(1))
@@ -110,3 +115,23 @@ def test_self_play_share_and_no_pool(tmp_path):
     picks = [source.pick(np.random.default_rng(i)) for i in range(400)]
     assert 0.17 < picks.count(None) / len(picks) < 0.33
     assert rundir.read_json(run_dir / pfsp.MATCHMAKING_FILE)["self_play"] == 0.25
+
+
+def test_per_seat_pools_put_the_opponent_in_its_seat(tmp_path):
+    config, spec, run_dir = _run_with_pool(tmp_path)
+    league = LeagueConfig(self_play=0.0)
+    table = pfsp.publish(run_dir, league, Ledger.of_run(run_dir), seats=2)
+    assert {(o["player"], o["seat"]) for o in table["opponents"]} == {
+        ("r:step-0", 0), ("r:step-0", 1), ("r:step-10", 0), ("r:step-10", 1)}
+    rng = np.random.default_rng(0)
+    source = pfsp.PoolOpponents(run_dir, spec.game_string, league, rng)
+    source.refresh()
+    only_seat_1 = {o: w for o, w in source.active.items() if o[1] == 1}
+    source.active = only_seat_1
+    torch.manual_seed(99)
+    main = Evaluator([build(config.network, spec.encoder.shape, spec.num_actions)])
+    actor = SelfPlayActor(spec, main, config, rng, participant="r:step-20", opponents=source)
+    done = []
+    while len(done) < 20:
+        actor.step(done.append)
+    assert all(r.participants[0] == "r:step-20" and r.participants[1] != "r:step-20" for r in done)
