@@ -14,9 +14,13 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from engine.rundir import RunError
     from engine.store import StoreError
     from games import GameError
+    from games.notation import NotationError
     from league.ledger import LedgerError
     from league.ratings import RatingError
-    return (BotError, CheckpointError, ConfigError, RunError, StoreError, GameError, LedgerError, RatingError)
+    from league.play import PlayError
+    from league.record import RecordError
+    return (BotError, CheckpointError, ConfigError, RunError, StoreError, GameError, LedgerError, RatingError,
+            NotationError, PlayError, RecordError)
 
 
 def cmd_games(args) -> None:
@@ -139,6 +143,8 @@ def cmd_ladder(args) -> None:
     if not (args.run or args.players or args.results) or (args.run and args.players):
         raise ConfigError("give one of: RUN (optionally with --results FILE to add its games), "
                           "--players SPEC SPEC ..., --results FILE (optionally with --players to check names)")
+    if args.play is not None and (args.play < 1 or not args.run):
+        raise ConfigError("--play GAMES needs RUN and a positive number of games")
     if args.results and not args.run:
         records = read_results(args.results, args.game, args.players)
         _print_ratings(rate_records([tuple(r) for r in records], config), args, f"Ladder of {args.results}")
@@ -151,6 +157,12 @@ def cmd_ladder(args) -> None:
             known = set(ledger.players()) | set(run_config.league.anchors)
             added = ledger.import_results(args.results, games.load(run_config.game).game_string, players=known)
             print(f"imported {added} new games from {args.results}", file=sys.stderr)
+        if args.play:
+            from league.evaluator import play_more
+
+            def shown(a, b, result) -> None:
+                print(f"{a} vs {b}: +{result.wins} ={result.draws} -{result.losses}", file=sys.stderr)
+            play_more(run_dir, args.play, args.seed, shown)
         if args.export:
             count = ledger.export_pgn(args.export)
             print(f"wrote {count} rating games to {args.export}", file=sys.stderr)
@@ -223,6 +235,21 @@ def cmd_bench(args) -> None:
             print(f"{k:40s} {v}")
 
 
+def cmd_play(args) -> None:
+    from league.play import PlayConfig, play
+    play(PlayConfig(game=args.game, vs=args.vs, seat=args.seat, delay=args.delay, save=args.save, seed=args.seed))
+
+
+def cmd_replay(args) -> None:
+    from league.play import replay
+    replay(args.file, show_all=args.all)
+
+
+def cmd_gtp(args) -> None:
+    from engine.gtp import serve
+    serve(args.spec, args.game)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="arena", description="Self-play league engine for OpenSpiel games.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -257,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--game", help="the game of --players (and checked against --results)")
     p.add_argument("--results", metavar="FILE", help="rate the games of a CSV or PGN results file (with RUN: "
                    "add them to the run's ledger first)")
+    p.add_argument("--play", type=int, metavar="GAMES", help="with RUN: play about this many more rating games "
+                   "first (pool members against each other and the anchors, where the ladder is thinnest)")
     p.add_argument("--ledger", metavar="FILE", help="with --players: keep the games in this SQLite ledger")
     p.add_argument("--export", metavar="FILE.pgn", help="also write the rating games as PGN (for BayesElo, Ordo)")
     p.add_argument("--anchor", default="random", help="player rated 0 (default random; '' for mean 0)")
@@ -285,6 +314,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("play", help="play a game in the terminal against a bot, watch two bots, or play a friend")
+    p.add_argument("game", help="preset or OpenSpiel game string (two players, turn-based)")
+    p.add_argument("--vs", action="append", required=True, metavar="SPEC",
+                   help="the opponent (a player spec, or human); twice: watch the two play each other")
+    p.add_argument("--as", dest="seat", choices=["first", "second", "black", "white", "random"],
+                   help="your seat against one --vs (default first; black/white: first/second)")
+    p.add_argument("--delay", type=float, default=0.5, help="seconds between moves when bots play each other")
+    p.add_argument("--save", metavar="PATH", help="where to save the game: a .json/.sgf file or a directory "
+                   "(default ./games/; ./saved-games/ inside Arena's source tree)")
+    p.add_argument("--seed", type=int, help="random seed of the bots (default: fresh each game)")
+    p.set_defaults(func=cmd_play)
+    p = sub.add_parser("replay", help="step through a game saved by `arena play` (JSON) or an SGF file")
+    p.add_argument("file")
+    p.add_argument("--all", action="store_true", help="print every position, no prompts")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("gtp", help="serve a player as a GTP engine on stdin/stdout (Go: Sabaki, GoGui, twogtp)")
+    p.add_argument("spec", help="player spec: a Go snapshot (<run>, path.pt), mcts:N, random, ...")
+    p.add_argument("--game", help="Go game to start with (default: the snapshot's game, else go9)")
+    p.set_defaults(func=cmd_gtp)
     return parser
 
 

@@ -59,6 +59,7 @@ class Evaluator:
         self.gate_candidate: int | None = None
         self.rejected: set[int] = set()
         self.broken: set[str] = set()  # anchors that failed to load: left out, said once
+        self.fill_all = False  # past the newest member's fill: keep thickening every pairing
 
     # ---- what to play next ----------------------------------------------------------------------
 
@@ -92,16 +93,22 @@ class Evaluator:
                     return Job("rating", m, other, n, played.get(frozenset((m, other)), 0) // n)
         if not fill:
             return None
-        # Fill: the newest member against whichever opponent it has met least.
+        # Fill: the newest member against whichever opponent it has met least, up to FILL_LIMIT
+        # rounds each; then the least-played pairing of the whole ladder.
         newest = members[-1]
-        options = [o for o in anchors + members[:-1]]
-        if not options:
+        options = [(newest, o) for o in anchors + members[:-1]]
+        if options:
+            a, b = min(options, key=lambda p: played.get(frozenset(p), 0))
+            done = played.get(frozenset((a, b)), 0)
+            if done < FILL_LIMIT * n:
+                return Job("rating", a, b, n, done // n)
+        if not self.fill_all:
             return None
-        least = min(options, key=lambda o: played.get(frozenset((newest, o)), 0))
-        done = played.get(frozenset((newest, least)), 0)
-        if done >= FILL_LIMIT * n:
-            return None
-        return Job("rating", newest, least, n, done // n)
+        everyone = members + anchors
+        pairs = [(x, y) for i, x in enumerate(everyone) for y in everyone[i + 1:]
+                 if not (x in anchors and y in anchors)]  # anchors are the fixed points, not the subject
+        a, b = min(pairs, key=lambda p: played.get(frozenset(p), 0))
+        return Job("rating", a, b, n, played.get(frozenset((a, b)), 0) // n)
 
     def _gate_job(self) -> Job | None:
         latest = checkpoint.latest_snapshot(self.run_dir)
@@ -167,6 +174,21 @@ class Evaluator:
             if decision == "reject":
                 self.rejected.add(step)
             self.gate, self.gate_candidate = None, None
+
+
+def play_more(run_dir: Path, games: int, seed: int = 0, progress=None) -> int:
+    """Play about `games` more rating games for a run (stopped or running): every pool member's
+    required pairings first, then where the ladder is thinnest. Returns the games played."""
+    config = rundir.load_config(Path(run_dir))
+    evaluator = Evaluator(Path(run_dir), config, seed)
+    evaluator.fill_all = True
+    played = 0
+    while played < games and (job := evaluator.next_job()) is not None:
+        result = evaluator.run_job(job)
+        played += job.games
+        if progress and result is not None:
+            progress(job.a, job.b, result)
+    return played
 
 
 def evaluator_main(run_dir: str, seed: int, stop) -> None:

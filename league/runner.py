@@ -349,6 +349,8 @@ class LeagueRun:
         finally:
             if self.learner.step > 0 and not checkpoint.snapshot_path(self.run_dir, self.learner.step).exists():
                 self._publish()
+            if not self.config.league.gate and self.pool.load().newest != self.learner.step:
+                self.pool.add(self.learner.step)  # the session's last word gets rated (`arena ladder --play`)
             self._write_status(False)
         return self.progress
 

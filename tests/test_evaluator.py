@@ -103,3 +103,18 @@ def test_an_empty_gated_pool_is_founded_by_the_latest_snapshot(tmp_path):
     ev = Evaluator(run_dir, config)
     ev.next_job()
     assert Pool(run_dir, 8).steps == [10]
+
+
+def test_play_more_thickens_every_pairing_after_the_required_ones(tmp_path):
+    from league.evaluator import play_more
+    config, run_dir = make_run(tmp_path, steps=(0, 10))
+    pool = Pool(run_dir, 8)
+    pool.add(0)
+    pool.add(10)
+    played = play_more(run_dir, 80)
+    assert played >= 80
+    pairs = Ledger.of_run(run_dir).pair_results(kinds=("rating",))
+    newest = [pairs[("r:step-10", "random")].games, pairs[("r:step-10", "r:step-0")].games]
+    older = pairs[("r:step-0", "random")].games
+    # The newest member's pairings fill first (8 rounds of 4), then the rest of the ladder.
+    assert newest == [32, 32] and older > 4 and sum(newest) + older == played
