@@ -1,9 +1,13 @@
 """Player specs turned into `pyspiel.Bot`s: `engine.bots.load_bot(spec, game)`.
 
 Specs (see DESIGN.md): `random` · `mcts:N` (OpenSpiel's C++ rollout MCTS, N simulations) ·
+`ismcts:N` (OpenSpiel's information-set MCTS with random rollouts, for imperfect-information games;
+refused with a one-line error on perfect-information games, where `mcts:N` is the same search) ·
 `minimax` (exact memoised negamax, for games small enough to solve, e.g. tic_tac_toe) · `<run>`
 = `<run>:latest` · `<run>:step-K` · `path/to/snapshot.pt` · options after `@`, e.g.
-`<run>@sims=800` (any search setting: sims, c_puct, leaves_per_tree...; `seed` for all bots).
+`<run>@sims=800` (any search setting: sims, c_puct, leaves_per_tree...; `seed` for all bots) ·
+`gtp:<command line>` (an external GTP engine for Go, see engine/gtp.py; everything after `gtp:` is
+the command line, so it takes no `@` options).
 A neural bot searches with our batched PUCT MCTS, reusing its tree between moves.
 """
 from __future__ import annotations
@@ -26,7 +30,8 @@ class BotError(ValueError):
     """A spec that names nothing usable; one line naming the fix."""
 
 
-SPEC_HELP = "specs: random, mcts:N, minimax, <run>, <run>:step-K, path.pt, with options like @sims=N"
+SPEC_HELP = ("specs: random, mcts:N, ismcts:N, minimax, <run>, <run>:step-K, path.pt, with options like @sims=N, "
+             "gtp:<command line>")
 
 
 def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
@@ -88,15 +93,17 @@ class NeuralBot(pyspiel.Bot):
         return {"visits": self.mcts.visit_counts(0), "q": self.mcts.q_values(0), "prior": self.mcts.P[0, r].copy(),
                 "value": self.mcts.root_value(0)}
 
+    def best_action(self, info: dict) -> int:
+        """The most visited move of a search (`think`'s answer); ties broken at random."""
+        visits = info["visits"] if info["visits"].sum() > 0 else info["prior"]
+        best = np.flatnonzero(visits == visits.max())
+        return int(best[0] if len(best) == 1 else self.rng.choice(best))
+
     def step_with_policy(self, state: pyspiel.State):
         info = self.think(state)
-        visits = info["visits"]
-        if visits.sum() == 0:
-            visits = info["prior"]
+        visits = info["visits"] if info["visits"].sum() > 0 else info["prior"]
         policy = visits / visits.sum()
-        best = np.flatnonzero(visits == visits.max())
-        action = int(best[0] if len(best) == 1 else self.rng.choice(best))
-        return [(int(a), float(policy[a])) for a in state.legal_actions()], action
+        return [(int(a), float(policy[a])) for a in state.legal_actions()], self.best_action(info)
 
     def step(self, state: pyspiel.State) -> int:
         return self.step_with_policy(state)[1]
@@ -203,29 +210,61 @@ def load_bot(spec: str, game, seed: int = 0, device: torch.device | None = None)
     import games
 
     game_spec = games.load(game) if isinstance(game, str) else game
+    if spec.strip().startswith("gtp:"):  # the rest is a command line: '@' and ',' belong to it
+        from engine.gtp import GTPBot
+        return GTPBot(spec.strip()[4:], game_spec.game)
     base, options = parse_spec(spec)
     seed = _int(options, "seed", seed, spec)
     if base == "random":
         bot = RandomBot(seed)
     elif base.startswith("mcts:") or base == "mcts":
-        sims = base[5:] or "1000"
-        if not sims.isdigit() or int(sims) < 1:
-            raise BotError(f"bad simulation count in {spec!r}: write mcts:N with N a positive integer")
-        sims_n = _int(options, "sims", int(sims), spec)
-        rollouts = _int(options, "rollouts", 1, spec)
-        if sims_n < 1 or rollouts < 1:  # OpenSpiel's C++ bot crashes the process on 0 rollouts
-            raise BotError(f"options @sims and @rollouts of {spec!r} must be positive integers")
-        evaluator = pyspiel.RandomRolloutEvaluator(rollouts, seed)
+        sims_n, evaluator = _rollout_search("mcts", base, options, spec, seed)
         bot = pyspiel.MCTSBot(game_spec.game, evaluator, 2.0, sims_n, 1000, False, seed, False)
+    elif base.startswith("ismcts:") or base == "ismcts":
+        sims_n, evaluator = _rollout_search("ismcts", base, options, spec, seed)
+        _check_ismcts(game_spec)
+        bot = pyspiel.ISMCTSBot(seed, evaluator, 2.0, sims_n, -1, pyspiel.ISMCTSFinalPolicyType.MAX_VISIT_COUNT,
+                                False, False)
     elif base == "minimax":
         bot = MinimaxBot(game_spec.game, seed)
-    elif base == "human" or base.startswith("gtp:"):
-        raise BotError(f"player spec {base.split(':')[0]!r} is not available in this version: {SPEC_HELP}")
+    elif base == "human":
+        raise BotError(f"player spec 'human' is not available in this version: {SPEC_HELP}")
     else:
         evaluator, search = _neural(base, options, spec, game_spec, device)
         bot = NeuralBot(game_spec, evaluator, search, seed, name=spec)
     _no_leftovers(options, spec)
     return bot
+
+
+def _rollout_search(kind: str, base: str, options: dict[str, str], spec: str, seed: int):
+    """Simulations and random-rollout evaluator of an `mcts:N` or `ismcts:N` spec."""
+    sims = base[len(kind) + 1:] or "1000"
+    if not sims.isdigit() or int(sims) < 1:
+        raise BotError(f"bad simulation count in {spec!r}: write {kind}:N with N a positive integer")
+    sims_n = _int(options, "sims", int(sims), spec)
+    rollouts = _int(options, "rollouts", 1, spec)
+    if sims_n < 1 or rollouts < 1:  # OpenSpiel's C++ bots crash the process on 0 rollouts
+        raise BotError(f"options @sims and @rollouts of {spec!r} must be positive integers")
+    return sims_n, pyspiel.RandomRolloutEvaluator(rollouts, seed)
+
+
+def _check_ismcts(game_spec) -> None:
+    """Refuse up front what OpenSpiel's ISMCTS would only fail on mid-game (SpielError, or a crash)."""
+    game = game_spec.game
+    kind = game.get_type()
+    if kind.information == pyspiel.GameType.Information.PERFECT_INFORMATION:
+        raise BotError(f"ismcts:N is for imperfect-information games and {game_spec.name} has perfect "
+                       "information: use mcts:N (the same search without information sets)")
+    if kind.dynamics != pyspiel.GameType.Dynamics.SEQUENTIAL:
+        raise BotError(f"ismcts:N needs turn-based moves and {game_spec.name} has simultaneous ones")
+    state = game.new_initial_state()
+    while state.is_chance_node():
+        state.apply_action(state.chance_outcomes()[0][0])
+    try:  # ISMCTS samples worlds consistent with what the player knows; some games cannot
+        state.resample_from_infostate(state.current_player(), lambda: 0.5)
+    except pyspiel.SpielError:
+        raise BotError(f"ismcts:N cannot play {game_spec.name}: OpenSpiel cannot resample its hidden "
+                       "information (ResampleFromInfostate); use mcts:N or random") from None
 
 
 def _no_leftovers(options: dict[str, str], spec: str) -> None:
@@ -242,8 +281,10 @@ def _neural(base: str, options: dict[str, str], spec: str, game_spec, device) ->
 
 def is_neural(spec: str) -> bool:
     """Whether a spec names a snapshot (searched by our MCTS) rather than a built-in player."""
+    if spec.strip().startswith("gtp:"):  # checked first: a command line may hold '@'
+        return False
     base = parse_spec(spec)[0]
-    return not (base in ("random", "minimax", "human", "mcts") or base.startswith(("mcts:", "gtp:")))
+    return not (base in ("random", "minimax", "human", "mcts", "ismcts") or base.startswith(("mcts:", "ismcts:")))
 
 
 def load_neural(spec: str, game_spec, device: torch.device | None = None) -> tuple[Evaluator, SearchConfig, int]:

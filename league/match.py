@@ -3,14 +3,21 @@
 When one side is a snapshot, all games of the match run at once and its moves are searched in one
 BatchedMCTS (one tree per game, every leaf of every game in one network call); the other side moves
 through its `pyspiel.Bot`. Otherwise games run one by one, each bot told of the other's moves.
+
+A player whose external engine fails mid-game (a `GTPError`: it died, stalled, refused a move or
+moved illegally) or resigns forfeits that game: it is scored as a loss for that side (-1/+1) and the
+match goes on, the engine starting afresh for the next game. An engine that cannot start at all
+fails the whole match with its one-line error.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from engine.bots import is_neural, load_bot, load_neural
+from engine.gtp import GTPError
 from engine.mcts import BatchedMCTS
 from engine.selfplay import pick_action
 
@@ -24,6 +31,7 @@ class MatchResult:
     losses: int = 0
     returns: list[float] = field(default_factory=list)  # a's return, game by game
     lengths: list[int] = field(default_factory=list)  # moves per game
+    forfeits: list[str] = field(default_factory=list)  # why each forfeited game was lost (GTP failures)
     # Game i has a in the first seat when i is even: seats alternate.
 
     @property
@@ -57,26 +65,72 @@ def _record(result: MatchResult, r: float, length: int) -> None:
         result.draws += 1
 
 
-def play_match(spec, a: str, b: str, games: int, seed: int = 0) -> MatchResult:
-    """`games` games of a against b in a 2-player game, a taking the first seat in even games."""
+def play_match(spec, a: str, b: str, games: int, seed: int = 0,
+               on_game: Callable[[int, object, list], None] | None = None) -> MatchResult:
+    """`games` games of a against b in a 2-player game, a taking the first seat in even games.
+
+    `on_game(i, final_state, [bot_a, bot_b])`, when given, sees each game played one by one (neither
+    side a snapshot) before the next starts: e.g. to ask GTP engines for their final_score.
+    """
     if is_neural(a):
         return _play_batched(spec, a, b, games, seed)
     if is_neural(b):
         flipped = _play_batched(spec, b, a, games, seed, a_first=False)
         return MatchResult(a, b, flipped.losses, flipped.draws, flipped.wins, [-r for r in flipped.returns],
-                           flipped.lengths)
+                           flipped.lengths, flipped.forfeits)
     rng = np.random.default_rng(seed)
     bot_a, bot_b = load_bot(a, spec, seed), load_bot(b, spec, seed + 1)
     result = MatchResult(a, b)
     for i in range(games):
         bots = [bot_a, bot_b] if i % 2 == 0 else [bot_b, bot_a]
-        state = play_game(spec.game.new_initial_state(), bots, rng)
-        _record(result, state.returns()[i % 2], len(state.history()))
+        state = spec.game.new_initial_state()
+        try:
+            play_game(state, bots, rng)
+            returns, length = state.returns(), len(state.history())
+        except Forfeit as lost:
+            returns, length = lost.returns, lost.length
+            result.forfeits.append(str(lost))
+        _record(result, returns[i % 2], length)
+        if on_game is not None:
+            on_game(i, state, [bot_a, bot_b])
     return result
 
 
+class Forfeit(Exception):
+    """A player lost a game by leaving it: its external engine failed (GTPError) or resigned."""
+
+    def __init__(self, player: int, state, reason: str) -> None:
+        super().__init__(f"player {player} forfeits after {len(state.history())} moves: {reason}")
+        self.player, self.length = player, len(state.history())
+        self.returns = [1.0] * state.num_players()
+        self.returns[player] = -1.0
+
+
+def _move(bot, player: int, state) -> int:
+    """The bot's move; Forfeit when its engine fails or it resigns (GTP's resign comes back as a pass)."""
+    try:
+        action = bot.step(state)
+    except GTPError as exc:
+        raise Forfeit(player, state, str(exc)) from None
+    if getattr(bot, "resigned", False):
+        raise Forfeit(player, state, "resigned")
+    return action
+
+
+def _inform(bot, seat: int, state, player: int, action: int) -> None:
+    """Tell the bot in `seat` of a move; Forfeit for that seat when its engine fails on it."""
+    try:
+        bot.inform_action(state, player, action)
+    except GTPError as exc:
+        raise Forfeit(seat, state, str(exc)) from None
+
+
 def play_game(state, bots, rng: np.random.Generator):
-    """Play a sequential game to the end; every bot hears of every move. Returns the final state."""
+    """Play a sequential game to the end; every bot hears of every move. Returns the final state.
+
+    Raises Forfeit when a bot's engine fails mid-game or it resigns; a bot that cannot even start
+    the game (restart_at) raises its own error.
+    """
     for bot in bots:
         bot.restart_at(state)
     while not state.is_terminal():
@@ -85,10 +139,10 @@ def play_game(state, bots, rng: np.random.Generator):
             action = int(rng.choice(outcomes, p=probs))
         else:
             player = state.current_player()
-            action = bots[player].step(state)
+            action = _move(bots[player], player, state)
             for other, bot in enumerate(bots):
                 if other != player:
-                    bot.inform_action(state, player, action)
+                    _inform(bot, other, state, player, action)
         state.apply_action(action)
     return state
 
@@ -106,6 +160,7 @@ def _play_batched(spec, neural: str, other: str, games: int, seed: int, a_first:
         opponents[t].restart_at(mcts.root_state(t))
     result = MatchResult(neural, other)
     live = list(range(games))
+    forfeited: dict[int, str] = {}  # games the opponent lost by forfeit, and why
     while live:
         ours = [t for t in live if mcts.root_state(t).current_player() == seat[t]]
         if ours:
@@ -113,17 +168,22 @@ def _play_batched(spec, neural: str, other: str, games: int, seed: int, a_first:
         for t in live:
             state = mcts.root_state(t)
             player = state.current_player()
-            if player == seat[t]:
-                action = pick_action(mcts.visit_counts(t), 0.0, rng)
-                opponents[t].inform_action(state, player, action)
-            else:
-                action = opponents[t].step(state)
+            try:
+                if player == seat[t]:
+                    action = pick_action(mcts.visit_counts(t), 0.0, rng)
+                    _inform(opponents[t], 1 - player, state, player, action)
+                else:
+                    action = _move(opponents[t], player, state)
+            except Forfeit as lost:
+                forfeited[t] = str(lost)
+                continue
             mcts.advance(t, action)
-        for t in [t for t in live if mcts.root_state(t).is_terminal()]:
+        for t in [t for t in live if t in forfeited or mcts.root_state(t).is_terminal()]:
             live.remove(t)
     for t in range(games):
         final = mcts.root_state(t)
-        _record(result, final.returns()[seat[t]], len(final.history()))
+        _record(result, 1.0 if t in forfeited else final.returns()[seat[t]], len(final.history()))
+    result.forfeits = [forfeited[t] for t in sorted(forfeited)]
     return result
 
 

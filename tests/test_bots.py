@@ -228,12 +228,27 @@ def test_minimax_finds_the_win_and_the_block():
     ("r@reuse_tree=maybe", BotError, "true or false"),
     ("missing.pt", BotError, "not found"),
     ("human", BotError, "not available"),
-    ("gtp:gnugo --mode gtp", BotError, "not available"),
+    ("gtp:gnugo --mode gtp", BotError, "plays Go only"),
+    ("ismcts:50", BotError, "perfect information"),
+    ("ismcts:x", BotError, "ismcts:N"),
+    ("ismcts:5@rollouts=0", BotError, "positive"),
 ])
 def test_bad_specs_raise_one_line_errors(home, spec, error, words):
     with pytest.raises(error) as e:
         load_bot(spec, TTT)
     assert words in one_line(e)
+
+
+@pytest.mark.parametrize("game", ["kuhn_poker", "leduc_poker"])
+def test_ismcts_plays_imperfect_information_games(game):
+    spec = games.load(game)
+    bots = [load_bot("ismcts:30", spec, seed=1), RandomBot(2)]
+    for i in range(4):
+        returns = evaluate_bots.evaluate_bots(spec.game.new_initial_state(), bots, np.random.RandomState(i))
+        assert sum(returns) == 0 and any(returns)  # zero-sum poker: somebody won chips
+    with pytest.raises(BotError) as e:  # OpenSpiel cannot resample phantom tic-tac-toe's hidden board
+        load_bot("ismcts:10", "phantom_ttt")
+    assert "ResampleFromInfostate" in one_line(e)
 
 
 def test_a_run_without_snapshots(home):
