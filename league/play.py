@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pyspiel
+import torch
 from rich import box
 from rich.console import Console, Group
 from rich.markup import escape
@@ -45,6 +46,10 @@ class PlayConfig:
     delay: float = 0.5  # seconds between moves when no human plays
     save: str | None = None  # where the record goes (default ./games/)
     seed: int | None = None  # None: a fresh seed each game, recorded in the saved game
+    # One torch thread: a network call of 8 leaves gains little from more, and torch's spinning
+    # threads make a move 10-50x slower whenever another process holds a core (go9: 0.17 s a move
+    # at 100 simulations on 1 thread, 1.4 s median and 12 s worst on 2, with a neighbour busy).
+    threads: int = 1
 
 
 def seat_specs(config: PlayConfig, rng: np.random.Generator) -> list[str]:
@@ -310,6 +315,7 @@ def play(config: PlayConfig, console: Console | None = None) -> records.GameReco
     if config.delay < 0 or (config.seed is not None and config.seed < 0):
         raise PlayError("--delay and --seed must not be negative")
     _line_editing()
+    torch.set_num_threads(config.threads)
     seed_rng = np.random.default_rng(config.seed)
     session = Session(spec, seat_specs(config, seed_rng), config, console or Console(highlight=False))
     return session.run()
@@ -341,8 +347,11 @@ def replay(path: str | Path, show_all: bool = False, console: Console | None = N
         console.print(render(spec, states[i], title=f"{spec.name} · move {i} of {n}"))
 
     if show_all:
-        for i in range(n + 1):
-            show(i)
+        try:
+            for i in range(n + 1):
+                show(i)
+        except KeyboardInterrupt:  # a long game piped to a pager, cut short
+            return
         console.print(f"result {escape(record.result)}")
         return
     if read is input:
