@@ -147,37 +147,63 @@ def play_game(state, bots, rng: np.random.Generator):
     return state
 
 
+def _best(mcts: BatchedMCTS, t: int, rng: np.random.Generator) -> int:
+    """The most visited root action; the best prior when a one-simulation search only expanded the root."""
+    visits = mcts.visit_counts(t)
+    return pick_action(visits if visits.sum() > 0 else mcts.P[t, mcts.root[t]], 0.0, rng)
+
+
 def _play_batched(spec, neural: str, other: str, games: int, seed: int, a_first: bool = True) -> MatchResult:
-    """All games at once; `neural` sits first in even games (odd ones if not a_first). Trees are reused."""
-    evaluator, search_config, neural_seed = load_neural(neural, spec)
-    search_config.leaves_per_tree = 1  # the games themselves fill the batch
-    rng = np.random.default_rng(neural_seed + seed)
-    mcts = BatchedMCTS(spec.encoder, spec.num_actions, evaluator, search_config, games, rng)
+    """All games at once; `neural` sits first in even games (odd ones if not a_first). Trees are reused.
+
+    When `other` is a snapshot too, its moves are searched in a second BatchedMCTS, also batched
+    over all games, rather than by a bot one game at a time.
+    """
+    def searcher(player: str, offset: int):
+        evaluator, config, player_seed = load_neural(player, spec)
+        config.leaves_per_tree = 1  # the games themselves fill the batch
+        rng = np.random.default_rng(player_seed + seed + offset)
+        return BatchedMCTS(spec.encoder, spec.num_actions, evaluator, config, games, rng), config.simulations
+
+    mcts, sims = searcher(neural, 0)
+    rng = mcts.rng
+    theirs_mcts, their_sims = searcher(other, 1) if is_neural(other) else (None, 0)
     seat = (np.arange(games) + (0 if a_first else 1)) % 2
-    opponents = [load_bot(other, spec, seed + 1 + i) for i in range(games)]
+    opponents = [] if theirs_mcts else [load_bot(other, spec, seed + 1 + i) for i in range(games)]
     for t in range(games):
         mcts.reset(t, spec.game.new_initial_state())
-        opponents[t].restart_at(mcts.root_state(t))
+        if theirs_mcts:
+            theirs_mcts.reset(t, spec.game.new_initial_state())
+        else:
+            opponents[t].restart_at(mcts.root_state(t))
     result = MatchResult(neural, other)
     live = list(range(games))
     forfeited: dict[int, str] = {}  # games the opponent lost by forfeit, and why
     while live:
         ours = [t for t in live if mcts.root_state(t).current_player() == seat[t]]
         if ours:
-            mcts.search(np.array(ours), search_config.simulations)
+            mcts.search(np.array(ours), sims)
+        theirs = [t for t in live if t not in set(ours)]
+        if theirs_mcts and theirs:
+            theirs_mcts.search(np.array(theirs), their_sims)
         for t in live:
             state = mcts.root_state(t)
             player = state.current_player()
             try:
                 if player == seat[t]:
-                    action = pick_action(mcts.visit_counts(t), 0.0, rng)
-                    _inform(opponents[t], 1 - player, state, player, action)
+                    action = _best(mcts, t, rng)
+                    if not theirs_mcts:
+                        _inform(opponents[t], 1 - player, state, player, action)
+                elif theirs_mcts:
+                    action = _best(theirs_mcts, t, theirs_mcts.rng)
                 else:
                     action = _move(opponents[t], player, state)
             except Forfeit as lost:
                 forfeited[t] = str(lost)
                 continue
             mcts.advance(t, action)
+            if theirs_mcts:
+                theirs_mcts.advance(t, action)
         for t in [t for t in live if t in forfeited or mcts.root_state(t).is_terminal()]:
             live.remove(t)
     for t in range(games):
