@@ -119,8 +119,7 @@ GAME_DEFAULTS: dict[str, dict[str, Any]] = {
         # q_mix 0.5 and a 50k window: 0.58 vs mcts:1000 after 2,958 games, where z-only targets over
         # 100k positions reached 0.50 after 4,829 (docs/benchmarks.md).
         "train": {"window": 50_000, "max_reuse": 10.0, "snapshot_every": 50, "q_mix": 0.5},
-        "league": {"pool_every": 500, "self_play": 0.8, "eval_simulations": 200,
-                   "anchors": ["random", "mcts:1000"]},
+        "league": {"pool_every": 500, "self_play": 0.8, "anchors": ["random", "mcts:1000"]},
     },
     "hex5": {
         "network": {"kind": "resnet", "channels": 32, "blocks": 3, "hidden": 64},

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -156,6 +157,7 @@ def test_ctrl_d_before_a_move_saves_nothing_and_ctrl_c_saves_the_unfinished_game
     child = spawn(tmp_path, "play", "tic_tac_toe", "--vs", "random", "--as", "second")
     child.expect("x \\(random\\) plays")
     child.expect(YOU)
+    time.sleep(0.5)  # let the line editor finish setting up the terminal, or ^C may arrive as a key
     child.sendintr()
     assert "game left unfinished" in finish(child)
     [path] = saved(tmp_path)
