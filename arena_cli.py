@@ -194,7 +194,7 @@ def cmd_ladder(args) -> None:
         def progress(a, b, result) -> None:
             print(f"{a} vs {b}: +{result.wins} ={result.draws} -{result.losses}", file=sys.stderr)
         ladder.round_robin(spec, [p for p in players if p != args.gauntlet] if args.gauntlet else players,
-                           args.games, ledger, args.gauntlet, args.seed, progress)
+                           args.games, ledger, args.gauntlet, args.seed, progress, args.opening_plies)
         if args.export:
             ledger.export_pgn(args.export)
         _print_ratings(ladder.ledger_ratings(ledger, config), args, f"Ladder on {spec.game_string}")
@@ -237,11 +237,14 @@ def cmd_bench(args) -> None:
 
 def cmd_play(args) -> None:
     from league.play import PlayConfig, play
+    # Ctrl-C must reach the game even when started from a process that ignores SIGINT (inherited).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     play(PlayConfig(game=args.game, vs=args.vs, seat=args.seat, delay=args.delay, save=args.save, seed=args.seed))
 
 
 def cmd_replay(args) -> None:
     from league.play import replay
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     replay(args.file, show_all=args.all)
 
 
@@ -284,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--game", help="the game of --players (and checked against --results)")
     p.add_argument("--results", metavar="FILE", help="rate the games of a CSV or PGN results file (with RUN: "
                    "add them to the run's ledger first)")
+    p.add_argument("--opening-plies", type=int, default=2, metavar="N",
+                   help="with --players: random opening moves shared by each seat-swapped pair of games (default 2)")
     p.add_argument("--play", type=int, metavar="GAMES", help="with RUN: play about this many more rating games "
                    "first (pool members against each other and the anchors, where the ladder is thinnest)")
     p.add_argument("--ledger", metavar="FILE", help="with --players: keep the games in this SQLite ledger")

@@ -83,6 +83,7 @@ class LeagueConfig:
     evaluator: bool = True  # rate every pool member against the pool and the anchors
     eval_games: int = 20  # games per pairing, half on each seat
     eval_simulations: int = 0  # simulations of snapshots in rating games; 0: search.simulations
+    eval_opening_plies: int = 2  # random opening moves per seat pair: deterministic players still differ
     anchors: list[str] = field(default_factory=lambda: ["random", "mcts:200"])
 
 

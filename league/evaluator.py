@@ -139,7 +139,7 @@ class Evaluator:
     def run_job(self, job: Job) -> MatchResult | None:
         try:
             result = play_match(self.spec, self._bot_spec(job.a), self._bot_spec(job.b), job.games,
-                                seed=self.seed + 1000 * job.round + 17)
+                                seed=self.seed + 1000 * job.round + 17, opening_plies=self.lc.eval_opening_plies)
         except (BotError, checkpoint.CheckpointError) as exc:
             for name in (job.a, job.b):
                 if pool_mod.step_of(name) is None:

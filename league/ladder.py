@@ -47,7 +47,8 @@ def ledger_ratings(ledger: Ledger, config: RatingConfig | None = None, kinds: Se
 
 
 def round_robin(spec, players: Sequence[str], games: int, ledger: Ledger, gauntlet: str | None = None,
-                seed: int = 0, progress: Callable[[str, str, object], None] | None = None) -> int:
+                seed: int = 0, progress: Callable[[str, str, object], None] | None = None,
+                opening_plies: int = 0) -> int:
     """Play every pairing (or `gauntlet` against each player), `games` games each, into `ledger`."""
     if gauntlet is not None:
         pairs = [(gauntlet, p) for p in players if p != gauntlet]
@@ -56,7 +57,7 @@ def round_robin(spec, players: Sequence[str], games: int, ledger: Ledger, gauntl
     batch = uuid.uuid4().hex[:8]
     total = 0
     for k, (a, b) in enumerate(pairs):
-        result = play_match(spec, a, b, games, seed + 7919 * k)
+        result = play_match(spec, a, b, games, seed + 7919 * k, opening_plies=opening_plies)
         records = []
         for i, (r, length) in enumerate(zip(result.returns, result.lengths)):
             seats, returns = ((a, b), (r, -r)) if i % 2 == 0 else ((b, a), (-r, r))

@@ -65,17 +65,37 @@ def _record(result: MatchResult, r: float, length: int) -> None:
         result.draws += 1
 
 
+def opening(spec, game: int, plies: int, seed: int):
+    """The start of game `game`: `plies` uniformly random moves, the same for both games of a seat
+    pair. Without it two deterministic players (snapshots search without noise) would play the
+    same two games over and over, and a ladder would count each many times."""
+    state = spec.game.new_initial_state()
+    rng = np.random.default_rng([seed, game // 2, 977])
+    for _ in range(plies):
+        if state.is_terminal():
+            break
+        if state.is_chance_node():
+            outcomes, probs = zip(*state.chance_outcomes())
+            state.apply_action(int(rng.choice(outcomes, p=probs)))
+        else:
+            state.apply_action(int(rng.choice(state.legal_actions())))
+    if state.is_terminal():  # an opening that ends the game: start from scratch
+        return spec.game.new_initial_state()
+    return state
+
+
 def play_match(spec, a: str, b: str, games: int, seed: int = 0,
-               on_game: Callable[[int, object, list], None] | None = None) -> MatchResult:
-    """`games` games of a against b in a 2-player game, a taking the first seat in even games.
+               on_game: Callable[[int, object, list], None] | None = None, opening_plies: int = 0) -> MatchResult:
+    """`games` games of a against b in a 2-player game, a taking the first seat in even games;
+    each pair of games starts from the same random opening of `opening_plies` moves.
 
     `on_game(i, final_state, [bot_a, bot_b])`, when given, sees each game played one by one (neither
     side a snapshot) before the next starts: e.g. to ask GTP engines for their final_score.
     """
     if is_neural(a):
-        return _play_batched(spec, a, b, games, seed)
+        return _play_batched(spec, a, b, games, seed, opening_plies=opening_plies)
     if is_neural(b):
-        flipped = _play_batched(spec, b, a, games, seed, a_first=False)
+        flipped = _play_batched(spec, b, a, games, seed, a_first=False, opening_plies=opening_plies)
         return MatchResult(a, b, flipped.losses, flipped.draws, flipped.wins, [-r for r in flipped.returns],
                            flipped.lengths, flipped.forfeits)
     rng = np.random.default_rng(seed)
@@ -83,7 +103,7 @@ def play_match(spec, a: str, b: str, games: int, seed: int = 0,
     result = MatchResult(a, b)
     for i in range(games):
         bots = [bot_a, bot_b] if i % 2 == 0 else [bot_b, bot_a]
-        state = spec.game.new_initial_state()
+        state = opening(spec, i, opening_plies, seed)
         try:
             play_game(state, bots, rng)
             returns, length = state.returns(), len(state.history())
@@ -153,7 +173,8 @@ def _best(mcts: BatchedMCTS, t: int, rng: np.random.Generator) -> int:
     return pick_action(visits if visits.sum() > 0 else mcts.P[t, mcts.root[t]], 0.0, rng)
 
 
-def _play_batched(spec, neural: str, other: str, games: int, seed: int, a_first: bool = True) -> MatchResult:
+def _play_batched(spec, neural: str, other: str, games: int, seed: int, a_first: bool = True,
+                  opening_plies: int = 0) -> MatchResult:
     """All games at once; `neural` sits first in even games (odd ones if not a_first). Trees are reused.
 
     When `other` is a snapshot too, its moves are searched in a second BatchedMCTS, also batched
@@ -171,9 +192,9 @@ def _play_batched(spec, neural: str, other: str, games: int, seed: int, a_first:
     seat = (np.arange(games) + (0 if a_first else 1)) % 2
     opponents = [] if theirs_mcts else [load_bot(other, spec, seed + 1 + i) for i in range(games)]
     for t in range(games):
-        mcts.reset(t, spec.game.new_initial_state())
+        mcts.reset(t, opening(spec, t, opening_plies, seed))
         if theirs_mcts:
-            theirs_mcts.reset(t, spec.game.new_initial_state())
+            theirs_mcts.reset(t, opening(spec, t, opening_plies, seed))
         else:
             opponents[t].restart_at(mcts.root_state(t))
     result = MatchResult(neural, other)

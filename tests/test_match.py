@@ -34,3 +34,16 @@ def test_snapshot_against_a_bot_and_bots_alone(tmp_path):
     assert result.losses == 0 and result.games == 10  # perfect play never loses
     bots = play_match(spec, "minimax", "random", 6)
     assert bots.losses == 0 and bots.wins >= 3 and sum(1 for r in bots.returns if r > 0) == bots.wins
+
+
+def test_openings_make_deterministic_players_play_different_games(tmp_path):
+    spec, path = _snapshot(tmp_path, 2)
+    same = play_match(spec, f"{path}@sims=2", f"{path}@sims=2", 8, seed=1)
+    assert len(set(same.returns[0::2])) == 1 and len(set(same.lengths[0::2])) == 1  # one game, repeated
+    from league.match import opening
+    starts = {tuple(opening(spec, i, 2, 5).history()) for i in range(0, 16, 2)}
+    assert len(starts) > 4 and all(len(h) == 2 for h in starts)
+    # Both games of a pair share their opening; seats swap.
+    assert opening(spec, 6, 2, 5).history() == opening(spec, 7, 2, 5).history()
+    varied = play_match(spec, f"{path}@sims=2", f"{path}@sims=2", 16, seed=1, opening_plies=2)
+    assert varied.games == 16 and all(n >= 5 for n in varied.lengths)

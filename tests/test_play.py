@@ -5,6 +5,7 @@ import io
 import json
 import os
 import re
+import signal
 import sys
 import time
 from pathlib import Path
@@ -154,7 +155,12 @@ def test_ctrl_d_before_a_move_saves_nothing_and_ctrl_c_saves_the_unfinished_game
     assert "nothing saved" in finish(child)
     assert not (tmp_path / "games").exists()
 
-    child = spawn(tmp_path, "play", "tic_tac_toe", "--vs", "random", "--as", "second")
+    # Started from a process that ignores SIGINT (children inherit that), ^C must still work.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        child = spawn(tmp_path, "play", "tic_tac_toe", "--vs", "random", "--as", "second")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     child.expect("x \\(random\\) plays")
     child.expect(YOU)
     time.sleep(0.5)  # let the line editor finish setting up the terminal, or ^C may arrive as a key
