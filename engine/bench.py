@@ -35,13 +35,13 @@ def _evaluator(spec, config) -> Evaluator:
     return Evaluator([model], default_device())
 
 
-def raw_throughput(evaluator: Evaluator, spec, batch: int, seconds: float) -> float:
-    """Positions/s of the network alone on real encodings of random positions, same batch size."""
-    rng = np.random.default_rng(0)
+def random_positions(spec, count: int, seed: int = 0, max_plies: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Encodings and legal masks of `count` positions a few random moves from the start."""
+    rng = np.random.default_rng(seed)
     xs, legal = [], []
-    for _ in range(batch):
+    for _ in range(count):
         state = spec.game.new_initial_state()
-        for _ in range(int(rng.integers(0, 6))):
+        for _ in range(int(rng.integers(0, max_plies))):
             if state.is_terminal():
                 break
             state.apply_action(int(rng.choice(state.legal_actions())))
@@ -49,7 +49,12 @@ def raw_throughput(evaluator: Evaluator, spec, batch: int, seconds: float) -> fl
             state = spec.game.new_initial_state()
         xs.append(spec.encoder.encode(state))
         legal.append(state.legal_actions_mask())
-    x, mask = np.stack(xs), np.asarray(legal, bool)
+    return np.stack(xs), np.asarray(legal, bool)
+
+
+def raw_throughput(evaluator: Evaluator, spec, batch: int, seconds: float) -> float:
+    """Positions/s of the network alone on real encodings of random positions, same batch size."""
+    x, mask = random_positions(spec, batch)
     evaluator.evaluate(x, mask)
     n, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:

@@ -204,7 +204,8 @@ def _play_batched(spec, neural: str, other: str, games: int, seed: int, a_first:
         ours = [t for t in live if mcts.root_state(t).current_player() == seat[t]]
         if ours:
             mcts.search(np.array(ours), sims)
-        theirs = [t for t in live if t not in set(ours)]
+        mine = set(ours)
+        theirs = [t for t in live if t not in mine]
         if theirs_mcts and theirs:
             theirs_mcts.search(np.array(theirs), their_sims)
         for t in live:

@@ -3,25 +3,14 @@ import numpy as np
 import torch
 
 import games
+from engine.bench import random_positions
 from engine.config import default_config
 from engine.inference import Evaluator
 from engine.networks import build
 
 
 def _batch(spec, n: int, seed: int):
-    rng = np.random.default_rng(seed)
-    xs, masks = [], []
-    for _ in range(n):
-        state = spec.game.new_initial_state()
-        for _ in range(int(rng.integers(0, 8))):
-            if state.is_terminal():
-                break
-            state.apply_action(int(rng.choice(state.legal_actions())))
-        if state.is_terminal():
-            state = spec.game.new_initial_state()
-        xs.append(spec.encoder.encode(state))
-        masks.append(state.legal_actions_mask())
-    return np.stack(xs), np.asarray(masks, bool)
+    return random_positions(spec, n, seed, max_plies=8)
 
 
 def _reference(model, x, legal):
