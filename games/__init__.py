@@ -4,6 +4,6 @@
 name raises a one-line GameError that names the fix.
 """
 
-from games.catalogue import GameError, GameSpec, Preset, load, presets, require_alphazero
+from games.catalogue import GameError, GameSpec, Preset, load, presets, require_alphazero, require_learner
 
-__all__ = ["GameError", "GameSpec", "Preset", "load", "presets", "require_alphazero"]
+__all__ = ["GameError", "GameSpec", "Preset", "load", "presets", "require_alphazero", "require_learner"]

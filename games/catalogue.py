@@ -38,6 +38,19 @@ _PRESETS: tuple[Preset, ...] = (
     Preset("go9", "go(board_size=9,komi=7.5)", "Go 9x9, komi 7.5, positional superko", "go"),
     Preset("go13", "go(board_size=13,komi=7.5)", "Go 13x13, komi 7.5", "go"),
     Preset("go19", "go(board_size=19,komi=7.5)", "Go 19x19, komi 7.5", "go"),
+    Preset("kuhn_poker", "kuhn_poker", "Kuhn poker: 3 cards, one bet; exploitability is exact", "kuhn_poker"),
+    Preset("leduc_poker", "leduc_poker", "Leduc hold'em: 6 cards, two betting rounds", "leduc_poker"),
+    Preset("leduc_poker3", "leduc_poker(players=3)", "Leduc hold'em for 3 players", "leduc_poker"),
+    # OpenSpiel's ACPC limit string plus stacks: without them its tensors are sized from an
+    # overflowing game length. No stack of 1,200 binds in limit hold'em (a hand costs 240 at most).
+    Preset("holdem_limit", pyspiel.hulh_game_string("fcpa").removesuffix(")") + ",stack=1200 1200)",
+           "heads-up limit Texas hold'em (ACPC limit structure, universal_poker)", "universal_poker"),
+    Preset("liars_dice", "liars_dice", "Liar's dice, 2 players with one die each", "liars_dice"),
+    Preset("phantom_go5", "phantom_go(board_size=5,komi=0.5)", "Go 5x5 where the opponent's stones are unseen",
+           "phantom_go"),
+    Preset("phantom_go9", "phantom_go(board_size=9,komi=7.5)", "Go 9x9 where the opponent's stones are unseen",
+           "phantom_go"),
+    Preset("dark_hex", "dark_hex(board_size=4)", "Hex 4x4 where the opponent's stones are unseen", "dark_hex"),
 )
 _BY_NAME = {p.name: p for p in _PRESETS}
 
@@ -63,31 +76,50 @@ class GameSpec:
     num_players: int
 
     @property
+    def perfect_information(self) -> bool:
+        return self.game.get_type().information == pyspiel.GameType.Information.PERFECT_INFORMATION
+
+    @property
     def learner_problem(self) -> str | None:
-        """Why no learner can serve this game yet (one line), or None."""
+        """Why no learner can serve this game (one line), or None."""
         t = self.game.get_type()
-        if self.num_players != 2:
-            return f"{self.name} has {self.num_players} players; only 2-player games can be learned"
         if t.dynamics != pyspiel.GameType.Dynamics.SEQUENTIAL:
             return f"{self.name} has simultaneous moves; only turn-based games can be learned"
-        if t.information != pyspiel.GameType.Information.PERFECT_INFORMATION:
-            return f"{self.name} has imperfect information (the imperfect-information learner is not built yet)"
         if t.utility != pyspiel.GameType.Utility.ZERO_SUM:
             return f"{self.name} is {t.utility.name.lower().replace('_', '-')}; only zero-sum games can be learned"
+        if not self.perfect_information:
+            if self.num_players > 3:
+                return f"{self.name} has {self.num_players} players; the imperfect-information learner takes 2 or 3"
+            return None  # served by MMD: sampled play, no search over hidden state
+        if self.num_players != 2:
+            return f"{self.name} has {self.num_players} players; only 2-player perfect-information games can be learned"
         if t.chance_mode == pyspiel.GameType.ChanceMode.SAMPLED_STOCHASTIC:
             return f"{self.name} samples chance without listing outcomes; search needs explicit chance"
         return None
 
     @property
     def learner(self) -> str | None:
-        """The learner that serves this game: "alphazero", or None (see learner_problem)."""
-        return None if self.learner_problem else "alphazero"
+        """The learner that serves this game: "alphazero" (perfect information: search and self-play),
+        "mmd" (imperfect information: magnetic mirror descent over information states), or None
+        (see learner_problem)."""
+        if self.learner_problem:
+            return None
+        return "alphazero" if self.perfect_information else "mmd"
 
 
-def require_alphazero(spec: GameSpec) -> GameSpec:
+def require_learner(spec: GameSpec) -> GameSpec:
     problem = spec.learner_problem
     if problem:
         raise GameError(problem)
+    return spec
+
+
+def require_alphazero(spec: GameSpec) -> GameSpec:
+    """A game our search can play: a learner must serve it, and the whole state must be visible."""
+    require_learner(spec)
+    if not spec.perfect_information:
+        raise GameError(f"{spec.name} has imperfect information: tree search over the true state would see hidden "
+                        "cards or stones; its learner is mmd (no search)")
     return spec
 
 

@@ -193,6 +193,30 @@ class FlatEncoder(Encoder):
         return x
 
 
+class InfoStateEncoder(Encoder):
+    """Imperfect-information games: what the player to move knows, never the hidden state.
+
+    OpenSpiel's information-state tensor (perfect recall: the player's own cards and the whole
+    public history) when the game provides one, else its observation tensor (phantom Go: the
+    player's own view of the board). Poker tensors carry the player's seat already.
+    """
+
+    def __init__(self, game: pyspiel.Game):
+        game_type = game.get_type()
+        if game_type.provides_information_state_tensor:
+            self._reader, size = _TensorReader(game, info_state=True), game.information_state_tensor_size()
+        elif game_type.provides_observation_tensor:
+            self._reader, size = _TensorReader(game), game.observation_tensor_size()
+        else:
+            raise ValueError(f"{game} provides neither an information-state nor an observation tensor")
+        self.name = "infostate-v1"
+        self.shape = (size,)
+        self.dtype = np.float32
+
+    def encode(self, state: pyspiel.State) -> np.ndarray:
+        return self._reader.read(state, state.current_player()).copy()
+
+
 _BOARD_FAMILIES = ("tic_tac_toe", "connect_four", "hex")
 
 
@@ -203,6 +227,8 @@ def encoder_for(game: pyspiel.Game, preset: Any = None) -> Encoder:
     the game itself so that raw strings (`go(board_size=7)`) get the same encoder as presets.
     """
     family = game.get_type().short_name
+    if game.get_type().information != pyspiel.GameType.Information.PERFECT_INFORMATION:
+        return InfoStateEncoder(game)
     if family == "go":
         return GoEncoder(game)
     if family in _BOARD_FAMILIES and len(game.observation_tensor_shape()) == 3:

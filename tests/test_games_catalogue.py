@@ -1,10 +1,11 @@
 """Catalogue: presets, overrides, raw strings, one-line errors and the learner verdict."""
 
 import pyspiel
+import numpy as np
 import pytest
 
 import games
-from games.catalogue import require_alphazero
+from games.catalogue import require_alphazero, require_learner
 
 
 @pytest.mark.parametrize("preset", games.presets(), ids=lambda p: p.name)
@@ -14,14 +15,17 @@ def test_every_preset_loads(preset):
     assert spec.game_string == str(pyspiel.load_game(preset.game_string)).removesuffix("()")
     assert spec.game.get_type().short_name == preset.family
     assert spec.num_actions == spec.game.num_distinct_actions()
-    assert spec.num_players == 2
-    assert spec.learner == "alphazero" and spec.learner_problem is None
+    assert spec.num_players == spec.game.num_players() in (2, 3)
+    assert spec.learner == ("alphazero" if spec.perfect_information else "mmd") and spec.learner_problem is None
     assert spec.symmetries[0].name == "identity"
 
 
 def test_required_presets_exist():
     names = {p.name for p in games.presets()}
     assert {"tic_tac_toe", "connect_four", "hex5", "hex11", "go9", "go13", "go19"} <= names
+    assert {"kuhn_poker", "leduc_poker", "leduc_poker3", "holdem_limit", "liars_dice", "phantom_go5", "phantom_go9",
+            "dark_hex"} <= names
+    assert games.load("leduc_poker3").num_players == 3
     assert games.load("go9").game.get_parameters()["komi"] == 7.5
 
 
@@ -67,18 +71,37 @@ def test_bad_names_raise_one_line_game_errors(name, fragment):
     assert isinstance(info.value, ValueError)
 
 
-def test_imperfect_information_is_refused_with_a_reason():
-    spec = games.load("kuhn_poker")
-    assert spec.learner is None
-    assert "imperfect-information learner is not built yet" in spec.learner_problem
-    with pytest.raises(games.GameError, match="imperfect"):
-        require_alphazero(spec)
+def test_imperfect_information_goes_to_mmd_and_never_to_search():
+    for name in ("kuhn_poker", "leduc_poker3", "phantom_go5", "dark_hex", "holdem_limit"):
+        spec = games.load(name)
+        assert spec.learner == "mmd" and spec.learner_problem is None
+        assert spec.encoder.name == "infostate-v1" and len(spec.encoder.shape) == 1
+        assert require_learner(spec) is spec
+    with pytest.raises(games.GameError, match="imperfect information") as info:
+        require_alphazero(games.load("kuhn_poker"))
+    assert "\n" not in str(info.value)
     assert require_alphazero(games.load("tic_tac_toe")).name == "tic_tac_toe"
+
+
+def test_info_state_encoding_hides_the_opponents_cards():
+    spec = games.load("kuhn_poker")
+    state = spec.game.new_initial_state()
+    state.apply_action(0)  # player 0 holds the jack
+    a = state.clone()
+    a.apply_action(1)  # player 1 the queen
+    b = state.clone()
+    b.apply_action(2)  # or the king
+    # Player 0 moves: what it sees cannot depend on the card player 1 holds.
+    assert np.array_equal(spec.encoder.encode(a), spec.encoder.encode(b))
+    a.apply_action(0)
+    b.apply_action(0)  # player 1 to move: now its own card shows
+    assert not np.array_equal(spec.encoder.encode(a), spec.encoder.encode(b))
 
 
 def test_simultaneous_and_multiplayer_games_are_refused():
     assert "simultaneous" in games.load("matrix_rps").learner_problem
-    assert "4 players" in games.load("hearts").learner_problem
+    assert "4 players" in games.load("leduc_poker(players=4)").learner_problem
+    assert "general-sum" in games.load("hearts").learner_problem
 
 
 def test_general_sum_is_refused(tmp_path):
