@@ -15,12 +15,13 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from engine.store import StoreError
     from games import GameError
     from games.notation import NotationError
+    from league.duplicate import DuplicateError
     from league.ledger import LedgerError
     from league.ratings import RatingError
     from league.play import PlayError
     from league.record import RecordError
     return (BotError, CheckpointError, ConfigError, RunError, StoreError, GameError, LedgerError, RatingError,
-            NotationError, PlayError, RecordError)
+            NotationError, PlayError, RecordError, DuplicateError)
 
 
 def cmd_games(args) -> None:
@@ -143,6 +144,9 @@ def cmd_ladder(args) -> None:
     if not (args.run or args.players or args.results) or (args.run and args.players):
         raise ConfigError("give one of: RUN (optionally with --results FILE to add its games), "
                           "--players SPEC SPEC ..., --results FILE (optionally with --players to check names)")
+    if args.duplicate:
+        _ladder_duplicate(args)
+        return
     if args.play is not None and (args.play < 1 or not args.run):
         raise ConfigError("--play GAMES needs RUN and a positive number of games")
     if args.results and not args.run:
@@ -199,6 +203,66 @@ def cmd_ladder(args) -> None:
             ledger.export_pgn(args.export)
         _print_ratings(ladder.ledger_ratings(ledger, config), args, f"Ladder on {spec.game_string}")
         ledger.close()
+
+
+def _ladder_duplicate(args) -> None:
+    """`arena ladder --players ... --duplicate`: each pairing's margin in mbb/hand over seat-swapped deals."""
+    import games
+    from engine.bots import load_bot
+    from engine.config import ConfigError
+    from league.duplicate import check_duplicate, duplicate_ladder
+
+    if args.run or args.results or args.play or args.export or args.ledger:
+        raise ConfigError("--duplicate plays --players against each other: drop RUN, --results, --play, --export "
+                          "and --ledger (duplicate margins are not Elo games)")
+    if not args.game:
+        raise ConfigError("--duplicate needs --game GAME (a 2-player game with chance, e.g. holdem_limit)")
+    if args.games < 4 or args.games % 2:
+        raise ConfigError(f"--games must be even and at least 4 with --duplicate (hands come in seat-swapped "
+                          f"pairs and the interval needs two pairs), not {args.games}")
+    players = list(dict.fromkeys(args.players + ([args.gauntlet] if args.gauntlet else [])))
+    if len(players) < 2:
+        raise ConfigError("a ladder needs at least two distinct players")
+    spec = games.load(args.game)
+    check_duplicate(spec)
+    for p in players:  # refuse a bad spec before any hand is played
+        load_bot(p, spec)
+
+    def progress(r) -> None:
+        print(f"{r.a} vs {r.b}: {r.hands} hands in {r.seconds:.1f} s", file=sys.stderr)
+    results = duplicate_ladder(spec, players, args.games, args.gauntlet, args.seed, progress)
+    rows = [r.as_dict() for r in results]
+    poker = results[0].big_blind is not None
+    if args.json:
+        print(json.dumps({"game": spec.name, "unit": "mbb/hand" if poker else "points/hand",
+                          "big_blind": results[0].big_blind, "pairings": rows}, indent=1))
+        return
+    if args.csv:
+        import csv
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    unit = "mbb/hand" if poker else "points/hand"
+    caption = (f"{unit}: A's mean winnings per hand"
+               + (f" in thousandths of a big blind ({results[0].big_blind:g} chips)" if poker else "")
+               + f"; ± a 95% interval over {results[0].pairs} seat-swapped deals; same deals for every pairing")
+    table = Table(title=f"Duplicate matches on {spec.name}", caption=caption)
+    for col, justify in (("A", "left"), ("B", "left"), (unit, "right"), ("± 95%", "right"),
+                         ("chips/hand", "right"), ("hands", "right"), ("verdict", "left")):
+        if col == "chips/hand" and not poker:
+            continue
+        table.add_column(col, justify=justify)
+    for r in results:
+        value, error = (r.mbb, r.mbb_interval) if poker else (r.per_hand, r.per_hand_interval)
+        verdict = "not separated" if r.verdict == "not separated" else f"{r.a} {r.verdict}"
+        cells = [r.a, r.b, f"{value:+.1f}" if poker else f"{value:+.4f}", f"{error:.1f}" if poker else f"{error:.4f}"]
+        cells += [f"{r.per_hand:+.3f}"] if poker else []
+        table.add_row(*cells, str(r.hands), verdict)
+    Console().print(table)
 
 
 def cmd_bench(args) -> None:
@@ -292,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--play", type=int, metavar="GAMES", help="with RUN: play about this many more rating games "
                    "first (pool members against each other and the anchors, where the ladder is thinnest)")
     p.add_argument("--ledger", metavar="FILE", help="with --players: keep the games in this SQLite ledger")
+    p.add_argument("--duplicate", action="store_true", help="with --players, a 2-player game with chance "
+                   "(poker): each pairing's margin in mbb/hand ± 95%% over duplicate deals (each deal played "
+                   "twice, seats swapped); --games hands, an even number")
     p.add_argument("--export", metavar="FILE.pgn", help="also write the rating games as PGN (for BayesElo, Ordo)")
     p.add_argument("--anchor", default="random", help="player rated 0 (default random; '' for mean 0)")
     p.add_argument("--resamples", type=int, default=100, help="bootstrap resamples for the intervals")

@@ -3,7 +3,8 @@
 Specs (see DESIGN.md): `random` · `mcts:N` (OpenSpiel's C++ rollout MCTS, N simulations) ·
 `ismcts:N` (OpenSpiel's information-set MCTS with random rollouts, for imperfect-information games;
 refused with a one-line error on perfect-information games, where `mcts:N` is the same search) ·
-`minimax` (exact memoised negamax, for games small enough to solve, e.g. tic_tac_toe) · `<run>`
+`minimax` (exact memoised negamax, for games small enough to solve, e.g. tic_tac_toe) · `call`,
+`raise` (poker baselines: always check/call, always bet/raise; see engine/poker_bots.py) · `<run>`
 = `<run>:latest` · `<run>:step-K` · `path/to/snapshot.pt` · options after `@`, e.g.
 `<run>@sims=800` (any search setting: sims, c_puct, leaves_per_tree...; `seed` for all bots) ·
 `gtp:<command line>` (an external GTP engine for Go, see engine/gtp.py; everything after `gtp:` is
@@ -30,8 +31,8 @@ class BotError(ValueError):
     """A spec that names nothing usable; one line naming the fix."""
 
 
-SPEC_HELP = ("specs: random, mcts:N, ismcts:N, minimax, <run>, <run>:step-K, path.pt, with options like @sims=N, "
-             "gtp:<command line>")
+SPEC_HELP = ("specs: random, mcts:N, ismcts:N, minimax, call, raise (poker), <run>, <run>:step-K, path.pt, "
+             "with options like @sims=N, gtp:<command line>")
 
 
 def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
@@ -227,6 +228,9 @@ def load_bot(spec: str, game, seed: int = 0, device: torch.device | None = None)
                                 False, False)
     elif base == "minimax":
         bot = MinimaxBot(game_spec.game, seed)
+    elif base in ("call", "raise"):  # fixed poker baselines
+        from engine.poker_bots import poker_bot
+        bot = poker_bot(base, game_spec.game, game_spec.name)
     elif base == "human":
         raise BotError(f"player spec 'human' is not available in this version: {SPEC_HELP}")
     else:
@@ -284,7 +288,8 @@ def is_neural(spec: str) -> bool:
     if spec.strip().startswith("gtp:"):  # checked first: a command line may hold '@'
         return False
     base = parse_spec(spec)[0]
-    return not (base in ("random", "minimax", "human", "mcts", "ismcts") or base.startswith(("mcts:", "ismcts:")))
+    return not (base in ("random", "minimax", "human", "mcts", "ismcts", "call", "raise")
+                or base.startswith(("mcts:", "ismcts:")))
 
 
 def load_neural(spec: str, game_spec, device: torch.device | None = None) -> tuple[Evaluator, SearchConfig, int]:

@@ -75,8 +75,7 @@ def opening(spec, game: int, plies: int, seed: int):
         if state.is_terminal():
             break
         if state.is_chance_node():
-            outcomes, probs = zip(*state.chance_outcomes())
-            state.apply_action(int(rng.choice(outcomes, p=probs)))
+            state.apply_action(sample_chance(state, rng))
         else:
             state.apply_action(int(rng.choice(state.legal_actions())))
     if state.is_terminal():  # an opening that ends the game: start from scratch
@@ -145,18 +144,24 @@ def _inform(bot, seat: int, state, player: int, action: int) -> None:
         raise Forfeit(seat, state, str(exc)) from None
 
 
-def play_game(state, bots, rng: np.random.Generator):
+def sample_chance(state, rng: np.random.Generator) -> int:
+    """A chance outcome of `state` drawn with its probabilities."""
+    outcomes, probs = zip(*state.chance_outcomes())
+    return int(rng.choice(outcomes, p=probs))
+
+
+def play_game(state, bots, rng: np.random.Generator, chance: Callable[[object], int] | None = None):
     """Play a sequential game to the end; every bot hears of every move. Returns the final state.
 
-    Raises Forfeit when a bot's engine fails mid-game or it resigns; a bot that cannot even start
-    the game (restart_at) raises its own error.
+    Chance outcomes are drawn from `rng`, or taken from `chance(state)` when given (duplicate deals
+    replay one game's cards in another). Raises Forfeit when a bot's engine fails mid-game or it
+    resigns; a bot that cannot even start the game (restart_at) raises its own error.
     """
     for bot in bots:
         bot.restart_at(state)
     while not state.is_terminal():
         if state.is_chance_node():
-            outcomes, probs = zip(*state.chance_outcomes())
-            action = int(rng.choice(outcomes, p=probs))
+            action = chance(state) if chance is not None else sample_chance(state, rng)
         else:
             player = state.current_player()
             action = _move(bots[player], player, state)
