@@ -388,11 +388,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("play", help="play a game in the terminal against a bot, watch two bots, or play a friend")
-    p.add_argument("game", help="preset or OpenSpiel game string (two players, turn-based)")
+    p.add_argument("game", help="preset or OpenSpiel game string (turn-based: board games, poker, liar's dice, ...)")
     p.add_argument("--vs", action="append", required=True, metavar="SPEC",
-                   help="the opponent (a player spec, or human); twice: watch the two play each other")
-    p.add_argument("--as", dest="seat", choices=["first", "second", "black", "white", "random"],
-                   help="your seat against one --vs (default first; black/white: first/second)")
+                   help="an opponent (a player spec, or human), once per other seat or once for all of them; "
+                   "one per seat: watch them play each other")
+    p.add_argument("--as", dest="seat", metavar="SEAT",
+                   help="your seat: first, second, third, ... (or 1, 2, 3, ...), black/white (first/second), "
+                   "random (default first)")
     p.add_argument("--delay", type=float, default=0.5, help="seconds between moves when bots play each other")
     p.add_argument("--save", metavar="PATH", help="where to save the game: a .json/.sgf file or a directory "
                    "(default ./games/; ./saved-games/ inside Arena's source tree)")

@@ -2,18 +2,23 @@
 
 Go: stones on a grid with GTP coordinates, prisoners, komi and the ko point. Hex: a rhombus, each
 row shifted right by half a cell more. Connect four: columns numbered as they are typed.
-Tic-tac-toe: cells named as they are typed. Any other game: OpenSpiel's text of the state (or, in
-games of imperfect information, of what `viewer` observes) in a panel.
+Tic-tac-toe: cells named as they are typed. Games of imperfect information are drawn as `viewer`
+sees them until the game is over, and whole after it (or whenever `viewer` is None: a watcher, a
+replay): poker as a table (own cards, board, pot, chips in, stacks, betting by round; games/poker.py),
+liar's dice as own dice and the bids, phantom Go and dark hex as the viewer's observed board. Any
+other game: OpenSpiel's text of the state (or of what `viewer` observes) in a panel.
 """
 from __future__ import annotations
 
 import pyspiel
+from rich import box
 from rich.console import Group, RenderableType
 from rich.panel import Panel
+from rich.table import Table
 from rich.text import Text
 
-from games import goboard
-from games.notation import GO_COLUMNS, family, format_action, go_vertex, player_name
+from games import goboard, poker
+from games.notation import GO_COLUMNS, family, format_action, go_vertex, player_name, view_rows
 
 STONE = {goboard.BLACK: "●", goboard.WHITE: "○"}
 PIECE = {"x": "X", "o": "O"}
@@ -138,11 +143,13 @@ def _connect_four(state: pyspiel.State) -> RenderableType:
     return text
 
 
-def _cells(state: pyspiel.State, indent: bool) -> RenderableType:
-    """Tic-tac-toe (square) or hex (rhombus: each row indented one more) with letters and row numbers."""
-    rows = _rows(state)
+def _cells(state: pyspiel.State, indent: bool, rows: list[list[str]] | None = None,
+           mark_last: bool = True) -> RenderableType:
+    """Tic-tac-toe (square) or hex (rhombus: each row indented one more) with letters and row numbers;
+    `rows` (dark hex) replaces the state's own text, e.g. by one player's view."""
+    rows = rows if rows is not None else _rows(state)
     cols = len(rows[0])
-    last = _last_move(state)
+    last = _last_move(state) if mark_last else None
     last_cell = divmod(last[1], cols) if last else None
     letters = " ".join(chr(ord("a") + c) for c in range(cols))
     text = Text("    " + letters + "\n")
@@ -159,10 +166,172 @@ def _cells(state: pyspiel.State, indent: bool) -> RenderableType:
     return text
 
 
-def render(spec, state: pyspiel.State, viewer: int | None = None, title: str | None = None) -> RenderableType:
-    """A panel picturing `state`; `viewer` is the seat whose view to show in imperfect-information games."""
+# ---- imperfect information -------------------------------------------------------------------------
+
+HIDDEN_CARD = "??"
+# Hex cells: OpenSpiel marks stones joined to an edge with other letters (y/z black, p/q white).
+_HEX_CELL = {"x": "x", "y": "x", "z": "x", "o": "o", "p": "o", "q": "o"}
+
+
+def _seat_label(spec, seat: int, viewer: int | None, names: list[str] | None) -> str:
+    if names:
+        return names[seat]
+    return player_name(spec, seat) + (" (you)" if seat == viewer else "")
+
+
+def _who(spec, seat: int, viewer: int | None) -> str:
+    return "you" if seat == viewer else player_name(spec, seat)
+
+
+def _poker(spec, state: pyspiel.State, viewer: int | None, names: list[str] | None,
+           you: int | None = None) -> RenderableType:
+    """The table; `viewer` None shows every seat's cards; `you` is the seat called "you" in the betting."""
+    game = spec if isinstance(spec, pyspiel.Game) else spec.game
+    view = poker.table(state, viewer)
+    you = viewer if you is None else you
+    over = state.is_terminal()
+    head = Text()
+    if poker.kind(game) != "kuhn_poker":
+        head.append("board ")
+        head.append(" ".join(view.board) or "(none yet)", "bold")
+        head.append(" · ")
+    head.append(f"pot {view.pot}", "bold")
+    if not over and view.round_name != "betting":  # Kuhn has one round: no name needed
+        head.append(f" · {view.round_name}")
+    if not over and view.to_call:
+        head.append(f" · {view.to_call} to call")
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False)
+    show_stacks = not over and any(seat.stack is not None for seat in view.seats)
+    for col in ["", "seat", "cards", "in pot"] + (["stack"] if show_stacks else []) + (["result"] if over else []):
+        table.add_column(col, justify="right" if col in ("in pot", "stack", "result") else "left")
+    returns = state.returns() if over else None
+    for s, seat in enumerate(view.seats):
+        row = ["▶" if s == view.to_act else "", _seat_label(spec, s, you, names),
+               " ".join(seat.cards) if seat.cards is not None else HIDDEN_CARD,
+               str(seat.chips_in) + (" folded" if seat.folded else "")]
+        if show_stacks:
+            row.append("" if seat.stack is None else str(seat.stack))
+        if returns is not None:
+            row.append(f"{returns[s]:+g}")
+        table.add_row(*(Text(cell) for cell in row), style="dim" if seat.folded else None)  # specs are no markup
+    lines = Text()
+    for name, actions in view.betting:
+        if actions:
+            lines.append(f"{name}: ", "bold")
+            lines.append(", ".join(f"{_who(spec, seat, you)} {word}" for seat, word in actions) + "\n")
+    parts: list[RenderableType] = [head, table]
+    if lines:
+        lines.rstrip()
+        parts.append(lines)
+    return Group(*parts)
+
+
+def _dice_of(state: pyspiel.State, seat: int) -> str:
+    """The dice `seat` rolled, from its own information state (its first word: one digit a die)."""
+    words = state.information_state_string(seat).split()
+    return " ".join(words[0]) if words and words[0].isdigit() else ""
+
+
+def _liars_dice(spec, state: pyspiel.State, viewer: int | None, names: list[str] | None,
+                you: int | None = None) -> RenderableType:
+    """Dice (the viewer's own, or all when `viewer` is None) and the bids; `you` is the seat called "you"."""
+    game = spec if isinstance(spec, pyspiel.Game) else spec.game
+    you = viewer if you is None else you
+    params = game.get_parameters()
+    sides = int(params.get("dice_sides", 6))
+    total = int(params.get("numdice", 1)) * game.num_players()
+    text = Text("dice: ")
+    text.append(" · ".join(f"{_seat_label(spec, s, you, names)} "
+                           + (_dice_of(state, s) if viewer is None or s == viewer else HIDDEN_CARD)
+                           for s in range(game.num_players())))
+    text.append("\nbids: ")
+    named = []
+    replay = game.new_initial_state()
+    for item in state.full_history():
+        if item.player >= 0:
+            named.append(f"{_who(spec, item.player, you)} {format_action(game, replay, item.action)}")
+        replay.apply_action(item.action)
+    text.append(", ".join(named) or "none yet")
+    last_bid = next((name for name in reversed(named) if not name.endswith("liar")), None)
+    if last_bid:
+        quantity, face = last_bid.split()[-1].split("-")
+        text.append(f"\nthe bid to beat: {quantity}-{face}, at least {quantity} × {face} among the {total} dice "
+                    f"({sides}s are wild)", "bold")
+        if state.is_terminal():
+            dice = [int(d) for s in range(game.num_players()) for d in _dice_of(state, s).split()]
+            count = sum(1 for d in dice if d == int(face) or d == sides)
+            text.append(f"\nthe dice hold {count} × {face}, {sides}s counted as wild")
+    return text
+
+
+def _hidden_board(spec, state: pyspiel.State, viewer: int | None) -> RenderableType:
+    """Phantom Go or dark hex: the viewer's observed board, or the true one (viewer None)."""
     kind = family(spec)
-    if kind == "go":
+    text = state.observation_string(viewer) if viewer is not None else str(state)
+    rows = view_rows(text)
+    note = Text()
+    if viewer is not None:
+        note.append("your view: your stones and the ones you found; the opponent's others are unseen", "dim")
+    else:
+        note.append("the true board", "dim")
+    if kind == "dark_hex":
+        return Group(_cells(state, indent=True, rows=[[_HEX_CELL.get(c, ".") for c in row] for row in rows],
+                            mark_last=viewer is None), note)
+    size = len(rows)
+    letters = "   " + " ".join(GO_COLUMNS[:size])
+    board = Text(letters + "\n")
+    for r, row in enumerate(rows):
+        number = size - r
+        board.append(f"{number:>2} ")
+        for c, cell in enumerate(row):
+            colour = {"X": goboard.BLACK, "O": goboard.WHITE}.get(cell)
+            if colour:
+                board.append(STONE[colour], PIECE_STYLE[colour])
+            else:
+                board.append("·", "dim")
+            board.append(" " if c < size - 1 else "")
+        board.append(f" {number}\n")
+    board.append(letters + "\n")
+    said = [line for line in text.splitlines() if line.startswith("Previous move")]
+    told = _PREVIOUS.get(said[-1].strip(), said[-1].strip()) if said and viewer is not None else ""
+    if told:
+        note.append("\n" + told)
+    return Group(board, note)
+
+
+_PREVIOUS = {  # phantom Go's word on the last move, as the viewer is told it
+    "Previous move was valid": "",
+    "Previous move was valid and was a pass": "the last move was a pass",
+    "Previous move was observational": "the last move was refused: the point held an unseen stone",
+}
+
+
+def _hidden_status(spec, state: pyspiel.State, names: list[str] | None = None) -> Text:
+    """Who is to move, or the returns: nothing about moves the viewer may not see."""
+    name = (lambda p: names[p]) if names else (lambda p: player_name(spec, p))
+    if state.is_terminal():
+        return Text("game over · returns " + ", ".join(f"{name(p)} {r:+g}" for p, r in enumerate(state.returns())))
+    if state.is_chance_node():
+        return Text("dealing")
+    return Text(f"{name(state.current_player())} to move")
+
+
+def render(spec, state: pyspiel.State, viewer: int | None = None, title: str | None = None,
+           names: list[str] | None = None) -> RenderableType:
+    """A panel picturing `state`; `viewer` is the seat whose view to show in imperfect-information games
+    (until the game is over: then everything shows); `names` labels the seats (default player N)."""
+    kind = family(spec)
+    game = spec if isinstance(spec, pyspiel.Game) else spec.game
+    perfect = game.get_type().information == pyspiel.GameType.Information.PERFECT_INFORMATION
+    seen = None if perfect or state.is_terminal() else viewer
+    status = _status(spec, state) if seen is None else _hidden_status(spec, state, names)
+    if kind == "poker":
+        body, status = _poker(spec, state, seen, names, you=viewer), _hidden_status(spec, state, names)
+    elif kind == "liars_dice":
+        body, status = _liars_dice(spec, state, seen, names, you=viewer), _hidden_status(spec, state, names)
+    elif kind in ("phantom_go", "dark_hex"):
+        body = _hidden_board(spec, state, seen)
+    elif kind == "go":
         body = _go(state)
     elif kind == "connect_four":
         body = _connect_four(state)
@@ -170,8 +339,7 @@ def render(spec, state: pyspiel.State, viewer: int | None = None, title: str | N
         body = _cells(state, indent=kind == "hex")
     else:
         body = Text(_fallback_text(spec, state, viewer))
-    return Panel(Group(body, _status(spec, state)), title=title or getattr(spec, "name", str(spec)),
-                 expand=False)
+    return Panel(Group(body, status), title=title or getattr(spec, "name", str(spec)), expand=False)
 
 
 def _fallback_text(spec, state: pyspiel.State, viewer: int | None) -> str:

@@ -1,10 +1,18 @@
 """Terminal play: the interactive session behind `arena play`, and the step-through of `arena replay`.
 
-`arena play GAME --vs SPEC`: a person at the terminal against a bot (`--as` picks the seat);
-two `--vs`: the two play each other while the terminal watches (a pause of `--delay` seconds a
-move); `--vs human`: two people share the terminal. Moves are typed in the game's notation
-(games/notation.py); `undo`, `hint`, `help` and `quit` work at any prompt. A neural bot shows its
-search after each move (top moves, visits, values). Every game is saved as JSON (and SGF for Go).
+`arena play GAME --vs SPEC`: a person at the terminal against a bot (`--as` picks the seat); in a
+game of n players, n - 1 `--vs` (or one, for every other seat) seat the bots around the person, and
+n `--vs` play each other while the terminal watches (a pause of `--delay` seconds a move); `--vs
+human`: people share the terminal. Moves are typed in the game's notation (games/notation.py);
+`undo`, `hint`, `help` and `quit` work at any prompt. A neural bot shows its search after each move
+(top moves, visits, values). Chance (cards, dice) is drawn from the session's seeded generator and
+recorded with the moves. Every game is saved as JSON (and SGF for Go).
+
+Hidden information stays hidden from a lone person at the terminal: poker shows their own cards
+only, phantom Go and dark hex their own view of the board, and a bot's moves in those two are not
+named; everything shows once the game is over (and always to a watcher, and in replays). A bot's
+action probabilities in such games are shown after each move to a watcher, and to a player only at
+the end, since they hint at the bot's cards.
 """
 from __future__ import annotations
 
@@ -24,13 +32,15 @@ from rich.table import Table
 from rich.text import Text
 
 import games
-from engine.bots import NeuralBot, load_bot
-from games.notation import NotationError, describe, format_action, parse_action, player_name
+from engine.bots import MinimaxBot, NeuralBot, load_bot
+from games.notation import (NotationError, describe, either, family, format_action, hidden_moves, parse_action,
+                            player_name, view_rows)
 from games.render import render
 from league import record as records
 
 HUMAN = "human"
-SEATS = ("first", "second", "black", "white", "random")
+ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+SEATS = ORDINALS[:2] + ("black", "white", "random")
 QUIT, UNDO, HINT, HELP = ("quit", "exit"), ("undo",), ("hint",), ("help", "?")
 
 
@@ -52,30 +62,75 @@ class PlayConfig:
     threads: int = 1
 
 
-def seat_specs(config: PlayConfig, rng: np.random.Generator) -> list[str]:
-    """The player spec of each seat, HUMAN where a person plays."""
-    if config.seat is not None and config.seat not in SEATS:
-        raise PlayError(f"--as {config.seat!r}: choose one of {', '.join(SEATS)}")
-    if len(config.vs) == 1:
-        opponent = config.vs[0]
-        # black/white are the first/second seat in every game (Black moves first in Go).
-        seat = {"first": 0, "black": 0, "second": 1, "white": 1, None: 0}.get(config.seat)
-        if seat is None:
-            seat = int(rng.integers(2))
-        specs = [opponent, opponent]
-        specs[seat] = HUMAN
-        return specs
-    if len(config.vs) == 2:
+def _seat_index(seat: str | None, game: str, players: int, rng: np.random.Generator) -> int:
+    """The seat `--as` names: first/second/... (or 1, 2, ...), black/white (first/second), random."""
+    if seat is None:
+        return 0
+    word = seat.strip().lower()
+    if word == "random":
+        return int(rng.integers(players))
+    # black/white are the first/second seat in every game (Black moves first in Go).
+    index = {"black": 0, "white": 1}.get(word)
+    if index is None and word in ORDINALS:
+        index = ORDINALS.index(word)
+    if index is None and word.isdigit():
+        index = int(word) - 1
+    if index is None or not 0 <= index < players:
+        raise PlayError(f"--as {seat}: {game} has {players} seats; choose {', '.join(ORDINALS[:players])} "
+                        f"(or 1-{players}) or random")
+    return index
+
+
+def seat_specs(config: PlayConfig, rng: np.random.Generator, players: int = 2) -> list[str]:
+    """The player spec of each seat, HUMAN where a person plays.
+
+    With n players: n `--vs` play each other (you watch); n - 1 `--vs` take the other seats in order,
+    and one `--vs` takes them all; `--as` places you among them.
+    """
+    count = len(config.vs)
+    if count == players:
         if config.seat is not None:
-            raise PlayError("--as places you against one --vs; with two --vs the first plays first")
+            raise PlayError(f"--as places you among the players; with {players} --vs the bots play each other "
+                            "and you watch (give one --vs fewer to play)")
         return list(config.vs)
-    raise PlayError("give one --vs SPEC (you against it) or two (they play each other, you watch)")
+    if count == 1 or count == players - 1:
+        seat = _seat_index(config.seat, config.game, players, rng)
+        opponents = list(config.vs) * (players - 1) if count == 1 else list(config.vs)
+        return opponents[:seat] + [HUMAN] + opponents[seat:]
+    if players == 2:
+        raise PlayError("give one --vs SPEC (you against it) or two (they play each other, you watch)")
+    raise PlayError(f"{config.game} has {players} players: give {players - 1} --vs (you and {players - 1} others), "
+                    f"one (the same player in every other seat) or {players} (watch them play), not {count}")
 
 
 def _playable(spec) -> None:
     info = spec.game.get_type()
-    if spec.num_players != 2 or info.dynamics != pyspiel.GameType.Dynamics.SEQUENTIAL:
-        raise PlayError(f"{spec.name} is not a two-player turn-based game: arena play serves only those")
+    if info.dynamics != pyspiel.GameType.Dynamics.SEQUENTIAL:
+        raise PlayError(f"{spec.name} has simultaneous moves: arena play serves only turn-based games")
+    if spec.num_players < 2:
+        raise PlayError(f"{spec.name} has {spec.num_players} player: arena play needs two or more")
+
+
+def _hidden(spec) -> bool:
+    """Whether the game hides something from someone (cards, dice, stones)."""
+    return spec.game.get_type().information != pyspiel.GameType.Information.PERFECT_INFORMATION
+
+
+def _reads_true_state(bot: pyspiel.Bot) -> bool:
+    """Bots that search the true state, hidden cards and stones included: their hints would tell them."""
+    from engine.gtp import GTPBot
+    return isinstance(bot, (pyspiel.MCTSBot, MinimaxBot, NeuralBot, GTPBot))
+
+
+def policy_line(spec, state: pyspiel.State, policy: list[tuple[int, float]], top: int = 5) -> str | None:
+    """`raise 62% · call 30% · fold 8%`, the most likely first; None for a uniform policy (it says nothing)."""
+    probs = [(int(a), float(p)) for a, p in policy if p > 0]
+    if not probs or max(p for _, p in probs) - min(p for _, p in probs) < 1e-6 and len(probs) == len(
+            state.legal_actions()):
+        return None
+    probs.sort(key=lambda ap: -ap[1])
+    shown = " · ".join(f"{format_action(spec, state, a)} {p:.0%}" for a, p in probs[:top])
+    return shown + (f" · {len(probs) - top} more" if len(probs) > top else "")
 
 
 # ---- what a neural bot thinks ---------------------------------------------------------------------
@@ -140,41 +195,71 @@ class Session:
             None if p == HUMAN else load_bot(p, self.spec, seed=self.seed + seat) for seat, p in enumerate(self.players)]
         self.state = self.spec.game.new_initial_state()
         self.humans = {seat for seat, bot in enumerate(self.bots) if bot is None}
-        # In hidden-information games a lone human sees only their own view.
-        self.viewer = next(iter(self.humans)) if len(self.humans) == 1 else None
+        self.hidden = _hidden(self.spec)
+        self.last_viewer = min(self.humans) if self.humans else None
+        self.dirty = True  # the state changed since it was last shown
+        self.refused = 0  # a bot's refused tries this turn (phantom Go, dark hex)
+        self.policies: list[tuple[int, pyspiel.State, list]] = []  # bots' policies, for the end of the game
         self.quit = False
 
     def name(self, seat: int) -> str:
         """The seat's name for console markup (specs escaped: a path may hold brackets)."""
+        return escape(self.label(seat))
+
+    def label(self, seat: int) -> str:
         who = "you" if seat in self.humans and len(self.humans) == 1 else self.players[seat]
-        return escape(f"{player_name(self.spec, seat)} ({who})")
+        return f"{player_name(self.spec, seat)} ({who})"
+
+    @property
+    def viewer(self) -> int | None:
+        """Whose view to draw in a game with hidden information: the lone person; with several people,
+        the one to move (or who moved last); None when only bots play (a watcher sees everything)."""
+        if not self.hidden or not self.humans:
+            return None
+        if len(self.humans) == 1:
+            return self.last_viewer
+        if self.state.current_player() in self.humans:
+            self.last_viewer = self.state.current_player()
+        return self.last_viewer
 
     def show(self) -> None:
-        title = f"{self.spec.name} · move {len(self.state.history())}"
-        self.console.print(render(self.spec, self.state, self.viewer, title))
+        over = self.state.is_terminal()
+        what = "showdown" if over and family(self.spec) == "poker" else f"move {len(self.state.history())}"
+        title = f"{self.spec.name} · {what}"
+        self.console.print(render(self.spec, self.state, self.viewer, title,
+                                  names=[self.label(s) for s in range(self.spec.num_players)]))
+        self.dirty = False
 
     # -- the loop --
 
     def run(self) -> records.GameRecord | None:
         """Play to the end or until quit; returns the saved record (None when nothing was played)."""
-        seats = " vs ".join(self.name(s) for s in range(2))
+        seats = " vs ".join(self.name(s) for s in range(self.spec.num_players))
         self.console.print(f"[bold]{escape(self.spec.name)}[/]: {seats}. Moves: {describe(self.spec)}."
                            + (" Type help for commands." if self.humans else ""))
+        if self.hidden and self.humans:
+            self.console.print("You see only your own cards, dice or stones until the game is over."
+                               if len(self.humans) == 1 else
+                               "Each of you sees only your own side at your turn: look away when it is not yours.")
         for bot in self.bots:
             if bot is not None:
                 bot.restart_at(self.state)
         try:
-            self.show()
             while not self.state.is_terminal() and not self.quit:
-                if self.state.is_chance_node():
+                if self.state.is_chance_node():  # cards and dice: from the seeded generator, recorded
                     outcomes, probs = zip(*self.state.chance_outcomes())
                     self._apply(int(self.rng.choice(outcomes, p=probs)))
+                    self.dirty = True
                 elif self.state.current_player() in self.humans:
+                    if self.dirty:
+                        self.show()
                     self._human_turn()
                 else:
                     self._bot_turn()
         except KeyboardInterrupt:  # Ctrl-C while a bot thinks or the watcher waits
             self.quit = True
+        if self.state.is_terminal() and (self.dirty or self.hidden):
+            self.show()  # the final position; in hidden-information games everything, now it is over
         self.console.print()
         return self._finish()
 
@@ -184,6 +269,11 @@ class Session:
             if bot is not None and seat != player and player >= 0:
                 bot.inform_action(self.state, player, action)
         self.state.apply_action(action)
+
+    def _refused(self, player: int, action: int) -> bool:
+        """Whether the move just played was refused (phantom Go, dark hex: it hit an unseen stone)."""
+        return (hidden_moves(self.spec) and not self.state.is_terminal() and self.state.current_player() == player
+                and format_action(self.spec, self.state, action) != "pass")
 
     def _human_turn(self) -> None:
         seat = self.state.current_player()
@@ -210,39 +300,88 @@ class Session:
                 self.console.print(f"[red]{escape(str(exc))}[/] (help lists what you can type)")
                 return
             self._apply(action)
-            if self.state.is_terminal() or self.state.current_player() in self.humans:
-                self.show()  # the final board, or the next person's; a bot shows the board after its move
+            self.dirty = True
+            if self._refused(seat, action):
+                self.console.print(f"[red]{escape(self._refusal(seat, action))}[/]")
+
+    def _refusal(self, seat: int, action: int) -> str:
+        """Why the game refused a move the player could not know was illegal."""
+        move = format_action(self.spec, self.state, action)
+        rows = view_rows(self.state.observation_string(seat))  # the point as the player now sees it
+        size = len(rows[0]) if rows else 0
+        row, col = divmod(action, size) if size else (0, 0)
+        if family(self.spec) == "phantom_go":
+            row = len(rows) - 1 - row
+        cell = rows[row][col].lower() if rows and 0 <= row < len(rows) and 0 <= col < size else ""
+        if cell and cell not in ("+", ".", "xo"[seat]):  # Black/x moves first in both games
+            return f"{move} is occupied by an unseen stone (now shown on your board): move again"
+        return f"{move} is illegal on the true board (unseen stones make it suicide or ko): move again"
 
     def _bot_turn(self) -> None:
         seat = self.state.current_player()
         bot = self.bots[seat]
         before = self.state.clone()
         start = time.perf_counter()
-        action = bot.step(self.state)
+        policy = None
+        if self.hidden and not isinstance(bot, NeuralBot) and bot.provides_policy():
+            policy, action = bot.step_with_policy(self.state)
+        else:
+            action = bot.step(self.state)
         seconds = time.perf_counter() - start
-        self.console.print(f"{self.name(seat)} plays [bold]{escape(format_action(self.spec, before, action))}[/] "
-                           f"({seconds:.2f} s)")
+        move = format_action(self.spec, before, action)
+        self._apply(action)
+        refused = self._refused(seat, action)
+        watched = not self.humans
+        if hidden_moves(self.spec) and not watched:  # the stone is not the person's to see
+            self.refused += refused
+            if not refused:
+                tries = (f" (after {self.refused} refused tr{'y' if self.refused == 1 else 'ies'}: it hit your "
+                         "stones, so it knows where they are)") if self.refused else ""
+                done = "passes" if move == "pass" else "has moved"  # a pass is announced to both players
+                self.console.print(f"{self.name(seat)} {done}{tries}" + ("" if move == "pass" else
+                                                                        "; its stone is hidden from you"))
+                self.refused = 0
+        elif refused:
+            self.console.print(f"{self.name(seat)} tries [bold]{escape(move)}[/]: an unseen stone is there, "
+                               "it moves again")
+        elif family(self.spec) in ("poker", "liars_dice"):
+            self.console.print(f"{self.name(seat)}: [bold]{escape(move)}[/] ({seconds:.2f} s)")
+        else:
+            self.console.print(f"{self.name(seat)} plays [bold]{escape(move)}[/] ({seconds:.2f} s)")
         if isinstance(bot, NeuralBot):
             view = search_view(self.spec, before, last_search(bot))
             self.console.print(search_table(view, f"{self.players[seat]} thought:"))
-        self._apply(action)
-        self.show()
-        if not self.humans and not self.state.is_terminal():
-            time.sleep(max(self.config.delay, 0.0))
+        if policy is not None:
+            if watched:  # a watcher sees every card: the policy gives nothing away
+                line = policy_line(self.spec, before, policy)
+                if line:
+                    self.console.print(escape(f"  {self.players[seat]}'s policy: {line}"), style="dim")
+            else:  # it hints at the bot's cards: kept for the end of the game
+                self.policies.append((seat, before, policy))
+        self.dirty = True
+        if watched:
+            self.show()
+            if not self.state.is_terminal():
+                time.sleep(max(self.config.delay, 0.0))
 
     # -- commands --
 
     def _help(self) -> None:
         self.console.print(
             f"Type a move: {describe(self.spec)}.\n"
-            "  undo  take back your last move (and the reply to it)\n"
+            "  undo  take back your last move (and the replies to it)\n"
             "  hint  ask the bot what it would play here\n"
             "  help  this list\n"
             "  quit  stop here (Ctrl-D and Ctrl-C too); the game so far is saved")
-        if not self.state.is_terminal() and describe(self.spec).startswith("the move's name"):
-            legal = self.state.legal_actions()
-            names = [format_action(self.spec, self.state, a) for a in legal]
-            self.console.print("legal now: " + escape(", ".join(names)))
+        if self.state.is_terminal():
+            return
+        kind = family(self.spec)
+        if kind in ("poker", "liars_dice", "other"):
+            legal = [format_action(self.spec, self.state, a) for a in self.state.legal_actions()]
+            if kind == "liars_dice" and len(legal) > 6:
+                bids = [m for m in legal if m != "liar"]
+                legal = [f"bids {bids[0]} to {bids[-1]}"] + (["liar"] if "liar" in legal else [])
+            self.console.print("legal now: " + escape(either(legal)))
 
     def _undo(self) -> None:
         """Back to before the last human move, dropping the replies that followed it."""
@@ -256,28 +395,58 @@ class Session:
         if cut is None:
             self.console.print("nothing to undo: you have not moved yet")
             return
+        problem = self._undo_problem(history, cut) if self.hidden else None
+        if problem:
+            self.console.print(f"cannot undo: {problem}")
+            return
         self.state = self.spec.game.new_initial_state()
         for action in history[:cut]:
             self.state.apply_action(action)
         for bot in self.bots:
             if bot is not None:
                 bot.restart_at(self.state)
+        self.refused = 0
         self.console.print(f"took back {len(history) - cut} move(s)")
         self.show()
+
+    def _undo_problem(self, history: list[int], cut: int) -> str | None:
+        """Why taking back to `cut` would keep hidden information the player has since seen, or None."""
+        replay = self.spec.game.new_initial_state()
+        for action in history[:cut]:
+            replay.apply_action(action)
+        for action in history[cut:]:
+            player = replay.current_player()
+            if replay.is_chance_node():
+                return "cards or dice were dealt since your move, and you have seen them"
+            replay.apply_action(action)
+            if player in self.humans and hidden_moves(self.spec) and replay.current_player() == player \
+                    and not replay.is_terminal() and format_action(self.spec, replay, action) != "pass":
+                return "your refused move showed you an unseen stone"
+        return None
 
     def _hint(self) -> None:
         bot = next((b for b in self.bots if b is not None), None)
         if bot is None:
             self.console.print("no bot in this game to ask: hints come from the --vs bot")
             return
+        who = escape(self.players[self.bots.index(bot)])
+        if self.hidden and _reads_true_state(bot):
+            self.console.print(f"no hint from {who}: it searches the true state, so its hint would give away "
+                               "hidden cards or stones")
+            return
         if isinstance(bot, NeuralBot):
             view = search_view(self.spec, self.state, bot.think(self.state))
             best = view.moves[0]
             self.console.print(search_table(view, f"hint: {best[0]} ({best[1]} of {view.visits} visits, "
                                                   f"win estimate {view.win:.0f}% for you)"))
+        elif self.hidden and bot.provides_policy():
+            policy, action = bot.step_with_policy(self.state.clone())
+            line = policy_line(self.spec, self.state, policy)
+            self.console.print(f"hint from {who}: [bold]{escape(format_action(self.spec, self.state, action))}[/]"
+                               + (escape(f" (its policy: {line})") if line else ""))
         else:
             action = bot.step(self.state.clone())
-            self.console.print(f"hint from {escape(self.players[self.bots.index(bot)])}: "
+            self.console.print(f"hint from {who}: "
                                f"[bold]{escape(format_action(self.spec, self.state, action))}[/]")
 
     # -- the end --
@@ -285,6 +454,13 @@ class Session:
     def _finish(self) -> records.GameRecord | None:
         if self.state.is_terminal():
             self.console.print(f"[bold]game over: {self._verdict()}[/]")
+            shown = [(seat, state, line) for seat, state, policy in self.policies
+                     if (line := policy_line(self.spec, state, policy))]
+            if shown:
+                self.console.print("the bots' policies, now the cards are known:")
+                for seat, state, line in shown:
+                    self.console.print(escape(f"  {self.label(seat)} at move {len(state.history())}: {line}"),
+                                       style="dim")
         elif not self.state.history():
             self.console.print("quit before any move; nothing saved")
             return None
@@ -298,14 +474,22 @@ class Session:
     def _verdict(self) -> str:
         returns = self.state.returns()
         result = records.result_string(self.spec, self.state)
-        if returns[0] == returns[1]:
+        scores = f"returns {', '.join(f'{r:+g}' for r in returns)}"
+        chips = family(self.spec) == "poker"
+        if chips and len(self.humans) == 1:
+            mine = returns[next(iter(self.humans))]
+            amount = f"{abs(mine):g} chip{'' if abs(mine) == 1 else 's'}"
+            outcome = f"you win {amount}" if mine > 0 else f"you lose {amount}" if mine < 0 else "you break even"
+            return f"{outcome} ({scores})"
+        if max(returns) == min(returns):
             return f"draw ({result})"
-        winner = int(np.argmax(returns))
+        best = max(returns)
+        winners = [s for s, r in enumerate(returns) if r == best]
         if len(self.humans) == 1:
-            outcome = "you win" if winner in self.humans else "you lose"
+            outcome = "you win" if next(iter(self.humans)) in winners else "you lose"
         else:
-            outcome = f"{self.name(winner)} wins"
-        return f"{outcome}, {result} (returns {', '.join(f'{r:+g}' for r in returns)})"
+            outcome = " and ".join(self.name(w) for w in winners) + (" wins" if len(winners) == 1 else " win")
+        return f"{outcome}, {result} ({scores})"
 
 
 def play(config: PlayConfig, console: Console | None = None) -> records.GameRecord | None:
@@ -317,7 +501,7 @@ def play(config: PlayConfig, console: Console | None = None) -> records.GameReco
     _line_editing()
     torch.set_num_threads(config.threads)
     seed_rng = np.random.default_rng(config.seed)
-    session = Session(spec, seat_specs(config, seed_rng), config, console or Console(highlight=False))
+    session = Session(spec, seat_specs(config, seed_rng, spec.num_players), config, console or Console(highlight=False))
     return session.run()
 
 
@@ -342,9 +526,14 @@ def replay(path: str | Path, show_all: bool = False, console: Console | None = N
     console.print(f"[bold]{escape(spec.name)}[/]: " + " vs ".join(
         escape(f"{player_name(spec, s)} ({p})") for s, p in enumerate(record.players))
         + escape(f" · {n} moves · result {record.result}" + (f" · {record.date}" if record.date else "")))
+    if _hidden(spec):
+        console.print("This replay shows everything, hidden cards, dice and stones included: the game is over. "
+                      "Deals and rolls count as moves.", style="dim")
+
+    names = [f"{player_name(spec, s)} ({p})" for s, p in enumerate(record.players)]
 
     def show(i: int) -> None:
-        console.print(render(spec, states[i], title=f"{spec.name} · move {i} of {n}"))
+        console.print(render(spec, states[i], title=f"{spec.name} · move {i} of {n}", names=names))
 
     if show_all:
         try:

@@ -44,6 +44,20 @@ class GameRecord:
                 "date": self.date, "seed": self.seed}
 
 
+def spec_of(game: str):
+    """The GameSpec of a recorded game string. A string with spaces (hold'em's `blind=10 5`) is not a
+    name `games.load` takes, so it is matched to the preset that produces it."""
+    try:
+        return games.load(game)
+    except games.GameError:
+        for preset in games.presets():
+            spec = games.load(preset.name)
+            if spec.game_string == game:
+                return spec
+        raise RecordError(f"the recorded game {game!r} cannot be loaded: it is no preset and no OpenSpiel "
+                          "game string without spaces") from None
+
+
 def record_of(spec, state: pyspiel.State, players: list[str], seed: int | None = None) -> GameRecord:
     """The record of a game (finished or not) that reached `state`."""
     replay = spec.game.new_initial_state()
@@ -71,14 +85,19 @@ def result_string(spec, state: pyspiel.State) -> str:
 def default_path(record: GameRecord, directory: Path) -> Path:
     """`games/20261125-101500-go9-human-vs-mygo.json`, made unique if the second is taken."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    name = "-".join([stamp, _safe(record.game)] + [_safe(p) for p in record.players[:1]] + ["vs"]
-                    + [_safe(p) for p in record.players[1:2]])
+    players = "-vs-".join(_safe(p) for p in record.players)
+    name = "-".join([stamp, _safe(_short_name(record.game)), players])
     path = directory / f"{name}.json"
     n = 2
     while path.exists():
         path = directory / f"{name}-{n}.json"
         n += 1
     return path
+
+
+def _short_name(game: str) -> str:
+    """The preset's name for a game string (holdem_limit for its long universal_poker string)."""
+    return next((p.name for p in games.presets() if games.load(p.name).game_string == game), game)
 
 
 def _safe(text: str) -> str:
@@ -104,7 +123,7 @@ def save(record: GameRecord, target: str | Path | None = None) -> list[Path]:
         json_path = target.with_suffix(".json") if target.suffix.lower() == ".sgf" else target
     written = [json_path]
     atomic_write_text(json_path, json.dumps(record.as_dict(), indent=1) + "\n")
-    if family(games.load(record.game)) == "go":
+    if family(spec_of(record.game)) == "go":
         sgf_path = target if target.suffix.lower() == ".sgf" else json_path.with_suffix(".sgf")
         atomic_write_text(sgf_path, to_sgf(record))
         written.append(sgf_path)
@@ -120,7 +139,7 @@ def _sgf_escape(text: str) -> str:
 
 def to_sgf(record: GameRecord) -> str:
     """FF[4] SGF of a Go record: size, komi, players, date, result, then the moves (pass as B[])."""
-    spec = games.load(record.game)
+    spec = spec_of(record.game)
     size = goboard.size_of(spec.game)
     komi = float(spec.game.get_parameters()["komi"])
     props = [f"GM[1]FF[4]CA[UTF-8]AP[arena:1]SZ[{size}]KM[{komi:g}]",
@@ -212,7 +231,7 @@ def load(path: str | Path) -> GameRecord:
 
 def replay_states(record: GameRecord, source: str = "record") -> tuple:
     """(GameSpec, [state after 0, 1, ... moves]) of a record; RecordError at the first illegal move."""
-    spec = games.load(record.game)
+    spec = spec_of(record.game)
     state = spec.game.new_initial_state()
     states = [state.clone()]
     for i, action in enumerate(record.actions):

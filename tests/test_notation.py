@@ -71,7 +71,8 @@ def test_go_vertex_examples_and_refusals():
 
 
 @pytest.mark.parametrize("name", ["tic_tac_toe", "connect_four", "hex5", "hex11", "go9", "breakthrough",
-                                  "leduc_poker", "kuhn_poker"])
+                                  "leduc_poker", "kuhn_poker", "leduc_poker3", "holdem_limit", "liars_dice",
+                                  "phantom_go5", "dark_hex"])
 def test_every_legal_move_prints_and_parses_back_along_a_game(name):
     spec = games.load(name)
     rng = np.random.default_rng(0)
@@ -131,17 +132,79 @@ def test_go_refusals_say_why():
     assert refusal(GO5, finished, "c3") == "the game is over"
 
 
-def test_other_games_take_openspiel_names_case_insensitively_or_numbers():
-    spec = games.load("leduc_poker")
+def dealt(name: str, cards: list[int] | None = None) -> tuple:
+    """A poker or dice game after its deal (the given chance outcomes, else the first ones)."""
+    spec = games.load(name)
     state = spec.game.new_initial_state()
+    for card in cards or []:
+        state.apply_action(card)
     while state.is_chance_node():
         state.apply_action(state.legal_actions()[0])
-    assert parse_action(spec, state, "raise") == parse_action(spec, state, "Raise")
-    assert state.action_to_string(state.current_player(), parse_action(spec, state, "CALL")) == "Call"
-    legal = state.legal_actions()
-    assert parse_action(spec, state, str(legal[-1])) == legal[-1]
-    msg = refusal(spec, state, "check")
-    assert "expected one of:" in msg and "Call" in msg
+    return spec, state
+
+
+def test_poker_takes_players_words_openspiel_names_and_numbers():
+    spec, state = dealt("leduc_poker")
+    # Nothing to call yet: OpenSpiel's Call is a check and its Raise a bet.
+    assert parse_action(spec, state, "check") == parse_action(spec, state, "CALL") == 1
+    assert parse_action(spec, state, "bet") == parse_action(spec, state, "Raise") == parse_action(spec, state, "2") == 2
+    assert [format_action(spec, state, a) for a in state.legal_actions()] == ["check", "bet"]
+    assert refusal(spec, state, "fold").startswith("nothing to call, no need to fold: type check or bet")
+    state.apply_action(2)  # a bet: now the words change
+    assert [format_action(spec, state, a) for a in state.legal_actions()] == ["fold", "call", "raise"]
+    assert refusal(spec, state, "check").startswith("there is a bet to call: type fold, call or raise")
+    assert "not 'shove'" in refusal(spec, state, "shove")
+    kuhn, state = dealt("kuhn_poker")
+    assert [format_action(kuhn, state, a) for a in state.legal_actions()] == ["check", "bet"]
+    state.apply_action(parse_action(kuhn, state, "bet"))
+    assert [format_action(kuhn, state, a) for a in state.legal_actions()] == ["fold", "call"]
+    assert parse_action(kuhn, state, "call") == 1 and parse_action(kuhn, state, "Pass") == 0
+
+
+def test_holdem_words_preflop_treat_the_big_blind_as_the_bet():
+    spec, state = dealt("holdem_limit")
+    assert state.current_player() == 1  # the small blind acts first preflop
+    assert [format_action(spec, state, a) for a in state.legal_actions()] == ["fold", "call", "raise"]
+    state.apply_action(parse_action(spec, state, "call"))
+    assert [format_action(spec, state, a) for a in state.legal_actions()] == ["check", "raise"]
+    from games import poker
+    view = poker.table(state, 0)
+    assert view.pot == 20 and [s.chips_in for s in view.seats] == [10, 10] and view.seats[1].cards is None
+    assert view.seats[0].stack == 1190 and len(view.seats[0].cards) == 2
+
+
+def test_liars_dice_bids():
+    spec, state = dealt("liars_dice", [1, 4])  # dice 2 and 5
+    assert parse_action(spec, state, "2-5") == parse_action(spec, state, "2 5") == parse_action(spec, state, "2x5")
+    assert state.action_to_string(0, parse_action(spec, state, "2-5")) == "2-5"
+    assert refusal(spec, state, "liar").startswith("there is no bid to call liar on yet")
+    assert "expected a bid like 2-5" in refusal(spec, state, "five fives")
+    assert "is no bid: quantity 1-2" in refusal(spec, state, "3-5")
+    assert "face 1-6" in refusal(spec, state, "1-7")
+    state.apply_action(parse_action(spec, state, "2-5"))
+    assert refusal(spec, state, "1-6") == "1-6 does not raise the last bid: bid 2-6, or liar"
+    assert format_action(spec, state, parse_action(spec, state, "LIAR")) == "liar"
+
+
+def test_phantom_go_refuses_only_what_the_player_sees():
+    spec = games.load("phantom_go5")
+    state = spec.game.new_initial_state()
+    state.apply_action(parse_action(spec, state, "c3"))  # Black's stone: White cannot see it
+    assert parse_action(spec, state, "C3") == go_action("C3", 5)  # for White the point looks empty
+    state.apply_action(go_action("C3", 5))
+    assert state.current_player() == 1  # the game refused it: White moves again, and now sees the stone
+    assert refusal(spec, state, "c3") == "illegal move C3: occupied (you can see the stone there)"
+    assert "off the 5x5 board" in refusal(spec, state, "f1")
+
+
+def test_dark_hex_cells_as_in_hex():
+    spec = games.load("dark_hex")
+    state = spec.game.new_initial_state()
+    assert format_action(spec, state, 5) == "b2" == state.action_to_string(0, 5)
+    state.apply_action(parse_action(spec, state, "B2"))
+    state.apply_action(parse_action(spec, state, "b2"))  # o cannot see x's stone: refused, o again
+    assert state.current_player() == 1
+    assert refusal(spec, state, "b2") == "illegal move b2: occupied (you can see the stone there)"
 
 
 # ---- Go positions --------------------------------------------------------------------------------
@@ -214,13 +277,40 @@ def test_connect_four_hex_and_tic_tac_toe_boards():
 
 
 def test_hidden_information_shows_only_the_viewers_side():
-    spec = games.load("kuhn_poker")
+    spec, state = dealt("kuhn_poker", [0, 2])  # player 0 holds the jack, player 1 the king
+    mine = shown(spec, state, viewer=0)
+    assert re.search(r"player 0 \(you\)\s+J ", mine) and re.search(r"player 1\s+\?\? ", mine)
+    assert " K " not in mine
+    both = shown(spec, state)
+    assert re.search(r"player 0\s+J ", both) and re.search(r"player 1\s+K ", both)
+    state.apply_action(1)
+    state.apply_action(0)  # a bet and a fold: the hand is over and everything shows
+    over = shown(spec, state, viewer=0)
+    assert re.search(r"player 1\s+K ", over) and "betting: you bet, player 1 fold" in over
+    assert re.search(r"player 0 \(you\)\s+J\s+2\s+\+1", over)
+
+
+def test_leduc_view_names_cards_board_pot_and_betting():
+    spec, state = dealt("leduc_poker", [5, 0])  # player 0 K♥, player 1 J♠
+    state.apply_action(2)  # bet
+    state.apply_action(1)  # call
+    state.apply_action(3)  # the board: Q♥
+    mine = shown(spec, state, viewer=1)
+    assert "board Q♥ · pot 6 · round 2" in mine and "J♠" in mine and "K♥" not in mine
+    assert "round 1: player 0 bet, you call" in mine
+    assert "K♥" in shown(spec, state) and "J♠" in shown(spec, state)
+
+
+def test_phantom_go_view_hides_the_opponents_stones_until_the_end():
+    spec = games.load("phantom_go5")
     state = spec.game.new_initial_state()
-    state.apply_action(0)  # player 0 holds the jack
-    state.apply_action(2)  # player 1 the king
-    assert state.information_state_string(0) in shown(spec, state, viewer=0)
-    assert "2" not in shown(spec, state, viewer=0).split("│")[1]
-    assert str(state) in shown(spec, state)
+    for move in ["c3", "d4"]:  # Black C3, White D4
+        state.apply_action(parse_action(spec, state, move))
+    black = shown(spec, state, viewer=0)
+    assert black.count("●") == 1 and "○" not in black and "your view" in black
+    assert "D4" not in black  # the status line names no move
+    truth = shown(spec, state)
+    assert truth.count("●") == 1 and truth.count("○") == 1 and "last: White D4" in truth
 
 
 # ---- saved games ---------------------------------------------------------------------------------

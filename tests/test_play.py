@@ -23,7 +23,8 @@ from engine.bots import load_bot
 from games import goboard
 from games.notation import go_action
 from league import record as records
-from league.play import PlayConfig, Session, last_search, search_view
+from games import poker
+from league.play import PlayConfig, Session, last_search, policy_line, search_view
 
 ARENA = str(Path(sys.executable).parent / "arena")  # the installed script: cwd is not on its sys.path
 YOU = r"\(you\) > "
@@ -232,6 +233,140 @@ def test_two_minimax_bots_draw(tmp_path):
     assert data["result"] == "1/2-1/2" and len(data["actions"]) == 9
 
 
+# ---- hidden information through a terminal ---------------------------------------------------------
+
+
+def play_poker_to_the_end(child: pexpect.spawn, answer: str = "call") -> None:
+    """Answer every prompt with `answer` (call, or a check when nothing is to call) until the hand ends."""
+    for _ in range(40):
+        if child.expect([YOU, "game over"]) == 1:
+            return
+        child.sendline(answer)
+    pytest.fail("the hand did not end")
+
+
+def test_kuhn_poker_hand_against_random_with_a_bad_action_first_then_replay(tmp_path):
+    child = spawn(tmp_path, "play", "kuhn_poker", "--vs", "random", "--seed", "3")
+    child.expect(r"player 0 \(you\) vs player 1 \(random\)")
+    child.expect(r"player 0 \(you\)\s+([JQK]) ")  # the table shows my card ...
+    mine = child.match.group(1)
+    child.expect(r"player 1 \(random\)\s+\?\? ")  # ... and not the bot's
+    child.expect(YOU)
+    child.sendline("shove")
+    child.expect(YOU)
+    # Between the two prompts: the echoed input, then the message, then the next prompt's "player 0 ".
+    said = [line for line in child.before.splitlines() if line.strip() not in ("", "shove", "player 0")]
+    assert len(said) == 1 and re.search(r"type (check or bet|fold or call), not 'shove'", said[0]), said
+    child.sendline("call")  # nothing to call: a check
+    play_poker_to_the_end(child)
+    child.expect(r"game over: you (win \d chips?|lose \d chips?|break even) \(returns [+-]\d, [+-]\d\)")
+    finish(child)
+    [path] = saved(tmp_path)
+    data = json.loads(path.read_text())
+    assert data["players"] == ["human", "random"] and data["game"] == "kuhn_poker"
+    assert sum(data["returns"]) == 0 and "JQK"[data["actions"][0]] == mine
+    assert data["moves"][2] == "check"  # "call" with nothing to call is a check
+    theirs = "JQK"[data["actions"][1]]
+    out = replay_all(tmp_path, path)
+    assert "This replay shows everything" in out
+    n = len(data["actions"])
+    assert f"move {n} of {n}" in out and re.search(rf"player 1 \(random\)\s+{theirs} ", out)
+
+
+def test_leduc_hides_the_bots_card_until_the_showdown(tmp_path):
+    child = spawn(tmp_path, "play", "leduc_poker", "--vs", "random", "--as", "second", "--seed", "5")
+    seen = io.StringIO()
+    child.logfile_read = seen
+    play_poker_to_the_end(child)
+    child.expect("game over")
+    finish(child)
+    [path] = saved(tmp_path)
+    data = json.loads(path.read_text())
+    assert data["players"] == ["random", "human"] and sum(data["returns"]) == 0
+    spec = games.load("leduc_poker")
+    theirs, mine = (poker.card_name(spec.game, c) for c in data["actions"][:2])
+    before, _, after = seen.getvalue().partition("showdown")
+    assert after, "no showdown was shown"
+    assert mine in before and re.search(r"player 0 \(random\)\s+\?\? ", before)
+    assert theirs not in before  # the bot's card (rank and suit: no other card shares it)
+    assert re.search(rf"player 0 \(random\)\s+{theirs} ", after)
+
+
+def test_three_player_leduc_one_person_two_bots(tmp_path):
+    child = spawn(tmp_path, "play", "leduc_poker3", "--vs", "random", "--vs", "random", "--as", "third",
+                  "--seed", "2")
+    child.expect(r"player 0 \(random\) vs player 1 \(random\) vs player 2 \(you\)")
+    play_poker_to_the_end(child)
+    child.expect(r"game over: you (win|lose|break even)")
+    finish(child)
+    [path] = saved(tmp_path)
+    data = json.loads(path.read_text())
+    assert data["players"] == ["random", "random", "human"] and len(data["returns"]) == 3
+    assert abs(sum(data["returns"])) < 1e-9 and path.name.endswith("-random-vs-random-vs-human.json")
+
+
+def test_watching_two_bots_play_leduc_shows_every_card(tmp_path):
+    child = spawn(tmp_path, "play", "leduc_poker", "--vs", "random", "--vs", "random", "--delay", "0", "--seed", "4")
+    child.expect("game over")
+    out = child.before
+    finish(child)
+    data = json.loads(saved(tmp_path)[0].read_text())
+    first, second = (poker.card_name(games.load("leduc_poker").game, c) for c in data["actions"][:2])
+    # the first table after the deal already shows both cards
+    assert re.search(rf"player 0 \(random\)\s+{first} ", out) and re.search(rf"player 1 \(random\)\s+{second} ", out)
+    assert "??" not in out
+
+
+def test_phantom_go_shows_the_person_only_their_view(tmp_path):
+    child = spawn(tmp_path, "play", "phantom_go5", "--vs", "random", "--seed", "6")
+    seen = io.StringIO()
+    child.logfile_read = seen
+    refused = 0
+    for point in ["A1", "B1", "C1", "D1", "E1", "A2", "B2", "C2"]:
+        child.expect(YOU)
+        child.sendline(point)
+        i = child.expect([r"White \(random\) (has moved|passes)", "is occupied by an unseen stone", "illegal move",
+                          "game over"])
+        refused += i == 1
+        if i == 3:
+            break
+    child.expect(YOU)
+    child.sendline("quit")
+    finish(child)
+    text = seen.getvalue()
+    assert "White (random) plays" not in text  # the bot's points are never named
+    [path] = saved(tmp_path)
+    record = records.load(path)
+    spec, states = records.replay_states(record)
+    true_white = str(states[-1]).split("Observation")[0].count("O")
+    boards = re.findall(r"((?:│\s+\d [·●○ ]+ \d\s+│\r?\n)+)", text)
+    shown_white = boards[-1].count("○")
+    view_white = states[-1].observation_string(0).count("O")
+    assert shown_white == view_white  # what is drawn is Black's own view ...
+    assert true_white > shown_white  # ... and White has stones there that Black was not shown
+    assert refused == 0 or "now shown on your board" in text
+
+
+def test_liars_dice_bids_typed_as_quantity_face(tmp_path):
+    child = spawn(tmp_path, "play", "liars_dice", "--vs", "random", "--seed", "1")
+    child.expect(r"dice: player 0 \(you\) (\d) · player 1 \(random\) \?\?")
+    child.expect(YOU)
+    for typed, answer in [("liar", "there is no bid to call liar on yet"), ("9-2", "9-2 is no bid: quantity 1-2"),
+                          ("two fives", "expected a bid like 2-5")]:
+        child.sendline(typed)
+        child.expect(answer)
+        child.expect(YOU)
+    child.sendline("1-2")
+    for _ in range(12):
+        i = child.expect([YOU, "game over"])
+        if i == 1:
+            break
+        child.sendline("liar")
+    finish(child)
+    data = json.loads(saved(tmp_path)[0].read_text())
+    assert data["moves"][2] == "1-2" and data["moves"][-1] == "liar" and sum(data["returns"]) == 0
+
+
 # ---- in-process -----------------------------------------------------------------------------------
 
 
@@ -240,7 +375,11 @@ def test_two_minimax_bots_draw(tmp_path):
     (["play", "tic_tac_toe", "--vs", "random", "--vs", "random", "--as", "first"], "--as places you"),
     (["play", "tic_tac_toe", "--vs", "a", "--vs", "b", "--vs", "c"], "give one --vs"),
     (["play", "tic_tac_toe", "--vs", "random", "--delay", "-1"], "must not be negative"),
-    (["play", "matrix_rps", "--vs", "random"], "not a two-player turn-based game"),
+    (["play", "matrix_rps", "--vs", "random"], "simultaneous moves"),
+    (["play", "leduc_poker3", "--vs", "a", "--vs", "b", "--vs", "c", "--vs", "d"], "leduc_poker3 has 3 players: give 2"),
+    (["play", "leduc_poker3", "--vs", "random", "--vs", "random", "--as", "fourth"], "has 3 seats; choose first"),
+    (["play", "leduc_poker3", "--vs", "random", "--vs", "random", "--vs", "random", "--as", "first"],
+     "--as places you"),
     (["play", "nosuchgame", "--vs", "random"], "unknown game"),
     (["replay", "missing.json"], "not found"),
 ])
@@ -262,15 +401,40 @@ def scripted(lines: list[str]):
     return read
 
 
-def test_poker_is_played_by_openspiel_action_names(tmp_path):
+def test_poker_takes_players_words_and_refuses_what_is_not_legal(tmp_path):
     spec = games.load("kuhn_poker")
     out = io.StringIO()
     session = Session(spec, ["human", "random"], PlayConfig("kuhn_poker", ["random"], seed=4, save=str(tmp_path)),
-                      Console(file=out, width=100), scripted(["check", "BET", "bet"]))
+                      Console(file=out, width=100), scripted(["fold", "BET", "call", "call"]))
     record = session.run()
     text = out.getvalue()
-    assert "expected one of: Pass, Bet" in text  # "check" is not a Kuhn poker move
-    assert record.returns is not None and sum(record.returns) == 0 and record.moves[2] == "Bet"
+    assert "nothing to call, no need to fold: type check or bet, not 'fold'" in text
+    assert record.returns is not None and sum(record.returns) == 0
+    assert record.moves[:2] == ["deal " + "JQK"[record.actions[0]], "deal " + "JQK"[record.actions[1]]]
+    assert record.moves[2] == "bet" and set(record.moves[3:]) <= {"fold", "call"}
+
+
+def test_undo_never_crosses_a_deal_the_player_has_seen(tmp_path):
+    spec = games.load("leduc_poker")
+    out = io.StringIO()
+    session = Session(spec, ["human", "human"], PlayConfig("leduc_poker", ["human"], seed=2, save=str(tmp_path)),
+                      Console(file=out, width=100), scripted(["check", "check", "undo", "bet", "undo", "quit"]))
+    record = session.run()
+    text = out.getvalue()
+    assert "cannot undo: cards or dice were dealt since your move, and you have seen them" in text
+    assert "took back 1 move(s)" in text  # the bet in round 2 could be taken back
+    assert len(record.actions) == 5 and record.moves[2:4] == ["check", "check"]
+
+
+def test_policy_lines_skip_uniform_policies_and_the_lone_player_is_the_viewer():
+    spec = games.load("kuhn_poker")
+    session = Session(spec, ["human", "random"], PlayConfig("kuhn_poker", ["random"], seed=1), Console(file=io.StringIO()))
+    state = spec.game.new_initial_state()
+    state.apply_action(0)
+    state.apply_action(1)
+    assert policy_line(spec, state, [(0, 0.5), (1, 0.5)]) is None  # uniform: it tells nothing
+    assert policy_line(spec, state, [(0, 0.25), (1, 0.75)]) == "bet 75% · check 25%"
+    assert session.viewer == 0 and session.hidden
 
 
 def test_hint_and_the_bots_search_read_the_same_tree(home):
