@@ -258,7 +258,7 @@ class Session:
                     self._bot_turn()
         except KeyboardInterrupt:  # Ctrl-C while a bot thinks or the watcher waits
             self.quit = True
-        if self.state.is_terminal() and (self.dirty or self.hidden):
+        if self.state.is_terminal() and self.dirty:
             self.show()  # the final position; in hidden-information games everything, now it is over
         self.console.print()
         return self._finish()
@@ -489,6 +489,8 @@ class Session:
             outcome = "you win" if next(iter(self.humans)) in winners else "you lose"
         else:
             outcome = " and ".join(self.name(w) for w in winners) + (" wins" if len(winners) == 1 else " win")
+        if chips:  # poker is played for chips, not for a win
+            return f"{outcome} {best:g} chip{'' if best == 1 else 's'} ({scores})"
         return f"{outcome}, {result} ({scores})"
 
 
