@@ -119,19 +119,24 @@ class NeuralBot(pyspiel.Bot):
         pass  # _sync reads the moves from the state's history at the next step
 
 
-class RandomBot(pyspiel.Bot):
-    """Uniformly random legal moves (OpenSpiel's C++ random bot crashes when rebound to another seat)."""
+class SampledPolicyBot(pyspiel.Bot):
+    """A memoryless bot that plays a sample of its policy, and provides that policy (OpenSpiel's
+    tools read it through `step_with_policy`). Subclasses give `action_probabilities`."""
 
     def __init__(self, seed: int = 0) -> None:
         pyspiel.Bot.__init__(self)
         self.rng = np.random.default_rng(seed)
 
+    def action_probabilities(self, state: pyspiel.State) -> tuple[list[int], np.ndarray]:
+        raise NotImplementedError
+
     def step_with_policy(self, state: pyspiel.State):
-        legal = state.legal_actions()
-        return [(a, 1.0 / len(legal)) for a in legal], int(self.rng.choice(legal))
+        actions, probs = self.action_probabilities(state)
+        action = int(self.rng.choice(actions, p=probs))
+        return [(a, float(q)) for a, q in zip(actions, probs)], action
 
     def step(self, state: pyspiel.State) -> int:
-        return int(self.rng.choice(state.legal_actions()))
+        return self.step_with_policy(state)[1]
 
     def provides_policy(self) -> bool:
         return True
@@ -141,6 +146,36 @@ class RandomBot(pyspiel.Bot):
 
     def inform_action(self, state: pyspiel.State, player_id: int, action: int) -> None:
         pass
+
+
+class PolicyBot(SampledPolicyBot):
+    """An imperfect-information snapshot: samples its network's policy on the information state of
+    the player to move (what that player knows, nothing hidden)."""
+
+    def __init__(self, game_spec, evaluator: Evaluator, seed: int = 0, name: str = "") -> None:
+        super().__init__(seed)
+        self.spec = game_spec
+        self.evaluator = evaluator
+        self.name = name
+
+    def action_probabilities(self, state: pyspiel.State) -> tuple[list[int], np.ndarray]:
+        actions = state.legal_actions()
+        legal = np.zeros((1, self.spec.num_actions), bool)
+        legal[0, actions] = True
+        x = self.spec.encoder.encode(state)[None]
+        p = self.evaluator.evaluate(x, legal, np.array([state.current_player()]))[0][0][actions]
+        return actions, p / p.sum()
+
+
+class RandomBot(SampledPolicyBot):
+    """Uniformly random legal moves (OpenSpiel's C++ random bot crashes when rebound to another seat)."""
+
+    def action_probabilities(self, state: pyspiel.State) -> tuple[list[int], np.ndarray]:
+        legal = state.legal_actions()
+        return legal, np.full(len(legal), 1.0 / len(legal))
+
+    def step(self, state: pyspiel.State) -> int:
+        return int(self.rng.choice(state.legal_actions()))  # one draw, as ever: seeded games keep their moves
 
 
 _SOLVED: dict[str, dict[str, float]] = {}
@@ -233,6 +268,10 @@ def load_bot(spec: str, game, seed: int = 0, device: torch.device | None = None)
         bot = poker_bot(base, game_spec.game, game_spec.name)
     elif base == "human":
         raise BotError(f"player spec 'human' is not available in this version: {SPEC_HELP}")
+    elif not game_spec.perfect_information:  # a snapshot of the mmd learner: its policy, no search
+        snap = checkpoint.load_snapshot(resolve_snapshot(base), game_spec.game_string)
+        device = device or default_device()
+        bot = PolicyBot(game_spec, Evaluator(snap.build_models(device), device), seed, name=spec)
     else:
         evaluator, search = _neural(base, options, spec, game_spec, device)
         bot = NeuralBot(game_spec, evaluator, search, seed, name=spec)

@@ -88,6 +88,29 @@ class LeagueConfig:
 
 
 @dataclass
+class MMDConfig:
+    """Magnetic mirror descent (engine/mmd.py), the learner of imperfect-information games.
+
+    Each update is one mirror-descent step on every information state the fresh games reached:
+    pi' ∝ (pi * magnet^(alpha*eta) * exp(eta*Q))^(1/(1+alpha*eta)), Q from a critic fitted to the
+    returns of the games the current policy played. The magnet moves to the current policy every
+    `magnet_every` updates, so the iterates head for a Nash equilibrium, not a softened one.
+    """
+
+    step_size: float = 2.0  # eta, on returns scaled to [-1, 1]
+    magnet_weight: float = 0.1  # alpha: pull towards the magnet (regularization)
+    magnet_every: int = 30  # updates between magnet moves
+    positions_per_update: int = 20_000  # fresh positions (played by the current policy) per update
+    epochs: float = 2.0  # passes over the fresh positions, for the critic and for the policy
+    # The critic also learns from the games of this many earlier updates: the policy moves little
+    # per update, and four times the data quarters the variance its noise adds to each step.
+    critic_updates: int = 4
+    # Returns are divided by this before the critic sees them, so step_size means the same across
+    # games; 0: the game's largest absolute utility (hold'em's, 240 chips, dwarfs a typical pot).
+    return_scale: float = 0.0
+
+
+@dataclass
 class RunConfig:
     game: str = "connect_four"
     networks: str = "shared"  # "shared": one net for all seats; "per_player": one per seat
@@ -101,6 +124,21 @@ class RunConfig:
     selfplay: SelfPlayConfig = field(default_factory=SelfPlayConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     league: LeagueConfig = field(default_factory=LeagueConfig)
+    mmd: MMDConfig = field(default_factory=MMDConfig)
+
+
+# Defaults of every game an imperfect-information learner serves, before the preset's own table.
+LEARNER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "mmd": {
+        "network": {"kind": "mlp", "hidden": 128, "layers": 2},
+        "selfplay": {"concurrent_games": 256, "flush_games": 2048, "flush_seconds": 0.5},
+        "train": {"batch_size": 512, "learning_rate": 1e-3, "weight_decay": 0.0, "window": 200_000,
+                  "snapshot_every": 1},
+        # Rating poker needs many hands: the evaluator plays more games a pairing.
+        "league": {"pool_every": 20, "self_play": 1.0, "anchors": ["random"], "eval_games": 200,
+                   "eval_opening_plies": 0},
+    },
+}
 
 
 # Per-preset defaults, applied before the user's TOML. Sized for a 2-core CPU; a GPU affords more.
@@ -132,6 +170,10 @@ GAME_DEFAULTS: dict[str, dict[str, Any]] = {
         "search": {"simulations": 100, "dirichlet_alpha": 0.1},
         "selfplay": {"temperature_moves": 16, "concurrent_games": 64},
     },
+    # Exact-Q sweeps on the tabular games chose these (docs/benchmarks.md): Kuhn's few states
+    # converge fastest with a stronger magnet that moves often; Leduc takes the defaults.
+    "kuhn_poker": {"mmd": {"magnet_every": 10, "magnet_weight": 0.2}},
+    "holdem_limit": {"mmd": {"return_scale": 40.0}},  # two big bets
     "go9": {
         "network": {"kind": "resnet", "channels": 64, "blocks": 6, "hidden": 128},
         "search": {"simulations": 100, "dirichlet_alpha": 0.2},
@@ -150,12 +192,13 @@ GAME_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 _SECTIONS = {"network": NetworkConfig, "search": SearchConfig, "selfplay": SelfPlayConfig, "train": TrainConfig,
-             "league": LeagueConfig}
+             "league": LeagueConfig, "mmd": MMDConfig}
 _CHOICES = {("", "networks"): ("shared", "per_player"), ("network", "kind"): ("resnet", "mlp"),
             ("search", "root"): ("puct", "gumbel"), ("league", "pfsp"): ("hard", "var", "even")}
 _POSITIVE = {"simulations", "concurrent_games", "batch_size", "window", "channels", "blocks", "hidden", "layers",
              "snapshot_every", "leaves_per_tree", "gumbel_considered", "threads", "learning_rate", "flush_games", "fast_simulations",
-             "max_reuse", "pool_size", "opponents_per_actor", "eval_games", "gate_max_games"}
+             "max_reuse", "pool_size", "opponents_per_actor", "eval_games", "gate_max_games", "step_size",
+             "magnet_every", "positions_per_update", "epochs"}
 _FRACTIONS = {"dirichlet_fraction", "full_search_fraction", "q_mix", "self_play", "win_rate_decay"}
 
 
@@ -194,8 +237,19 @@ def _apply(obj: Any, values: dict[str, Any], where: str) -> None:
 def default_config(game: str) -> RunConfig:
     """The defaults for a game: the preset's table if it has one (parameters stripped: go9(komi=6.5) -> go9)."""
     config = RunConfig(game=game)
+    learner = _learner_of(game)
+    if learner in LEARNER_DEFAULTS:
+        _apply(config, LEARNER_DEFAULTS[learner], "")
     _apply(config, GAME_DEFAULTS.get(game.split("(")[0], {}), "")
     return config
+
+
+def _learner_of(game: str) -> str | None:
+    import games  # the catalogue loads OpenSpiel; only needed here
+    try:
+        return games.load(game).learner
+    except games.GameError:
+        return None  # the caller reports the bad name
 
 
 def resolve(game: str | None, overrides: dict[str, Any] | None = None) -> RunConfig:
@@ -207,6 +261,13 @@ def resolve(game: str | None, overrides: dict[str, Any] | None = None) -> RunCon
     if not game:
         raise ConfigError("no game given: pass GAME on the command line or set game = \"...\" in the config")
     config = default_config(game)
+    learner = _learner_of(game)
+    if learner == "mmd" and "search" in overrides:
+        raise ConfigError(f"[search] sets the tree search of perfect-information games; {game} is learned by mmd "
+                          "with no tree search (it would see hidden information): remove [search], tune [mmd]")
+    if learner == "alphazero" and "mmd" in overrides:
+        raise ConfigError(f"[mmd] is for imperfect-information games; {game} is learned by alphazero: "
+                          "remove [mmd], tune [search] and [train]")
     _apply(config, overrides, "")
     return config
 

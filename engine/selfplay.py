@@ -63,6 +63,39 @@ class OpponentSource(Protocol):
         """The network of a picked opponent."""
 
 
+class OpponentSlots:
+    """Who plays the other side of each concurrent game: a pool member picked by the source at the
+    game's start (None: self-play), its seat, and a RoutedEvaluator holding the networks of the
+    members in play, so their positions still go out in one call per network."""
+
+    def __init__(self, source: OpponentSource | None, n: int, num_players: int) -> None:
+        self.source = source
+        self.num_players = num_players
+        self.name: list[str | None] = [None] * n
+        self.seat = np.full(n, -1, np.int64)
+        self.routed = RoutedEvaluator(n)
+        self._keys: dict[str, int] = {}
+
+    def assign(self, t: int, rng: np.random.Generator) -> bool:
+        """Pick game t's opponent; True when it has one."""
+        picked = self.source.pick(rng) if self.source is not None else None
+        name, seat = picked if picked is not None else (None, None)
+        self.name[t] = name
+        if name is None:
+            self.seat[t] = -1
+            return False
+        if name not in self._keys:
+            in_use = set(self.name)
+            for old in [k for k in self._keys if k not in in_use]:  # drop networks no game plays
+                self.routed.evaluators.pop(self._keys.pop(old))
+            key = max(self._keys.values(), default=-1) + 1
+            self._keys[name] = key
+            self.routed.evaluators[key] = self.source.evaluator(name)
+        self.routed.route[t] = self._keys[name]
+        self.seat[t] = rng.integers(self.num_players) if seat is None else seat
+        return True
+
+
 @dataclass
 class ActorStats:
     games: int = 0
@@ -70,53 +103,54 @@ class ActorStats:
     moves: int = 0
 
 
-class SelfPlayActor:
+class LeagueActor:
+    """What every actor shares: the concurrent games' opponent slots, the name and weights version
+    written into each game, and the throughput counters. Subclasses play `step(on_game)`."""
+
+    def __init__(self, spec, config: RunConfig, rng: np.random.Generator, participant: str,
+                 opponents: OpponentSource | None) -> None:
+        self.spec = spec
+        self.config = config
+        self.rng = rng
+        self.participant = participant  # the learning side's player spec, e.g. "run:step-400"
+        self.learner_step = 0  # weights version, recorded with each game
+        self.games = [_Game() for _ in range(config.selfplay.concurrent_games)]
+        self.slots = OpponentSlots(opponents, len(self.games), spec.num_players)
+        self.opponent, self.opponent_seat = self.slots.name, self.slots.seat
+        self.stats = ActorStats()
+
+    def participants(self, t: int) -> list[str]:
+        """The player spec of each seat of game t."""
+        names = [self.participant] * self.spec.num_players
+        if self.opponent[t] is not None:
+            names[self.opponent_seat[t]] = self.opponent[t]
+        return names
+
+
+class SelfPlayActor(LeagueActor):
     """Plays `selfplay.concurrent_games` games at a time with the evaluator's current weights."""
 
     def __init__(self, spec, evaluator: Evaluator, config: RunConfig, rng: np.random.Generator,
                  participant: str = "self", opponents: OpponentSource | None = None) -> None:
-        self.spec = spec
-        self.config = config
-        self.rng = rng
-        self.participant = participant
-        self.learner_step = 0
-        n = config.selfplay.concurrent_games
+        super().__init__(spec, config, rng, participant, opponents)
+        n = len(self.games)
         self.mcts = BatchedMCTS(spec.encoder, spec.num_actions, evaluator, config.search, n, rng)
-        self.games = [_Game() for _ in range(n)]
-        self.source = opponents
-        self.opponent: list[str | None] = [None] * n  # opponent spec per game; None: self-play
-        self.opponent_seat = np.full(n, -1, np.int64)
         if opponents is not None:
             # Opponents search as bots do at play time: PUCT, no root noise.
             search = dataclasses.replace(config.search, root="puct", leaves_per_tree=1)
-            self.routed = RoutedEvaluator(n)
-            self.opponent_mcts = BatchedMCTS(spec.encoder, spec.num_actions, self.routed, search, n, rng)
-            self._keys: dict[str, int] = {}
-        self.stats = ActorStats()
+            self.opponent_mcts = BatchedMCTS(spec.encoder, spec.num_actions, self.slots.routed, search, n, rng)
         for t in range(n):
             self._new_game(t)
 
     def _new_game(self, t: int) -> None:
         self.games[t] = _Game()
         self.mcts.reset(t, self.spec.game.new_initial_state())
-        if self.source is None:
-            return
-        picked = self.source.pick(self.rng)
-        name, seat = picked if picked is not None else (None, None)
-        self.opponent[t] = name
-        if name is None:
-            self.opponent_seat[t] = -1
-            return
-        if name not in self._keys:
-            in_use = set(self.opponent)
-            for old in [k for k in self._keys if k not in in_use]:  # drop networks no game plays
-                self.routed.evaluators.pop(self._keys.pop(old))
-            key = max(self._keys.values(), default=-1) + 1
-            self._keys[name] = key
-            self.routed.evaluators[key] = self.source.evaluator(name)
-        self.routed.route[t] = self._keys[name]
-        self.opponent_seat[t] = self.rng.integers(self.spec.num_players) if seat is None else seat
-        self.opponent_mcts.reset(t, self.spec.game.new_initial_state())
+        if self.slots.assign(t, self.rng):
+            self.opponent_mcts.reset(t, self.spec.game.new_initial_state())
+
+    @property
+    def simulations(self) -> int:
+        return self.mcts.stats.simulations
 
     def _temperature(self, game: _Game, ply: int) -> float:
         return 1.0 if ply < self.config.selfplay.temperature_moves else 0.0
@@ -177,15 +211,12 @@ class SelfPlayActor:
         game = self.games[t]
         self.stats.games += 1
         self.stats.positions += len(game.action)
-        participants = [self.participant] * self.spec.num_players
-        if self.opponent[t] is not None:
-            participants[self.opponent_seat[t]] = self.opponent[t]
         return GameRecord(
             obs=np.stack(game.obs).astype(self.spec.encoder.dtype, copy=False),
             legal=np.stack(game.legal), policy=np.stack(game.policy).astype(np.float32),
             action=np.asarray(game.action, np.int32), player=np.asarray(game.player, np.int8),
             target=np.asarray(game.target, bool), root_value=np.asarray(game.root_value, np.float32),
-            returns=returns, participants=participants,
+            returns=returns, participants=self.participants(t),
             game_id=self.rng.bytes(16).hex(), learner_step=self.learner_step, plies=length)
 
 

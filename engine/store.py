@@ -485,6 +485,8 @@ class Batch:
     value: np.ndarray  # [B] float32
     root_value: np.ndarray  # [B] float32
     player: np.ndarray  # [B] int8
+    action: np.ndarray | None = None  # [B] int32, the action played
+    learner_step: np.ndarray | None = None  # [B] weights version that played it
 
 
 class ReplayWindow:
@@ -503,6 +505,8 @@ class ReplayWindow:
         self._value = np.zeros(capacity, dtype=np.float32)
         self._root_value = np.zeros(capacity, dtype=np.float32)
         self._player = np.zeros(capacity, dtype=np.int8)
+        self._action = np.zeros(capacity, dtype=np.int32)
+        self._step = np.full(capacity, -1, dtype=np.int64)  # learner_step of the row's game
         self._target = np.zeros(capacity, dtype=bool)  # False on empty rows: they're never sampled
         self._next = 0  # ring write position
         self.positions = 0  # rows currently held (<= capacity)
@@ -526,7 +530,7 @@ class ReplayWindow:
             for p in reversed(segments):
                 if need <= 0:
                     break
-                n = self._segment_len(p)
+                n = self.segment_positions(p)
                 chosen.append((p, max(0, n - need)))  # skip the rows that would be evicted anyway
                 need -= n
             self._seen.update(p.name for p in segments)
@@ -542,7 +546,8 @@ class ReplayWindow:
             self._candidates.clear()
         return added
 
-    def _segment_len(self, path: Path) -> int:
+    def segment_positions(self, path: Path) -> int:
+        """Positions in a segment file (read from its header; the file must match this store)."""
         with _open(path) as f:
             self.meta.check_compatible(_meta_from_attrs(f.attrs), path)
             return int(f["positions/action"].shape[0])
@@ -562,6 +567,8 @@ class ReplayWindow:
             "_value": value[lo:],
             "_root_value": pos["root_value"][lo:],
             "_player": pos["player"][lo:],
+            "_action": pos["action"][lo:],
+            "_step": seg.games["learner_step"][pos["game"][lo:]],
             "_target": pos["target"][lo:],
         }
         m = n - lo
@@ -577,6 +584,10 @@ class ReplayWindow:
         self.segments_seen += 1
         return m
 
+    def has_read(self, path: Path) -> bool:
+        """Whether this window has taken (or deliberately skipped) the segment."""
+        return path.name in self._seen
+
     def candidates(self, seat: int | None = None) -> np.ndarray:
         """Row indices eligible for sampling (target, and player == seat if given); cached."""
         idx = self._candidates.get(seat)
@@ -585,15 +596,25 @@ class ReplayWindow:
             idx = self._candidates[seat] = np.flatnonzero(mask)
         return idx
 
-    def sample(self, batch_size: int, rng: np.random.Generator, seat: int | None = None) -> Batch:
-        """Uniform sample (with replacement) of target positions, optionally one seat's only."""
-        cand = self.candidates(seat)
+    def played_by(self, step: int, seat: int | None = None) -> np.ndarray:
+        """Row indices of positions played with the weights of learner step `step` or later
+        (on-policy learners train on these only), optionally one seat's only."""
+        return np.flatnonzero((self._step >= step) & self._target
+                              & (True if seat is None else self._player == seat))
+
+    def sample(self, batch_size: int, rng: np.random.Generator, seat: int | None = None,
+               rows: np.ndarray | None = None) -> Batch:
+        """Uniform sample (with replacement) of target positions, optionally one seat's only, or of
+        the given candidate `rows`."""
+        cand = self.candidates(seat) if rows is None else rows
         if len(cand) == 0:
             who = "" if seat is None else f" for seat {seat}"
             raise StoreError(
                 f"{self.directory}: no training positions{who} in the window yet; let actors write games and call refresh()"
             )
-        rows = cand[rng.integers(0, len(cand), size=batch_size)]
+        return self.rows(cand[rng.integers(0, len(cand), size=batch_size)])
+
+    def rows(self, rows: np.ndarray) -> Batch:
         return Batch(
             obs=self._obs[rows].astype(np.float32),
             legal=self._legal[rows],
@@ -601,6 +622,8 @@ class ReplayWindow:
             value=self._value[rows],
             root_value=self._root_value[rows],
             player=self._player[rows],
+            action=self._action[rows],
+            learner_step=self._step[rows],
         )
 
 

@@ -214,7 +214,9 @@ class InfoStateEncoder(Encoder):
         self.dtype = np.float32
 
     def encode(self, state: pyspiel.State) -> np.ndarray:
-        return self._reader.read(state, state.current_player()).copy()
+        # Chance and terminal nodes have no mover; nothing reads their encoding but the store's
+        # shape checks, so player 0's view serves.
+        return self._reader.read(state, max(state.current_player(), 0)).copy()
 
 
 _BOARD_FAMILIES = ("tic_tac_toe", "connect_four", "hex")

@@ -72,6 +72,13 @@ def _progress(run: str, game: str, status: dict[str, Any]) -> Table:
     table.add_column(style="bold cyan")
     table.add_column(justify="right")
     losses = status.get("losses") or {}
+    nash = status.get("nash_conv") or {}
+    if "critic" in losses:  # the mmd learner
+        loss_row = ("loss critic / policy / KL",
+                    f"{losses['critic']:.4f} / {losses['policy']:.3f} / {losses['kl']:.4f}")
+    else:
+        loss_row = ("loss policy / value", f"{losses.get('policy', float('nan')):.3f} / "
+                    f"{losses.get('value', float('nan')):.3f}" if losses else "waiting for data")
     rows = [
         ("state", "running" if status.get("running") and time.time() - status.get("updated", 0) < 15
          else "not running"),
@@ -82,13 +89,14 @@ def _progress(run: str, game: str, status: dict[str, Any]) -> Table:
         ("simulations / s", f"{status.get('simulations_per_second', 0):,.0f}"),
         ("positions stored", f"{status.get('stored_positions', 0):,} in {status.get('stored_games', 0):,} games"),
         ("learner step", f"{status.get('step', 0):,}"),
-        ("loss policy / value", f"{losses.get('policy', float('nan')):.3f} / {losses.get('value', float('nan')):.3f}"
-         if losses else "waiting for data"),
+        loss_row,
         ("latest snapshot", status.get("snapshot", "-")),
         ("pool", f"{len(status.get('pool') or [])} snapshots"),
         ("ledger games", ", ".join(f"{k} {v:,}" for k, v in sorted((status.get("ledger") or {}).items())) or "-"),
         ("disk used", _size(status.get("disk_bytes", 0))),
     ]
+    if nash:
+        rows.insert(9, ("NashConv", f"{nash['nash_conv']:.4f} at step {nash['step']:,}"))
     for k, v in rows:
         table.add_row(k, v)
     return table

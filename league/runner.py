@@ -25,6 +25,8 @@ import games
 from engine import checkpoint, config as cfg, rundir
 from engine.inference import Evaluator
 from engine.learner import Learner
+from engine.mmd import MMDLearner
+from engine.policy_actor import PolicyActor
 from engine.networks import default_device
 from engine.selfplay import SelfPlayActor, store_meta
 from engine.store import GameRecord as Trajectory, SegmentWriter, list_segments, read_segment
@@ -36,6 +38,7 @@ from league.ratings import RatingConfig
 from league.pool import Pool
 
 SNAPSHOT_POLL_SECONDS = 3.0
+ON_POLICY_POLL_SECONDS = 0.25  # mmd waits for games of each new snapshot: pick it up at once
 STATS_SECONDS = 1.0
 STATUS_SECONDS = 2.0
 MATCHMAKING_SECONDS = 5.0
@@ -73,11 +76,11 @@ def prepare_run(game: str | None, config_file: str | None, run: str | None,
             if cfg.to_dict(fresh) != cfg.to_dict(config):
                 raise rundir.RunError(f"run '{name}' was started with another config ({run_dir / 'config.toml'}): "
                                       "resume without --config, or use a new --run name")
-        games.require_alphazero(games.load(config.game))
+        games.require_learner(games.load(config.game))
         return config, run_dir, True
     config = cfg.resolve(game, overrides)
     spec = games.load(config.game)
-    games.require_alphazero(spec)
+    games.require_learner(spec)
     rundir.atomic_write_text(run_dir / "config.toml", cfg.dumps(config))
     return config, run_dir, False
 
@@ -89,19 +92,23 @@ class TrainingRecorder:
 
     The ledger entry follows the HDF5 write, so a kill in between leaves games the ledger lacks but
     never ledger entries without data; `reconcile` adds those on the next start (uids make it
-    idempotent).
+    idempotent). With `self_play=False` games of the policy against itself stay in the store only:
+    poker self-play runs to millions of hands a run, which say nothing about who beats whom.
     """
 
-    def __init__(self, writer: SegmentWriter, ledger: Ledger, game_string: str) -> None:
+    def __init__(self, writer: SegmentWriter, ledger: Ledger, game_string: str, self_play: bool = True) -> None:
         self.writer = writer
         self.ledger = ledger
         self.game_string = game_string
+        self.self_play = self_play
         self.pending: list[GameRecord] = []
 
     def add(self, record: Trajectory) -> None:
-        self.pending.append(GameRecord(players=tuple(record.participants), returns=tuple(map(float, record.returns)),
-                                       length=record.plies or len(record), kind="training", game=self.game_string,
-                                       uid=record.game_id, time=time.time()))
+        if self.self_play or len(set(record.participants)) > 1:
+            self.pending.append(GameRecord(
+                players=tuple(record.participants), returns=tuple(map(float, record.returns)),
+                length=record.plies or len(record), kind="training", game=self.game_string,
+                uid=record.game_id, time=time.time()))
         self._after(self.writer.add(record))
 
     def flush_if_due(self) -> None:
@@ -121,8 +128,9 @@ class TrainingRecorder:
         self._after(True)
 
 
-def reconcile(run_dir: Path, ledger: Ledger, game_string: str) -> int:
-    """Record in the ledger the stored games a kill kept from it (the newest segment of each writer)."""
+def reconcile(run_dir: Path, ledger: Ledger, game_string: str, self_play: bool = True) -> int:
+    """Record in the ledger the stored games a kill kept from it (the newest segment of each writer);
+    `self_play` as in TrainingRecorder."""
     newest: dict[str, Path] = {}
     for path in list_segments(run_dir / "trajectories"):
         newest[path.name.rsplit("-", 1)[0]] = path
@@ -135,8 +143,16 @@ def reconcile(run_dir: Path, ledger: Ledger, game_string: str) -> int:
         added += ledger.record_many(
             GameRecord(players=tuple(p), returns=tuple(map(float, r)), length=int(n), kind="training",
                        game=game_string, uid=uid, time=float(t))
-            for uid, p, r, n, t in zip(g["game_id"], g["participants"], g["returns"], g["length"], g["finished_at"]))
+            for uid, p, r, n, t in zip(g["game_id"], g["participants"], g["returns"], g["length"], g["finished_at"])
+            if self_play or len(set(p)) > 1)
     return added
+
+
+def components(spec) -> tuple[type, type]:
+    """(learner class, actor class) of the learner that serves the game."""
+    if spec.learner == "mmd":
+        return MMDLearner, PolicyActor
+    return Learner, SelfPlayActor
 
 
 # ---- actor process ------------------------------------------------------------------------------
@@ -173,19 +189,21 @@ def actor_main(run_dir: str, index: int, seed: int, stop, stats_queue) -> None:
     rng = np.random.default_rng([seed, index, step])
     opponents = pfsp.PoolOpponents(run_dir, spec.game_string, config.league, rng, device)
     opponents.refresh()
-    actor = SelfPlayActor(spec, evaluator, config, rng, participant=f"{run_dir.name}:step-{step}",
-                          opponents=opponents)
+    actor = components(spec)[1](spec, evaluator, config, rng, participant=f"{run_dir.name}:step-{step}",
+                                 opponents=opponents)
+    poll = ON_POLICY_POLL_SECONDS if spec.learner == "mmd" else SNAPSHOT_POLL_SECONDS
     actor.learner_step = step
     sp = config.selfplay
     writer = TrainingRecorder(SegmentWriter(run_dir / "trajectories", f"actor-{index}", store_meta(spec),
-                                            sp.flush_games, sp.flush_seconds), Ledger.of_run(run_dir), spec.game_string)
+                                            sp.flush_games, sp.flush_seconds), Ledger.of_run(run_dir), spec.game_string,
+                              self_play=spec.learner != "mmd")
     start = last_poll = last_stats = time.monotonic()
     try:
         while not stop.is_set() and os.getppid() == parent:
             actor.step(writer.add)
             writer.flush_if_due()
             now = time.monotonic()
-            if now - last_poll > SNAPSHOT_POLL_SECONDS:
+            if now - last_poll > poll:
                 last_poll = now
                 new_step = _load_latest(run_dir, spec, evaluator, step)
                 if new_step != step:
@@ -196,7 +214,7 @@ def actor_main(run_dir: str, index: int, seed: int, stop, stats_queue) -> None:
             if now - last_stats > STATS_SECONDS:
                 last_stats = now
                 stats_queue.put((index, {"games": actor.stats.games, "positions": actor.stats.positions,
-                                         "simulations": actor.mcts.stats.simulations,
+                                         "simulations": actor.simulations,
                                          "seconds": now - start, "flushed": writer.games_written}))
     finally:
         writer.close()
@@ -226,6 +244,7 @@ class Progress:
     disk_bytes: int = 0
     ladder: list[dict] = field(default_factory=list)
     ladder_note: str = ""
+    nash_conv: dict = field(default_factory=dict)  # the latest measurement (mmd, small games)
 
     def update_actor(self, index: int, stats: dict) -> None:
         self.per_actor[index] = stats
@@ -244,7 +263,8 @@ class Progress:
                 "losses": self.losses, "snapshot": self.snapshot, "actors_alive": self.actors_alive,
                 "restarts": self.restarts, "pool": self.pool, "matchmaking": self.matchmaking,
                 "ledger": self.ledger, "disk_bytes": self.disk_bytes,
-                "ladder": self.ladder, "ladder_note": self.ladder_note, **self.rates()}
+                "ladder": self.ladder, "ladder_note": self.ladder_note, "nash_conv": self.nash_conv,
+                **self.rates()}
 
 
 class LeagueRun:
@@ -255,7 +275,7 @@ class LeagueRun:
         self.run_dir = run_dir
         self.spec = games.load(config.game)
         torch.set_num_threads(config.threads)
-        self.learner = Learner(self.spec, config, run_dir, default_device())
+        self.learner = components(self.spec)[0](self.spec, config, run_dir, default_device())
         self.ledger = Ledger.of_run(run_dir)
         self.pool = Pool(run_dir, config.league.pool_size)
         self.progress = Progress()
@@ -290,6 +310,7 @@ class LeagueRun:
         p, lr = self.progress, self.learner
         p.step, p.losses = lr.step, lr.last_losses
         p.stored_positions, p.stored_games = lr.window.positions_loaded, lr.window.games_seen
+        p.nash_conv = getattr(lr, "latest_nash_conv", {})
 
     def _fit_ladder(self) -> None:
         """Refit the ladder when rating games arrived (points and bootstrap bars: a few ms here)."""
@@ -327,7 +348,7 @@ class LeagueRun:
     def run(self, steps: int | None = None, minutes: float | None = None, view=None) -> Progress:
         for stale in [*self.run_dir.glob("*.tmp"), *self.run_dir.glob("snapshots/*.tmp")]:
             stale.unlink(missing_ok=True)  # left by a kill mid-write; the learner is their only writer
-        reconcile(self.run_dir, self.ledger, self.spec.game_string)
+        reconcile(self.run_dir, self.ledger, self.spec.game_string, self.spec.learner != "mmd")
         if not self.learner.resume():
             self._publish()  # step 0: the actors' first weights
         elif not checkpoint.snapshot_path(self.run_dir, self.learner.step).exists():
@@ -371,11 +392,12 @@ class LeagueRun:
         self._matchmaking()
         opponents = pfsp.PoolOpponents(self.run_dir, spec.game_string, config.league, rng, device)
         opponents.refresh()
-        actor = SelfPlayActor(spec, evaluator, config, rng, participant=f"{self.run_dir.name}:step-{snap.step}",
-                              opponents=opponents)
+        actor = components(spec)[1](spec, evaluator, config, rng,
+                                    participant=f"{self.run_dir.name}:step-{snap.step}", opponents=opponents)
+        actor.learner_step = snap.step  # on-policy learners train only on games of the current weights
         writer = TrainingRecorder(SegmentWriter(self.run_dir / "trajectories", "inline", store_meta(spec),
                                                 config.selfplay.flush_games, float("inf")),
-                                  self.ledger, spec.game_string)
+                                  self.ledger, spec.game_string, self_play=spec.learner != "mmd")
         rater = rating.Evaluator(self.run_dir, config, config.seed) if config.league.evaluator else None
         current = snap.step
         segments = writer.writer.segments_written
@@ -398,7 +420,7 @@ class LeagueRun:
                         self._matchmaking()
                         opponents.refresh()
                 self.progress.update_actor(0, {"games": actor.stats.games, "positions": actor.stats.positions,
-                                               "simulations": actor.mcts.stats.simulations,
+                                               "simulations": actor.simulations,
                                                "seconds": time.monotonic() - start})
                 self._tick(view)
         finally:
@@ -427,7 +449,7 @@ class LeagueRun:
         try:
             while not done():
                 now = time.monotonic()
-                if now - last_refresh > 1.0:
+                if now - last_refresh > (ON_POLICY_POLL_SECONDS if self.spec.learner == "mmd" else 1.0):
                     last_refresh = now
                     self.learner.refresh()
                 if self.learner.ready():
@@ -443,7 +465,8 @@ class LeagueRun:
                 for i, proc in list(procs.items()):
                     if not proc.is_alive() and not stop.is_set():
                         self.progress.restarts += 1  # an actor died (killed, OOM): replace it
-                        reconcile(self.run_dir, self.ledger, self.spec.game_string)  # its last segment
+                        reconcile(self.run_dir, self.ledger, self.spec.game_string,  # its last segment
+                                  self.spec.learner != "mmd")
                         start(i)
                 self.progress.actors_alive = sum(p.is_alive() for i, p in procs.items() if i != EVALUATOR)
                 self._tick(view)

@@ -27,16 +27,20 @@ def test_defaults_per_preset_apply_the_table(preset):
     for section, values in table.items():
         for key, value in values.items():
             assert getattr(getattr(config, section), key) == value, f"{preset}: {section}.{key}"
-    # Keys the table does not set keep the dataclass defaults.
+    # Keys the table does not set keep the defaults of the game's learner (the dataclasses', for alphazero).
     base = RunConfig()
-    for section in ("network", "search", "selfplay", "train"):
+    cfg._apply(base, cfg.LEARNER_DEFAULTS.get(games.load(preset).learner, {}), "")
+    for section in ("network", "search", "selfplay", "train", "mmd"):
         for f in dataclasses.fields(getattr(base, section)):
             if f.name not in table.get(section, {}):
                 assert getattr(getattr(config, section), f.name) == getattr(getattr(base, section), f.name)
 
 
 def test_every_catalogue_preset_has_a_defaults_table():
-    assert {p.name for p in games.presets()} <= set(cfg.GAME_DEFAULTS)
+    for p in games.presets():
+        assert p.name in cfg.GAME_DEFAULTS or games.load(p.name).learner in cfg.LEARNER_DEFAULTS, p.name
+    poker = cfg.default_config("leduc_poker")
+    assert poker.network.kind == "mlp" and poker.train.snapshot_every == 1 and poker.league.anchors == ["random"]
 
 
 def test_presets_differ_where_their_tables_differ():

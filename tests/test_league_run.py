@@ -330,13 +330,21 @@ def test_bad_input_gives_one_line_errors(tmp_path):
     bad_toml.write_text("[search\n")
     bad_choice = tmp_path / "bad_choice.toml"
     bad_choice.write_text('networks = "both"\n')
+    search_toml = tmp_path / "search.toml"
+    search_toml.write_text("[search]\nsimulations = 100\n")
+    mmd_toml = tmp_path / "mmd.toml"
+    mmd_toml.write_text("[mmd]\nstep_size = 1.0\n")
     empty_dir = tmp_path / "empty"
     empty_dir.mkdir()
     garbage = tmp_path / "garbage.h5"
     garbage.write_bytes(b"not hdf5 at all")
     cases = {
         "unknown game": (["league", "run", "tic_tac_toes", "--no-live"], "did you mean 'tic_tac_toe'"),
-        "poker": (["league", "run", "kuhn_poker", "--no-live"], "imperfect information"),
+        "simultaneous moves": (["league", "run", "matrix_rps", "--no-live"], "simultaneous"),
+        "search on poker": (["league", "run", "kuhn_poker", "--config", str(search_toml), "--no-live"],
+                            "no tree search"),
+        "mmd on a board game": (["league", "run", "tic_tac_toe", "--config", str(mmd_toml), "--no-live"],
+                                "[mmd] is for"),
         "bad config key": (["league", "run", "tic_tac_toe", "--config", str(bad_key), "--no-live"],
                            "did you mean 'simulations'"),
         "bad config type": (["league", "run", "tic_tac_toe", "--config", str(bad_type), "--no-live"], "game"),
