@@ -164,9 +164,7 @@ def cmd_ladder(args) -> None:
         if args.play:
             from league.evaluator import play_more
 
-            def shown(a, b, result) -> None:
-                print(f"{a} vs {b}: +{result.wins} ={result.draws} -{result.losses}", file=sys.stderr)
-            play_more(run_dir, args.play, args.seed, shown)
+            play_more(run_dir, args.play, args.seed, _show_match)
         if args.export:
             count = ledger.export_pgn(args.export)
             print(f"wrote {count} rating games to {args.export}", file=sys.stderr)
@@ -180,29 +178,55 @@ def cmd_ladder(args) -> None:
             if chart:
                 print("\nElo by training step (dotted: fixed players)")
                 print("\n".join(chart))
+            nash = ladder.nash_conv_chart(run_dir)
+            if nash:
+                print("\nNashConv by minutes (exact best responses, OpenSpiel)")
+                print("\n".join(nash))
         return
     if not args.game:
         raise ConfigError("--players needs --game GAME (the game they play)")
-    if args.games < 2:
-        raise ConfigError("--games must be at least 2 (seats alternate)")
     players = list(dict.fromkeys(args.players + ([args.gauntlet] if args.gauntlet else [])))
-    if len(players) < 2:
-        raise ConfigError("a ladder needs at least two distinct players")
     spec = games.load(args.game)
+    args.games = _check_tables(spec, players, args.games)
     from engine.bots import load_bot
     for p in players:  # refuse a bad spec before any game is played
         load_bot(p, spec)
     with tempfile.TemporaryDirectory() as tmp:
         ledger = Ledger(Path(args.ledger) if args.ledger else Path(tmp) / "ladder.sqlite")
-
-        def progress(a, b, result) -> None:
-            print(f"{a} vs {b}: +{result.wins} ={result.draws} -{result.losses}", file=sys.stderr)
         ladder.round_robin(spec, [p for p in players if p != args.gauntlet] if args.gauntlet else players,
-                           args.games, ledger, args.gauntlet, args.seed, progress, args.opening_plies)
+                           args.games, ledger, args.gauntlet, args.seed, _show_match, args.opening_plies)
         if args.export:
             ledger.export_pgn(args.export)
         _print_ratings(ladder.ledger_ratings(ledger, config), args, f"Ladder on {spec.game_string}")
         ledger.close()
+
+
+def _show_match(players, result) -> None:
+    """One line per finished match or table, to stderr while a ladder plays."""
+    print(f"{' vs '.join(players)}: {result.summary()}", file=sys.stderr)
+
+
+def _check_tables(spec, players: list[str], games: int | None) -> int:
+    """Games per pairing or table (default 20, rounded up to whole seat rotations); refuses a round robin
+    its game cannot seat: too few players for a table, games that would leave seats unequal."""
+    from engine.config import ConfigError
+
+    n = spec.num_players
+    if games is None:
+        games = -(-20 // n) * n
+    if n == 2:
+        if games < 2:
+            raise ConfigError("--games must be at least 2 (seats alternate)")
+        if len(players) < 2:
+            raise ConfigError("a ladder needs at least two distinct players")
+        return games
+    if len(players) < n:
+        raise ConfigError(f"{spec.name} seats {n} players and the ladder has {len(players)} distinct ones "
+                          f"({', '.join(players)}): give at least {n} with --players (e.g. add random)")
+    if games < n or games % n:
+        raise ConfigError(f"--games {games}: each table of {spec.name} rotates {n} seats, so give a multiple "
+                          f"of {n} (e.g. {max(n, games + (-games) % n)}), games per table")
+    return games
 
 
 def _ladder_duplicate(args) -> None:
@@ -217,6 +241,7 @@ def _ladder_duplicate(args) -> None:
                           "and --ledger (duplicate margins are not Elo games)")
     if not args.game:
         raise ConfigError("--duplicate needs --game GAME (a 2-player game with chance, e.g. holdem_limit)")
+    args.games = 20 if args.games is None else args.games
     if args.games < 4 or args.games % 2:
         raise ConfigError(f"--games must be even and at least 4 with --duplicate (hands come in seat-swapped "
                           f"pairs and the interval needs two pairs), not {args.games}")
@@ -345,9 +370,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ladder", help="Elo ladder of a run, of any players (round robin), or of a results file")
     p.add_argument("run", nargs="?", help="rate this run's rating games (its ledger)")
-    p.add_argument("--players", nargs="+", metavar="SPEC", help="play a round robin among these player specs")
-    p.add_argument("--gauntlet", metavar="SPEC", help="with --players: this player against each of them only")
-    p.add_argument("--games", type=int, default=20, help="games per pairing, seats alternating (default 20)")
+    p.add_argument("--players", nargs="+", metavar="SPEC", help="play a round robin among these player specs "
+                   "(games of n > 2 players: every n of them at a table, rated by Plackett–Luce)")
+    p.add_argument("--gauntlet", metavar="SPEC", help="with --players: this player against each of them only "
+                   "(n > 2 players: with every n - 1 of them)")
+    p.add_argument("--games", type=int, help="games per pairing, seats alternating (default 20); per table for "
+                   "n > 2 players, a multiple of n as seats rotate (default 20 rounded up)")
     p.add_argument("--game", help="the game of --players (and checked against --results)")
     p.add_argument("--results", metavar="FILE", help="rate the games of a CSV or PGN results file (with RUN: "
                    "add them to the run's ledger first)")

@@ -3,20 +3,24 @@
 - `run_ratings`: the Bradley–Terry fit (Plackett–Luce when the ledger holds games of more than two
   players) over a run's rating games: the evaluator's games, never the matchmaker's.
 - `round_robin`: every pair of the given players (or one player against all others: a gauntlet)
-  plays `games` games, seats alternating, recorded in a ledger, then rated the same way.
+  plays `games` games, seats alternating, recorded in a ledger, then rated the same way. In games of
+  n > 2 players every n of them share a table (a gauntlet: its player with every n - 1 others), seats
+  rotating, each game one record of all n: Plackett–Luce rates the finishing orders.
 - `elo_chart`: the terminal chart of a run's snapshots' Elo against their training step.
 """
 from __future__ import annotations
 
 import itertools
+import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
 from league.ledger import GameRecord, Ledger
-from league.match import play_match
+from league.match import play_match, play_table
 from league.pool import step_of
 from league.ratings import RatingConfig, Ratings, fit_bradley_terry, fit_plackett_luce
 
@@ -46,27 +50,33 @@ def ledger_ratings(ledger: Ledger, config: RatingConfig | None = None, kinds: Se
     return fit_plackett_luce(players, ranks, data.players, config)
 
 
-def round_robin(spec, players: Sequence[str], games: int, ledger: Ledger, gauntlet: str | None = None,
-                seed: int = 0, progress: Callable[[str, str, object], None] | None = None,
-                opening_plies: int = 0) -> int:
-    """Play every pairing (or `gauntlet` against each player), `games` games each, into `ledger`."""
+def tables(players: Sequence[str], seats: int, gauntlet: str | None = None) -> list[tuple[str, ...]]:
+    """Who plays whom: every `seats` of `players`, or `gauntlet` with every `seats` - 1 of the others."""
     if gauntlet is not None:
-        pairs = [(gauntlet, p) for p in players if p != gauntlet]
-    else:
-        pairs = list(itertools.combinations(players, 2))
+        return [(gauntlet, *rest) for rest in itertools.combinations([p for p in players if p != gauntlet], seats - 1)]
+    return list(itertools.combinations(players, seats))
+
+
+def round_robin(spec, players: Sequence[str], games: int, ledger: Ledger, gauntlet: str | None = None,
+                seed: int = 0, progress: Callable[[tuple[str, ...], object], None] | None = None,
+                opening_plies: int = 0) -> int:
+    """Play every table (see `tables`; a pairing in 2-player games), `games` games each, into `ledger`.
+
+    `progress(players, result)` sees each match (MatchResult) or table (TableResult) as it ends.
+    """
     batch = uuid.uuid4().hex[:8]
     total = 0
-    for k, (a, b) in enumerate(pairs):
-        result = play_match(spec, a, b, games, seed + 7919 * k, opening_plies=opening_plies)
-        records = []
-        for i, (r, length) in enumerate(zip(result.returns, result.lengths)):
-            seats, returns = ((a, b), (r, -r)) if i % 2 == 0 else ((b, a), (-r, r))
-            records.append(GameRecord(players=seats, returns=returns, length=length, kind="rating",
-                                      game=spec.game_string, time=time.time(), uid=f"ladder:{batch}:{k}:{i}",
-                                      match_id=f"ladder:{batch}"))
-        total += ledger.record_many(records)
+    for k, table in enumerate(tables(players, spec.num_players, gauntlet)):
+        if spec.num_players == 2:
+            result = play_match(spec, *table, games, seed + 7919 * k, opening_plies=opening_plies)
+        else:
+            result = play_table(spec, table, games, seed + 7919 * k, opening_plies=opening_plies)
+        total += ledger.record_many(
+            GameRecord(players=seats, returns=returns, length=length, kind="rating", game=spec.game_string,
+                       time=time.time(), uid=f"ladder:{batch}:{k}:{i}", match_id=f"ladder:{batch}")
+            for i, (seats, returns, length) in enumerate(result.seated()))
         if progress:
-            progress(a, b, result)
+            progress(table, result)
     return total
 
 
@@ -76,28 +86,50 @@ def elo_chart(ratings: Ratings, run: str, width: int = 64, height: int = 12) -> 
                     if n.startswith(run + ":") and step_of(n) is not None)
     if len(points) < 2:
         return []
-    steps = np.array([p[0] for p in points], float)
-    elos = np.array([p[1] for p in points])
     others = [(n, e) for n, e in zip(ratings.names, ratings.elo.tolist()) if not n.startswith(run + ":")]
-    lo = min(elos.min(), *(e for _, e in others)) if others else elos.min()
-    hi = max(elos.max(), *(e for _, e in others)) if others else elos.max()
-    span = max(hi - lo, 1.0)
+    lines = _plot([p[0] for p in points], [p[1] for p in points], others, width, height, "{:>7.0f}")
+    lines.append(f"{'':>8}step {points[0][0]}{'':>{max(width - 20, 1)}}step {points[-1][0]}")
+    return lines
+
+
+def nash_conv_chart(run_dir: Path, width: int = 64, height: int = 10) -> list[str]:
+    """NashConv of the run's snapshots (y) against wall-clock minutes (x), from exploitability.jsonl
+    (written by the mmd learner for games small enough to measure)."""
+    log = Path(run_dir) / "exploitability.jsonl"
+    if not log.exists():
+        return []
+    points = [json.loads(line) for line in log.read_text().splitlines() if line.strip().endswith("}")]
+    if len(points) < 2:
+        return []
+    t0 = points[0]["time"]
+    minutes = [(p["time"] - t0) / 60 for p in points]
+    lines = _plot(minutes, [p["nash_conv"] for p in points], [], width, height, "{:>7.3f}")
+    last = points[-1]
+    lines.append(f"{'':>8}0 min{'':>{max(width - 18, 1)}}{minutes[-1]:.1f} min")
+    lines.append(f"latest NashConv {last['nash_conv']:.4f} at step {last['step']} "
+                 f"(lowest {min(p['nash_conv'] for p in points):.4f})")
+    return lines
+
+
+def _plot(xs, ys, hlines: list[tuple[str, float]], width: int, height: int, fmt: str) -> list[str]:
+    """Points as ● on a width x height grid, named horizontal lines (anchors) dotted."""
+    xs, ys = np.asarray(xs, float), np.asarray(ys, float)
+    lo = min(ys.min(), *(e for _, e in hlines)) if hlines else ys.min()
+    hi = max(ys.max(), *(e for _, e in hlines)) if hlines else ys.max()
+    span = max(hi - lo, 1e-9)
     grid = [[" "] * width for _ in range(height)]
 
     def row(e: float) -> int:
         return height - 1 - int(round((e - lo) / span * (height - 1)))
 
-    for name, e in others:  # anchors as horizontal dotted lines
+    for _, e in hlines:
         for x in range(0, width, 2):
             grid[row(e)][x] = "·"
-    xs = np.round((steps - steps.min()) / max(steps.max() - steps.min(), 1) * (width - 1)).astype(int)
-    for x, e in zip(xs, elos):
+    cols = np.round((xs - xs.min()) / max(xs.max() - xs.min(), 1e-9) * (width - 1)).astype(int)
+    for x, e in zip(cols, ys):
         grid[row(e)][x] = "●"
-    labels = {row(e): name for name, e in others}
-    lines = []
-    for r in range(height):
-        elo_at = hi - r * span / (height - 1)
-        lines.append(f"{elo_at:>7.0f} │{''.join(grid[r])}│ {labels.get(r, '')}")
+    labels = {row(e): name for name, e in hlines}
+    lines = [f"{fmt.format(hi - r * span / (height - 1))} │{''.join(grid[r])}│ {labels.get(r, '')}"
+             for r in range(height)]
     lines.append(f"{'':>7} └{'─' * width}┘")
-    lines.append(f"{'':>8}step {int(steps.min())}{'':>{max(width - 20, 1)}}step {int(steps.max())}")
     return lines

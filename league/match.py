@@ -1,4 +1,4 @@
-"""Head-to-head matches between player specs, seats alternating.
+"""Head-to-head matches between player specs, seats alternating; tables of n players, seats rotating.
 
 When one side is a snapshot, all games of the match run at once and its moves are searched in one
 BatchedMCTS (one tree per game, every leaf of every game in one network call); the other side moves
@@ -8,11 +8,16 @@ A player whose external engine fails mid-game (a `GTPError`: it died, stalled, r
 moved illegally) or resigns forfeits that game: it is scored as a loss for that side (-1/+1) and the
 match goes on, the engine starting afresh for the next game. An engine that cannot start at all
 fails the whole match with its one-line error.
+
+`play_table` seats exactly the game's number of players (3-player poker): game i rotates the seats by
+i, so each player takes each seat once every n games, and every other block of n games runs the
+order backwards so that no player always acts right after the same one. Games run one by one
+through `play_game`, chance drawn from one seeded rng.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +25,9 @@ from engine.bots import is_neural, load_bot, load_neural
 from engine.gtp import GTPError
 from engine.mcts import BatchedMCTS
 from engine.selfplay import pick_action
+
+
+Seated = tuple[tuple[str, ...], tuple[float, ...], int]  # one game: players and returns by seat, length
 
 
 @dataclass
@@ -53,6 +61,15 @@ class MatchResult:
         return {"a": self.a, "b": self.b, "games": self.games, "wins": self.wins, "draws": self.draws,
                 "losses": self.losses, "score": round(self.score, 4)}
 
+    def summary(self) -> str:
+        return f"+{self.wins} ={self.draws} -{self.losses}"
+
+    def seated(self) -> list[Seated]:
+        """Game by game: (players by seat, returns by seat, length), as the ledger records games."""
+        a, b = self.a, self.b
+        return [((a, b), (r, -r), n) if i % 2 == 0 else ((b, a), (-r, r), n)
+                for i, (r, n) in enumerate(zip(self.returns, self.lengths))]
+
 
 def _record(result: MatchResult, r: float, length: int) -> None:
     result.returns.append(float(r))
@@ -65,12 +82,12 @@ def _record(result: MatchResult, r: float, length: int) -> None:
         result.draws += 1
 
 
-def opening(spec, game: int, plies: int, seed: int):
-    """The start of game `game`: `plies` uniformly random moves, the same for both games of a seat
-    pair. Without it two deterministic players (snapshots search without noise) would play the
-    same two games over and over, and a ladder would count each many times."""
+def opening(spec, game: int, plies: int, seed: int, group: int = 2):
+    """The start of game `game`: `plies` uniformly random moves, the same for the `group` games of a
+    seat rotation (a seat-swapped pair). Without it two deterministic players (snapshots search
+    without noise) would play the same two games over and over, and a ladder would count each many times."""
     state = spec.game.new_initial_state()
-    rng = np.random.default_rng([seed, game // 2, 977])
+    rng = np.random.default_rng([seed, game // group, 977])
     for _ in range(plies):
         if state.is_terminal():
             break
@@ -91,28 +108,97 @@ def play_match(spec, a: str, b: str, games: int, seed: int = 0,
     `on_game(i, final_state, [bot_a, bot_b])`, when given, sees each game played one by one (neither
     side a snapshot) before the next starts: e.g. to ask GTP engines for their final_score.
     """
-    if is_neural(a):
+    # Snapshots of imperfect-information games sample their policy (engine.bots.PolicyBot): no
+    # search to batch, so they play through the plain loop below.
+    if spec.perfect_information and is_neural(a):
         return _play_batched(spec, a, b, games, seed, opening_plies=opening_plies)
-    if is_neural(b):
+    if spec.perfect_information and is_neural(b):
         flipped = _play_batched(spec, b, a, games, seed, a_first=False, opening_plies=opening_plies)
         return MatchResult(a, b, flipped.losses, flipped.draws, flipped.wins, [-r for r in flipped.returns],
                            flipped.lengths, flipped.forfeits)
-    rng = np.random.default_rng(seed)
-    bot_a, bot_b = load_bot(a, spec, seed), load_bot(b, spec, seed + 1)
     result = MatchResult(a, b)
+    for i, (_, returns, length, forfeit) in enumerate(
+            _play_rotating(spec, [a, b], games, seed, opening_plies, on_game)):
+        _record(result, returns[i % 2], length)  # seating(i, 2) puts a first in even games
+        if forfeit:
+            result.forfeits.append(forfeit)
+    return result
+
+
+@dataclass
+class TableResult:
+    """Games among the players of one table, seat by seat."""
+
+    players: tuple[str, ...]
+    seatings: list[tuple[str, ...]] = field(default_factory=list)  # who sat where, game by game
+    returns: list[tuple[float, ...]] = field(default_factory=list)  # return per seat, game by game
+    lengths: list[int] = field(default_factory=list)
+    forfeits: list[str] = field(default_factory=list)
+
+    @property
+    def games(self) -> int:
+        return len(self.returns)
+
+    def mean_returns(self) -> dict[str, float]:
+        """Each player's mean return per game (chips in poker), whichever seat it took."""
+        totals = dict.fromkeys(self.players, 0.0)
+        for seats, returns in zip(self.seatings, self.returns):
+            for p, r in zip(seats, returns):
+                totals[p] += r
+        return {p: t / max(self.games, 1) for p, t in totals.items()}
+
+    def seated(self) -> list[Seated]:
+        """Game by game: (players by seat, returns by seat, length), as the ledger records games."""
+        return list(zip(self.seatings, self.returns, self.lengths))
+
+    def summary(self) -> str:
+        return ", ".join(f"{p} {r:+.2f}" for p, r in self.mean_returns().items()) + f" per game ({self.games} games)"
+
+
+def seating(i: int, n: int) -> list[int]:
+    """Player index per seat in game i of a table of n: rotated by i, order reversed in odd blocks
+    of n games (from 3 players on: for 2 the reversed order is the same one)."""
+    order = list(range(n)) if (i // n) % 2 == 0 else [0, *range(n - 1, 0, -1)]
+    return [order[(s + i) % n] for s in range(n)]
+
+
+def play_table(spec, players: Sequence[str], games: int, seed: int = 0, opening_plies: int = 0) -> TableResult:
+    """`games` games among exactly `spec.num_players` distinct players, seats rotating (see `seating`):
+    balanced when `games` is a multiple of the number of seats."""
+    players = tuple(players)
+    if len(players) != spec.num_players or len(set(players)) != len(players):
+        raise ValueError(f"{spec.name} seats {spec.num_players} players and a table got {list(players)}: "
+                         f"give {spec.num_players} distinct player specs")
+    result = TableResult(players)
+    for seats, returns, length, forfeit in _play_rotating(spec, players, games, seed, opening_plies):
+        result.seatings.append(seats)
+        result.returns.append(tuple(float(r) for r in returns))
+        result.lengths.append(length)
+        if forfeit:
+            result.forfeits.append(forfeit)
+    return result
+
+
+def _play_rotating(spec, players: Sequence[str], games: int, seed: int, opening_plies: int,
+                   on_game: Callable[[int, object, list], None] | None = None
+                   ) -> Iterator[tuple[tuple[str, ...], list[float], int, str | None]]:
+    """Games one by one, seats by `seating`: (players by seat, returns by seat, length, forfeit or None).
+    Player k's bot is seeded seed + k; each rotation of n games shares its random opening."""
+    rng = np.random.default_rng(seed)
+    bots = [load_bot(p, spec, seed + k) for k, p in enumerate(players)]
+    n = len(players)
     for i in range(games):
-        bots = [bot_a, bot_b] if i % 2 == 0 else [bot_b, bot_a]
-        state = opening(spec, i, opening_plies, seed)
+        order = seating(i, n)
+        state = opening(spec, i, opening_plies, seed, group=n)
+        forfeit = None
         try:
-            play_game(state, bots, rng)
+            play_game(state, [bots[k] for k in order], rng)
             returns, length = state.returns(), len(state.history())
         except Forfeit as lost:
-            returns, length = lost.returns, lost.length
-            result.forfeits.append(str(lost))
-        _record(result, returns[i % 2], length)
+            returns, length, forfeit = lost.returns, lost.length, str(lost)
+        yield tuple(players[k] for k in order), list(returns), length, forfeit
         if on_game is not None:
-            on_game(i, state, [bot_a, bot_b])
-    return result
+            on_game(i, state, bots)
 
 
 class Forfeit(Exception):
