@@ -289,6 +289,48 @@ def test_kill_9_then_resume(tmp_path):
     assert len(training) == len(set(training)) and set(training) == set(stored)
 
 
+def test_kill_9_then_resume_an_mmd_run(tmp_path):
+    """The imperfect-information learner keeps the same guarantees: kill -9 mid-run, resume from
+    the last snapshot, every trajectory file readable, the NashConv log intact."""
+    config = tmp_path / "kuhn.toml"
+    config.write_text("[mmd]\npositions_per_update = 2000\n[league]\nevaluator = false\n")
+    run_dir = tmp_path / "kp"
+    log = open(tmp_path / "first.log", "w")
+    proc = subprocess.Popen(arena_cmd("league", "run", "kuhn_poker", "--config", str(config), "--run", "kp",
+                                      "--actors", "1", "--minutes", "5", "--no-live"),
+                            cwd=tmp_path, env=arena_env(tmp_path), stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline:
+            latest = checkpoint.latest_snapshot(run_dir)
+            if latest and latest[0] >= 2:
+                break
+            assert proc.poll() is None, (tmp_path / "first.log").read_text()
+            time.sleep(0.2)
+        else:
+            pytest.fail("no snapshot at step 2 within 150 s:\n" + (tmp_path / "first.log").read_text())
+        seen_step = checkpoint.latest_snapshot(run_dir)[0]
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        log.close()
+    assert wait_gone(proc.pid)
+    result = ok(arena(tmp_path, "league", "run", "kuhn_poker", "--run", "kp", "--actors", "1", "--steps", "2",
+                      "--no-live", timeout=150))
+    assert "resuming run 'kp'" in result.stderr
+    final = final_json(result)["step"]
+    assert final >= seen_step + 2 and snapshot_steps(run_dir)[-1] == final
+    traj = run_dir / "trajectories"
+    for path in store.list_segments(traj):
+        assert store.inspect(path)["games"] >= 1
+    assert not list(traj.glob("*.tmp")) and not list((run_dir / "snapshots").glob("*.tmp"))
+    lines = (run_dir / "exploitability.jsonl").read_text().splitlines()
+    assert [json.loads(line)["nash_conv"] for line in lines if line.endswith("}")]
+    with sqlite3.connect(run_dir / "league.sqlite") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
 def test_sigterm_stops_cleanly_and_publishes_the_last_step(tmp_path):
     """`kill` (or Ctrl-C) ends a run cleanly: exit 0, actors gone, the learner's last step published."""
     config = write_config(tmp_path)
