@@ -240,34 +240,46 @@ def test_live_view_in_a_terminal(tmp_path):
     assert snapshot_steps(tmp_path / "live")[-1] == 15
 
 
+def kill_9_when(home: Path, game: str, config: Path, run: str, ready) -> int:
+    """Start `arena league run` with one actor, wait for `ready(run_dir)`, then SIGKILL the whole
+    session (main process and actor, mid-whatever). Returns the last snapshot step seen alive."""
+    run_dir = home / run
+    log_path = home / "first.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(arena_cmd("league", "run", game, "--config", str(config), "--run", run,
+                                          "--actors", "1", "--minutes", "5", "--no-live"),
+                                cwd=home, env=arena_env(home), stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            deadline = time.monotonic() + 150
+            while not ready(run_dir):
+                assert proc.poll() is None, log_path.read_text()
+                if time.monotonic() > deadline:
+                    pytest.fail("the run did not get far enough within 150 s:\n" + log_path.read_text())
+                time.sleep(0.2)
+            seen_step = checkpoint.latest_snapshot(run_dir)[0]
+            assert session_alive(proc.pid)
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert wait_gone(proc.pid)
+    return seen_step
+
+
 def test_kill_9_then_resume(tmp_path):
     config = write_config(tmp_path)
     run_dir = tmp_path / "k"
     traj = run_dir / "trajectories"
-    log = open(tmp_path / "first.log", "w")
-    proc = subprocess.Popen(arena_cmd("league", "run", "tic_tac_toe", "--config", str(config), "--run", "k",
-                                      "--actors", "1", "--minutes", "5", "--no-live"),
-                            cwd=tmp_path, env=arena_env(tmp_path), stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    try:
-        deadline = time.monotonic() + 150
-        while time.monotonic() < deadline:
-            latest = checkpoint.latest_snapshot(run_dir)
-            if store.list_segments(traj) and latest and latest[0] > 0:
-                break
-            assert proc.poll() is None, (tmp_path / "first.log").read_text()
-            time.sleep(0.3)
-        else:
-            pytest.fail("no segment and no snapshot beyond step 0 within 150 s:\n" + (tmp_path / "first.log").read_text())
-        seen_step = checkpoint.latest_snapshot(run_dir)[0]
-        flushed = store.inspect(traj)["games"]
-        assert session_alive(proc.pid)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the main process and its actor, mid-whatever
-        proc.wait(timeout=30)
-        log.close()
-    assert proc.returncode == -signal.SIGKILL
-    assert wait_gone(proc.pid)
+    flushed = []
+
+    def ready(run_dir: Path) -> bool:
+        latest = checkpoint.latest_snapshot(run_dir)
+        if store.list_segments(traj) and latest and latest[0] > 0:
+            flushed.append(store.inspect(traj)["games"])
+            return True
+        return False
+    seen_step = kill_9_when(tmp_path, "tic_tac_toe", config, "k", ready)
 
     result = ok(league_run(tmp_path, "k", "--actors", "1", "--steps", "5", config=config, timeout=150))
     assert "resuming run 'k'" in result.stderr
@@ -280,7 +292,7 @@ def test_kill_9_then_resume(tmp_path):
         assert info["games"] >= 1
         stored += store.read_segment(path).games["game_id"]
     assert not list(traj.glob("*.tmp")) and not list((run_dir / "snapshots").glob("*.tmp"))
-    assert store.inspect(traj)["games"] >= flushed
+    assert store.inspect(traj)["games"] >= flushed[0]
     # The ledger came through intact: every stored game recorded once, nothing it lacks.
     with sqlite3.connect(run_dir / "league.sqlite") as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -295,27 +307,8 @@ def test_kill_9_then_resume_an_mmd_run(tmp_path):
     config = tmp_path / "kuhn.toml"
     config.write_text("[mmd]\npositions_per_update = 2000\n[league]\nevaluator = false\n")
     run_dir = tmp_path / "kp"
-    log = open(tmp_path / "first.log", "w")
-    proc = subprocess.Popen(arena_cmd("league", "run", "kuhn_poker", "--config", str(config), "--run", "kp",
-                                      "--actors", "1", "--minutes", "5", "--no-live"),
-                            cwd=tmp_path, env=arena_env(tmp_path), stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    try:
-        deadline = time.monotonic() + 150
-        while time.monotonic() < deadline:
-            latest = checkpoint.latest_snapshot(run_dir)
-            if latest and latest[0] >= 2:
-                break
-            assert proc.poll() is None, (tmp_path / "first.log").read_text()
-            time.sleep(0.2)
-        else:
-            pytest.fail("no snapshot at step 2 within 150 s:\n" + (tmp_path / "first.log").read_text())
-        seen_step = checkpoint.latest_snapshot(run_dir)[0]
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-        log.close()
-    assert wait_gone(proc.pid)
+    seen_step = kill_9_when(tmp_path, "kuhn_poker", config, "kp",
+                            lambda d: (checkpoint.latest_snapshot(d) or (0,))[0] >= 2)
     result = ok(arena(tmp_path, "league", "run", "kuhn_poker", "--run", "kp", "--actors", "1", "--steps", "2",
                       "--no-live", timeout=150))
     assert "resuming run 'kp'" in result.stderr
