@@ -105,6 +105,9 @@ class MMDConfig:
     # The critic also learns from the games of this many earlier updates: the policy moves little
     # per update, and four times the data quarters the variance its noise adds to each step.
     critic_updates: int = 4
+    # Share of the uniform policy mixed into every policy target: each legal action keeps being
+    # played now and then, so the critic's value of it stays checked against real returns.
+    policy_floor: float = 0.03
     # Returns are divided by this before the critic sees them, so step_size means the same across
     # games; 0: the game's largest absolute utility (hold'em's, 240 chips, dwarfs a typical pot).
     return_scale: float = 0.0
@@ -199,7 +202,7 @@ _POSITIVE = {"simulations", "concurrent_games", "batch_size", "window", "channel
              "snapshot_every", "leaves_per_tree", "gumbel_considered", "threads", "learning_rate", "flush_games", "fast_simulations",
              "max_reuse", "pool_size", "opponents_per_actor", "eval_games", "gate_max_games", "step_size",
              "magnet_every", "positions_per_update", "epochs"}
-_FRACTIONS = {"dirichlet_fraction", "full_search_fraction", "q_mix", "self_play", "win_rate_decay"}
+_FRACTIONS = {"dirichlet_fraction", "full_search_fraction", "q_mix", "self_play", "win_rate_decay", "policy_floor"}
 
 
 def _apply(obj: Any, values: dict[str, Any], where: str) -> None:

@@ -13,6 +13,9 @@ of this learner is one mirror-descent step, and publishes one snapshot:
    by cross-entropy, where rho is the magnet: the policy of `mmd.magnet_every` updates ago. The
    magnet term keeps the iterates from cycling (last-iterate convergence, unlike plain self-play
    policy gradient); moving it lets them approach a Nash equilibrium instead of a regularized one.
+   A `mmd.policy_floor` share of the uniform policy is mixed into each target, so no legal action
+   is ever dropped: a dropped action is never sampled again, and the critic's error on it would
+   then go uncorrected (Leduc drifted back up from NashConv 0.6 without it).
 
 Why MMD here and not NFSP or deep CFR: it converges in its last iterate (the snapshot a user is
 handed is the output; no average policy network to keep), needs only on-policy trajectories (what
@@ -42,11 +45,12 @@ MEASURE_SHARE = 0.1  # NashConv may take this share of the learner's time, at mo
 
 
 def mmd_target(log_pi: torch.Tensor, log_magnet: torch.Tensor, q: torch.Tensor, legal: torch.Tensor,
-               eta: float, alpha: float) -> torch.Tensor:
+               eta: float, alpha: float, floor: float = 0.0) -> torch.Tensor:
     """The mirror-descent step's policy on each row, over legal actions (log-probabilities in,
-    probabilities out; illegal actions get 0)."""
+    probabilities out; illegal actions get 0), with a `floor` share of the uniform policy mixed in."""
     logits = (log_pi + alpha * eta * log_magnet + eta * q) / (1 + alpha * eta)
-    return torch.softmax(logits.masked_fill(~legal, float("-inf")), dim=-1)
+    step = torch.softmax(logits.masked_fill(~legal, float("-inf")), dim=-1)
+    return (1 - floor) * step + floor * legal.float() / legal.sum(-1, keepdim=True)
 
 
 def _log_policy(model: torch.nn.Module, x: torch.Tensor, legal: torch.Tensor) -> torch.Tensor:
@@ -205,7 +209,7 @@ class MMDLearner:
                 x, legal = self._tensors(batch)
                 with torch.no_grad():
                     target = mmd_target(_log_policy(current, x, legal), _log_policy(magnet, x, legal),
-                                        critic(x)[0], legal, mc.step_size, mc.magnet_weight)
+                                        critic(x)[0], legal, mc.step_size, mc.magnet_weight, mc.policy_floor)
                 log_pi = _log_policy(model, x, legal)
                 loss = -(target * log_pi).sum(1).mean()
                 opt.zero_grad(set_to_none=True)

@@ -36,6 +36,10 @@ def test_mmd_target_is_the_closed_form_step():
     masked = mmd_target(log_pi, log_magnet, torch.tensor([[0.0, 9.0, 0.0]]), torch.tensor([[True, False, True]]),
                         eta, alpha)[0]
     assert masked[1] == 0 and abs(masked.sum() - 1) < 1e-6
+    # A floor keeps every legal action above floor / |legal|, and still nothing on illegal ones.
+    floored = mmd_target(log_pi, log_magnet, torch.tensor([[0.0, -50.0, 50.0]]), torch.tensor([[True, True, False]]),
+                         eta, alpha, floor=0.1)[0]
+    assert floored[1] >= 0.05 - 1e-6 and floored[2] == 0 and abs(floored.sum() - 1) < 1e-6
 
 
 def test_nash_conv_matches_openspiel_on_a_uniform_network():
