@@ -175,9 +175,10 @@ GAME_DEFAULTS: dict[str, dict[str, Any]] = {
     },
     # Exact-Q sweeps on the tabular games chose these (docs/benchmarks.md): Kuhn's few states
     # converge fastest with a stronger magnet that moves often; Leduc takes the defaults.
-    # Kuhn's twelve states are all visited thousands of times an update: no floor needed, and its
-    # equilibrium has pure choices a floor would blur (0.009 NashConv in 5 minutes without one).
-    "kuhn_poker": {"mmd": {"magnet_every": 10, "magnet_weight": 0.2, "policy_floor": 0.0}},
+    # Kuhn's twelve states are all visited thousands of times an update: no floor and no older
+    # games for the critic needed, and its equilibrium has pure choices a floor would blur (0.009
+    # NashConv in 5 minutes with exactly this table).
+    "kuhn_poker": {"mmd": {"magnet_every": 10, "magnet_weight": 0.2, "policy_floor": 0.0, "critic_updates": 0}},
     "holdem_limit": {"mmd": {"return_scale": 40.0}},  # two big bets
     "go9": {
         "network": {"kind": "resnet", "channels": 64, "blocks": 6, "hidden": 128},
