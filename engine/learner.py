@@ -40,18 +40,24 @@ def augment(batch: Batch, symmetries, rng: np.random.Generator) -> Batch:
                  player=batch.player)
 
 
+def networks(spec, config: RunConfig, device: torch.device) -> tuple[list[torch.nn.Module], list[torch.optim.Optimizer]]:
+    """The learner's networks (one shared, or one per seat with `networks = "per_player"`) and an
+    AdamW optimizer for each."""
+    count = spec.num_players if config.networks == "per_player" else 1
+    models = [build(config.network, spec.encoder.shape, spec.num_actions).to(device) for _ in range(count)]
+    optimizers = [torch.optim.AdamW(m.parameters(), lr=config.train.learning_rate,
+                                    weight_decay=config.train.weight_decay) for m in models]
+    return models, optimizers
+
+
 class Learner:
     def __init__(self, spec, config: RunConfig, run_dir: Path, device: torch.device | None = None) -> None:
         self.spec = spec
         self.config = config
         self.run_dir = Path(run_dir)
         self.device = device or torch.device("cpu")
-        count = spec.num_players if config.networks == "per_player" else 1
         torch.manual_seed(config.seed)
-        self.models = [build(config.network, spec.encoder.shape, spec.num_actions).to(self.device)
-                       for _ in range(count)]
-        self.optimizers = [torch.optim.AdamW(m.parameters(), lr=config.train.learning_rate,
-                                             weight_decay=config.train.weight_decay) for m in self.models]
+        self.models, self.optimizers = networks(spec, config, self.device)
         self.window = ReplayWindow(self.run_dir / "trajectories", store_meta(spec), config.train.window)
         self.rng = np.random.default_rng(config.seed + 7919)
         self.step = 0

@@ -35,7 +35,7 @@ from torch.nn import functional as F
 
 from engine import checkpoint, exploitability, rundir
 from engine.config import RunConfig
-from engine.networks import build
+from engine.learner import networks
 from engine.selfplay import store_meta
 from engine.store import Batch, ReplayWindow, list_segments
 
@@ -69,19 +69,12 @@ class MMDLearner:
         self.config = config
         self.run_dir = Path(run_dir)
         self.device = device or torch.device("cpu")
-        count = spec.num_players if config.networks == "per_player" else 1
         torch.manual_seed(config.seed)
-        shape, actions = spec.encoder.shape, spec.num_actions
-        self.models = [build(config.network, shape, actions).to(self.device) for _ in range(count)]
-        self.critics = [build(config.network, shape, actions).to(self.device) for _ in range(count)]
+        self.models, self.optimizers = networks(spec, config, self.device)
+        self.critics, self.critic_optimizers = networks(spec, config, self.device)  # Q from the action head
         self.magnets = [copy.deepcopy(m).eval() for m in self.models]
         self.magnet_step = 0
-        tc = config.train
-        self.optimizers = [torch.optim.AdamW(m.parameters(), lr=tc.learning_rate, weight_decay=tc.weight_decay)
-                           for m in self.models]
-        self.critic_optimizers = [torch.optim.AdamW(c.parameters(), lr=tc.learning_rate,
-                                                    weight_decay=tc.weight_decay) for c in self.critics]
-        self.window = ReplayWindow(self.run_dir / "trajectories", store_meta(spec), tc.window)
+        self.window = ReplayWindow(self.run_dir / "trajectories", store_meta(spec), config.train.window)
         self.rng = np.random.default_rng(config.seed + 7919)
         game = spec.game
         self.scale = config.mmd.return_scale or max(abs(game.min_utility()), abs(game.max_utility())) or 1.0
