@@ -218,14 +218,24 @@ class MinimaxBot(pyspiel.Bot):
 
 
 def resolve_snapshot(base: str) -> Path:
-    """`path.pt`, `<run>`, `<run>:latest` or `<run>:step-K` to a snapshot file."""
+    """`path.pt`, `<run>`, `<run>:latest` or `<run>:step-K` to a snapshot file; `<run>/<agent>` in
+    place of `<run>` names another learning agent of the run (an exploiter: `r/main-exploiter-0:step-300`)."""
     if base.endswith(".pt"):
         path = Path(base)
         if not path.is_file():
             raise BotError(f"snapshot file {base} not found: check the path")
         return path
     run, _, which = base.partition(":")
-    run_dir = rundir.existing_run(run)
+    head, _, agent = run.partition("/")
+    if not rundir.is_agent_name(agent):  # no agent: the whole is the run's name (refused if not one)
+        head, agent = run, ""
+    run_dir = rundir.existing_run(head)
+    if agent:
+        known = rundir.agent_names(run_dir)
+        if agent not in known:
+            hint = f"its agents are {', '.join(known)}" if known else "it has no exploiters (league.main_exploiters)"
+            raise BotError(f"run '{head}' has no agent '{agent}': {hint}; or use {head} for the main agent")
+        run_dir = rundir.agent_dir(run_dir, agent)
     snaps = checkpoint.list_snapshots(run_dir)
     if not snaps:
         raise BotError(f"run '{run}' has no snapshots yet: let `arena league run` train it first")

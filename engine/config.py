@@ -85,6 +85,14 @@ class LeagueConfig:
     eval_simulations: int = 0  # simulations of snapshots in rating games; 0: search.simulations
     eval_opening_plies: int = 2  # random opening moves per seat pair: deterministic players still differ
     anchors: list[str] = field(default_factory=lambda: ["random", "mcts:200"])
+    # AlphaStar's exploiters (league/roles.py; AlphaZero learner only): agents with networks of
+    # their own whose snapshots join the pool, so main meets the weaknesses they find. Each adds an
+    # actor process and its share of the learner's time.
+    main_exploiters: int = 0  # trained against main's latest snapshot only
+    league_exploiters: int = 0  # trained against the whole pool by PFSP (hard)
+    exploiter_win_rate: float = 0.7  # an exploiter joins the pool on reaching this recent win rate...
+    exploiter_steps: int = 2000  # ...or after this many learner steps since it last joined
+    exploiter_reset: float = 0.25  # chance a league exploiter restarts fresh on joining (main exploiters always do)
 
 
 @dataclass
@@ -204,8 +212,9 @@ _CHOICES = {("", "networks"): ("shared", "per_player"), ("network", "kind"): ("r
 _POSITIVE = {"simulations", "concurrent_games", "batch_size", "window", "channels", "blocks", "hidden", "layers",
              "snapshot_every", "leaves_per_tree", "gumbel_considered", "threads", "learning_rate", "flush_games", "fast_simulations",
              "max_reuse", "pool_size", "opponents_per_actor", "eval_games", "gate_max_games", "step_size",
-             "magnet_every", "positions_per_update", "epochs"}
-_FRACTIONS = {"dirichlet_fraction", "full_search_fraction", "q_mix", "self_play", "win_rate_decay", "policy_floor"}
+             "magnet_every", "positions_per_update", "epochs", "exploiter_steps"}
+_FRACTIONS = {"dirichlet_fraction", "full_search_fraction", "q_mix", "self_play", "win_rate_decay", "policy_floor",
+              "exploiter_win_rate", "exploiter_reset"}
 
 
 def _apply(obj: Any, values: dict[str, Any], where: str) -> None:
@@ -275,7 +284,16 @@ def resolve(game: str | None, overrides: dict[str, Any] | None = None) -> RunCon
         raise ConfigError(f"[mmd] is for imperfect-information games; {game} is learned by alphazero: "
                           "remove [mmd], tune [search] and [train]")
     _apply(config, overrides, "")
+    _check_league(config.league, game, learner)
     return config
+
+
+def _check_league(league: LeagueConfig, game: str, learner: str | None) -> None:
+    """Settings that depend on the game's learner: exploiters need AlphaZero's off-policy learner
+    (MMD learns only from the games of its current policy, and keeps no replay of an opponent's)."""
+    if learner == "mmd" and (league.main_exploiters or league.league_exploiters):
+        raise ConfigError(f"league.main_exploiters and league.league_exploiters need the alphazero learner; {game} "
+                          "is learned by mmd: set both to 0 (or remove them)")
 
 
 def read_toml(path: str | os.PathLike) -> dict[str, Any]:

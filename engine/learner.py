@@ -6,6 +6,10 @@ the root search value by `q_mix`); weight decay through AdamW. Every batch goes 
 board symmetry per position. With `networks = "per_player"` each seat's network trains only on its
 seat's positions. The learner's full state (weights, optimizer, step, sample count) is saved next
 to each snapshot, so a resumed run continues where it stopped.
+
+One Learner trains one agent of the league (league/roles.py): main, whose home is the run
+directory, or an exploiter, whose home is `agents/<name>/` with the same layout and a seed of its
+own. `reset` gives an exploiter fresh weights and optimizer after its snapshot joins the pool.
 """
 from __future__ import annotations
 
@@ -51,18 +55,26 @@ def networks(spec, config: RunConfig, device: torch.device) -> tuple[list[torch.
 
 
 class Learner:
-    def __init__(self, spec, config: RunConfig, run_dir: Path, device: torch.device | None = None) -> None:
+    def __init__(self, spec, config: RunConfig, run_dir: Path, device: torch.device | None = None,
+                 seed: int | None = None) -> None:
+        """`run_dir`: the agent's home (snapshots/, trajectories/, learner.pt); `seed`: the agent's
+        (default: the run's)."""
         self.spec = spec
         self.config = config
         self.run_dir = Path(run_dir)
         self.device = device or torch.device("cpu")
-        torch.manual_seed(config.seed)
+        self.seed = config.seed if seed is None else seed
+        torch.manual_seed(self.seed)
         self.models, self.optimizers = networks(spec, config, self.device)
         self.window = ReplayWindow(self.run_dir / "trajectories", store_meta(spec), config.train.window)
-        self.rng = np.random.default_rng(config.seed + 7919)
+        self.rng = np.random.default_rng(self.seed + 7919)
         self.step = 0
         self.samples = 0  # positions drawn, for the reuse cap
         self.last_losses: dict[str, float] = {}
+        self.since = 0  # train only on games of weights from this step on: set by `reset`
+        self.resets = 0
+        self.role: dict[str, int] = {}  # the league's bookkeeping of this agent, saved with its weights
+        self._base = 0  # positions loaded before the last reset (this session): the reuse cap counts after
 
     # ---- state ------------------------------------------------------------------------------
 
@@ -78,7 +90,20 @@ class Learner:
             opt.load_state_dict(state)
         self.step = int(data["step"])
         self.samples = int(data["samples"])
+        self.since, self.resets = int(data.get("since", 0)), int(data.get("resets", 0))
+        self.role = dict(data.get("role", {}))
         return True
+
+    def reset(self) -> None:
+        """Fresh weights (a new draw, repeatable from the seed) and optimizer. The step moves on by
+        one, so the fresh weights get a snapshot of their own, and from then on the learner trains
+        only on the games they play: the old weights' games would teach the old strategy back."""
+        self.resets += 1
+        torch.manual_seed(int(np.random.SeedSequence([self.seed, self.resets]).generate_state(1)[0]))
+        self.models, self.optimizers = networks(self.spec, self.config, self.device)
+        self.step += 1
+        self.since = self.step
+        self.samples, self._base = 0, self.window.positions_loaded
 
     def publish(self) -> Path:
         """Write the learner state for the current step, then its snapshot.
@@ -88,7 +113,7 @@ class Learner:
         would make the resumed learner redo those steps and overwrite that snapshot with others.
         """
         checkpoint.atomic_save({
-            "step": self.step, "samples": self.samples,
+            "step": self.step, "samples": self.samples, "since": self.since, "resets": self.resets, "role": self.role,
             "weights": [{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in self.models],
             "optimizers": [opt.state_dict() for opt in self.optimizers],
         }, self.run_dir / STATE_FILE)
@@ -105,9 +130,10 @@ class Learner:
     def ready(self) -> bool:
         """Enough data, and not yet past the reuse cap of what the actors have produced."""
         tc = self.config.train
-        if self.window.positions < tc.min_positions:
+        held = len(self.window.played_by(self.since)) if self.since else self.window.positions
+        if held < max(tc.min_positions, 1):
             return False
-        return self.samples < tc.max_reuse * self.window.positions_loaded
+        return self.samples < tc.max_reuse * (self.window.positions_loaded - self._base)
 
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a)).to(self.device)
@@ -116,7 +142,9 @@ class Learner:
         tc = self.config.train
         losses = {"policy": 0.0, "value": 0.0}
         for seat, (model, opt) in enumerate(zip(self.models, self.optimizers)):
-            batch = self.window.sample(tc.batch_size, self.rng, seat if len(self.models) > 1 else None)
+            seat_or_all = seat if len(self.models) > 1 else None
+            rows = self.window.played_by(self.since, seat_or_all) if self.since else None
+            batch = self.window.sample(tc.batch_size, self.rng, seat_or_all, rows)
             batch = augment(batch, self.spec.symmetries, self.rng)
             model.train()
             logits, value = model(self._tensor(batch.obs.astype(np.float32, copy=False)))

@@ -2,7 +2,8 @@
 
 Layout: `config.toml` (resolved config), `snapshots/step-*.pt`, `learner.pt`, `trajectories/*.h5`,
 `metrics.jsonl`, `status.json`. The root is `checkpoints/` under the working directory, or
-`$ARENA_HOME` when set.
+`$ARENA_HOME` when set. The main agent lives in the run directory itself; each other learning agent
+(league/roles.py: exploiters) has the same layout of its own under `agents/<name>/`.
 """
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from typing import Any, BinaryIO
 from engine import config as cfg
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+MAIN = "main"  # the run's own learning agent
+AGENTS = "agents"  # home of the other agents' directories
+_AGENT = re.compile(r"^(main|league)-exploiter-\d+$")  # as league/roles.py names them
 
 
 class RunError(ValueError):
@@ -29,7 +33,8 @@ def root() -> Path:
 
 def run_path(name: str) -> Path:
     if not _NAME.match(name):
-        raise RunError(f"run name {name!r} is not valid: use letters, digits, '_', '-' and '.'")
+        raise RunError(f"run name {name!r} is not valid: use letters, digits, '_', '-' and '.' "
+                       "(an exploiter of a run: RUN/main-exploiter-K or RUN/league-exploiter-K)")
     return root() / name
 
 
@@ -40,6 +45,21 @@ def existing_run(name: str) -> Path:
         hint = f" (runs here: {', '.join(known)})" if known else ""
         raise RunError(f"no run named '{name}' in {root()}{hint}: start it with `arena league run GAME --run {name}`")
     return path
+
+
+def agent_dir(run_dir: Path, agent: str = MAIN) -> Path:
+    """Where an agent keeps its snapshots, learner state and trajectories."""
+    return Path(run_dir) if agent == MAIN else Path(run_dir) / AGENTS / agent
+
+
+def is_agent_name(name: str) -> bool:
+    return bool(_AGENT.match(name))
+
+
+def agent_names(run_dir: Path) -> list[str]:
+    """The run's agents other than main that have a directory, sorted."""
+    folder = Path(run_dir) / AGENTS
+    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
 
 
 def load_config(run_dir: Path) -> cfg.RunConfig:

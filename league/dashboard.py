@@ -1,8 +1,9 @@
 """Live view of a running league (rich), and the same panel rendered once for `arena league status`.
 
 Everything shown comes from the runner's status dict (status.json for another terminal): progress
-and throughput, losses, the ladder's top ten, the PFSP opponent weights and win rates, ledger
-counts and disk used.
+and throughput, losses, the ladder's top ten, the PFSP opponent weights and win rates, the learning
+agents when the league has exploiters (role, step, win rate against their target, joins, resets),
+ledger counts and disk used.
 """
 from __future__ import annotations
 
@@ -34,6 +35,9 @@ def _size(n: float) -> str:
 
 def panel(run: str, game: str, status: dict[str, Any]) -> Group:
     parts = [Columns([_progress(run, game, status), *_league(status)])]
+    agents = _agents(status)
+    if agents is not None:
+        parts.append(agents)
     ladder = _ladder(status)
     if ladder is not None:
         parts.append(ladder)
@@ -50,6 +54,20 @@ def _ladder(status: dict[str, Any]) -> Table | None:
     for r in rows[:TOP]:
         table.add_row(str(r["rank"]), r["player"], f"{r['elo']:.0f}", f"{r['error']:.0f}", str(r["games"]),
                       f"{r['score']:.1f}")
+    return table
+
+
+def _agents(status: dict[str, Any]) -> Table | None:
+    rows = status.get("agents") or []
+    if len(rows) < 2:  # main alone: the progress panel says it all
+        return None
+    table = Table(title="learning agents", caption="win: recent games against the target (vs) since the "
+                  "last join · pool: snapshots in the pool")
+    for col in ("agent", "step", "vs", "win", "games", "joins", "resets", "pool"):
+        table.add_column(col, justify="left" if col in ("agent", "vs") else "right")
+    for r in rows:
+        table.add_row(r["agent"], f"{r['step']:,}", r["target"], f"{r['win_rate']:.2f}", str(r["games"]),
+                      str(r["joined"]), str(r["resets"]), str(r["members"]))
     return table
 
 

@@ -1,10 +1,11 @@
 """The evaluator: rating games that keep a run's ladder connected, and the SPRT gate of the pool.
 
-Each pool member plays, `league.eval_games` games a pairing with seats alternating, the member
-before it, the run's anchors (`random`, `mcts:N`, any player spec) and one older member; when that
-is done it adds games where the ladder is thinnest (the newest member against its least-played
-opponent), so error bars keep shrinking while the run lasts. Rating games go to the ledger as kind
-"rating" and are the only games ratings are fitted from: the matchmaker never steered them.
+Each pool member (main's snapshots and exploiters', league/roles.py) plays, `league.eval_games`
+games a pairing with seats alternating, the member that joined before it, the run's anchors
+(`random`, `mcts:N`, any player spec) and one older member; when that is done it adds games where
+the ladder is thinnest (the newest member against its least-played opponent), so error bars keep
+shrinking while the run lasts. Rating games go to the ledger as kind "rating" and are the only
+games ratings are fitted from: the matchmaker never steered them.
 
 With `league.gate = true` the evaluator also decides pool entry: the newest snapshot plays the newest
 member in rounds of games until an SPRT accepts (it joins the pool) or rejects it (the next snapshot
@@ -186,14 +187,15 @@ class Evaluator:
     # ---- playing ----------------------------------------------------------------------------------
 
     def _bot_spec(self, name: str) -> str:
-        """Our snapshots by path (the run may not live under ARENA_HOME) at evaluation simulations."""
-        step = pool_mod.step_of(name)
-        if step is None or not name.startswith(self.run_dir.name + ":"):
+        """Our snapshots (main's and exploiters') by path (the run may not live under ARENA_HOME) at
+        evaluation simulations."""
+        path = pool_mod.snapshot_file(self.run_dir, name)
+        if path is None:
             return name
         if not self.spec.perfect_information:  # policy snapshots: no search to set
-            return str(checkpoint.snapshot_path(self.run_dir, step))
+            return str(path)
         sims = self.lc.eval_simulations or self.config.search.simulations
-        return f"{checkpoint.snapshot_path(self.run_dir, step)}@sims={sims}"
+        return f"{path}@sims={sims}"
 
     def run_job(self, job: Job) -> MatchResult | TableResult | None:
         seed = self.seed + 1000 * job.round + 17

@@ -1,20 +1,23 @@
-"""Prioritized fictitious self-play (AlphaStar): who the main agent plays, from the match ledger.
+"""Prioritized fictitious self-play (AlphaStar): who each learning agent plays, from the match ledger.
 
 The main agent plays itself a `league.self_play` fraction of its games; the rest go to pool members
 drawn with PFSP weights over x, main's decayed win rate against each member:
     hard: f(x) = (1 - x)^p   (the opponents it still loses to),
     var:  f(x) = x (1 - x)   (the opponents at its level),
     even: f(x) = 1.
-Win rates come from the ledger's training games; in those the main agent is always the newer of the
-two snapshots, so a game between `run:step-J` and `run:step-K` (J < K) is main's game against J.
-With per-player networks each seat has its own pool: the opponents are (member, seat) pairs, the
-member's network for that seat, each with its own win rate and weight.
+Exploiters (league/roles.py) choose among their own candidates the same way, over their own rates.
+Win rates come from the ledger's training games of the agent: an exploiter's carry its name as
+match_id (main's none), and the agent's side is its own snapshot; in main's games against its own
+past the agent is the newer of the two, so `run:step-J` against `run:step-K` (J < K) is main's game
+against J. With per-player networks each seat has its own pool: the opponents are (member, seat)
+pairs, the member's network for that seat, each with its own win rate and weight.
 
-The league runner writes the weights to `<run>/matchmaking.json` every few seconds; each actor reads
-them into a `PoolOpponents`, the actor's `OpponentSource`.
+The league runner writes each agent's weights to `matchmaking.json` in the agent's directory every
+few seconds; each actor reads them into a `PoolOpponents`, the actor's `OpponentSource`.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +25,10 @@ import numpy as np
 from engine import checkpoint, rundir
 from engine.config import LeagueConfig
 from engine.inference import Evaluator
-from league.ledger import Ledger
-from league.pool import Pool, step_of
+from engine.rundir import MAIN
+from league import roles
+from league.ledger import GameRecord, Ledger
+from league.pool import Pool, agent_of, snapshot_file, spec, step_of
 
 MATCHMAKING_FILE = "matchmaking.json"
 RECENT_GAMES = 20_000  # training games read back for win rates; older ones weigh nothing anyway
@@ -46,46 +51,92 @@ def weights(x: np.ndarray, kind: str, p: float = 2.0) -> np.ndarray:
 Opponent = tuple[str, "int | None"]  # (pool member, the seat it takes; None: either seat)
 
 
-def win_rates(ledger: Ledger, opponents: list[Opponent], decay: float, prior_games: float = 1.0
-              ) -> dict[Opponent, dict]:
-    """Main's decayed score against each opponent: {(spec, seat): {"x": rate, "games": n}}.
-
-    Each opponent's results are weighted decay^age (age 0 = its newest game); a prior of
-    `prior_games` draws keeps unplayed opponents at 0.5.
-    """
-    wanted = set(opponents)
-    sums = {o: [0.0, 0.0, 0] for o in opponents}  # weighted score, weight, games
+def recent(ledger: Ledger) -> list[GameRecord]:
+    """The newest RECENT_GAMES training games, oldest first: read once, shared by every agent's rates."""
     after = max(0, ledger.last_id() - RECENT_GAMES)
-    for _, game in reversed(ledger.games(kinds=("training",), after_id=after)):
-        if len(game.players) != 2 or game.players[0] == game.players[1]:
+    return [game for _, game in ledger.games(kinds=("training",), after_id=after)]
+
+
+def agent_games(games: Sequence[GameRecord], agent: str = MAIN, since: int = 0) -> Iterator[tuple[str, int, float]]:
+    """(opponent spec, its seat, the agent's score) of the agent's 2-player training games against
+    snapshots, newest first, only those its weights of step `since` or later played."""
+    for game in reversed(games):
+        if len(game.players) != 2 or game.players[0] == game.players[1] or (game.match_id or MAIN) != agent:
             continue
         steps = [step_of(p) for p in game.players]
         if None in steps:
             continue
-        seat = 0 if steps[0] < steps[1] else 1  # the opponent is the older snapshot
-        opponent = (game.players[seat], seat) if (game.players[seat], seat) in wanted else (game.players[seat], None)
-        if opponent not in wanted:
+        mine = [agent_of(p) == agent for p in game.players]
+        if mine[0] == mine[1]:  # both the agent's: the opponent is the older snapshot
+            seat = 0 if steps[0] < steps[1] else 1
+        else:
+            seat = 1 if mine[0] else 0
+        if steps[1 - seat] < since:
             continue
-        r_opp, r_main = game.returns[seat], game.returns[1 - seat]
-        score = 1.0 if r_main > r_opp else 0.5 if r_main == r_opp else 0.0
-        entry = sums[opponent]
-        w = decay ** entry[2]
-        entry[0] += w * score
-        entry[1] += w
-        entry[2] += 1
-    return {m: {"x": (s + 0.5 * prior_games) / (w + prior_games), "games": n} for m, (s, w, n) in sums.items()}
+        r_opp, r_own = game.returns[seat], game.returns[1 - seat]
+        yield game.players[seat], seat, 1.0 if r_own > r_opp else 0.5 if r_own == r_opp else 0.0
 
 
-def matchmaking(run_dir: Path, config: LeagueConfig, ledger: Ledger, seats: int = 0) -> dict:
-    """The current opponent distribution of the main agent, as written to matchmaking.json.
+def win_rates(ledger: Ledger | Sequence[GameRecord], opponents: list[Opponent], decay: float,
+              prior_games: float = 1.0, agent: str = MAIN, since: int = 0) -> dict[Opponent, dict]:
+    """An agent's (main's by default) decayed score against each opponent: {(spec, seat): {"x": rate,
+    "games": n}}, from the ledger's recent games or the given ones (`recent`); `since` as in `agent_games`.
+
+    Each opponent's results are weighted decay^age (age 0 = its newest game); a prior of
+    `prior_games` draws keeps unplayed opponents at 0.5.
+    """
+    games = recent(ledger) if isinstance(ledger, Ledger) else ledger
+    wanted = set(opponents)
+    sums = {o: [0.0, 0.0, 0] for o in opponents}  # weighted score, weight, games
+    for player, seat, score in agent_games(games, agent, since):
+        opponent = (player, seat) if (player, seat) in wanted else (player, None)
+        if opponent in wanted:
+            _add(sums[opponent], score, decay)
+    return {m: _rate(s, w, n, prior_games) for m, (s, w, n) in sums.items()}
+
+
+def overall(games: Sequence[GameRecord], agent: str, decay: float, since: int = 0,
+            only: Callable[[str], bool] | None = None, prior_games: float = 1.0) -> dict:
+    """The agent's decayed score over all its recent games (against players `only` accepts):
+    {"x": rate, "games": n}. An exploiter's join rule and the dashboard read it."""
+    sums = [0.0, 0.0, 0]
+    for player, _, score in agent_games(games, agent, since):
+        if only is None or only(player):
+            _add(sums, score, decay)
+    return _rate(*sums, prior_games)
+
+
+def _add(entry: list, score: float, decay: float) -> None:
+    w = decay ** entry[2]  # games arrive newest first
+    entry[0] += w * score
+    entry[1] += w
+    entry[2] += 1
+
+
+def _rate(score: float, weight: float, games: int, prior_games: float) -> dict:
+    return {"x": (score + 0.5 * prior_games) / (weight + prior_games), "games": games}
+
+
+def matchmaking(run_dir: Path, config: LeagueConfig, ledger: Ledger, seats: int = 0,
+                agent: roles.Agent = roles.MAIN_AGENT, since: int = 0,
+                games: Sequence[GameRecord] | None = None) -> dict:
+    """The current opponent distribution of an agent (main by default), as written to its
+    matchmaking.json; `since`: its rates count only games of its weights from that step on (an
+    exploiter's fresh start), `games`: the recent training games if already read.
 
     `seats` > 0 (per-player networks): one pool per seat, opponents are (member, seat) pairs.
     """
-    members = Pool(run_dir, config.pool_size).specs()
+    games = recent(ledger) if games is None else games
+    pool = Pool(run_dir, config.pool_size)
+    latest = checkpoint.latest_snapshot(Path(run_dir))
+    vs_main = overall(games, agent.name, config.win_rate_decay, since, lambda p: agent_of(p) == MAIN)["x"]
+    plan = roles.matchup(agent, config, pool.specs(), pool.specs(MAIN),
+                         spec(run_dir, latest[0]) if latest else None, vs_main)
+    members = plan.candidates
     opponents = [(m, s) for m in members for s in range(seats)] if seats else [(m, None) for m in members]
-    rates = win_rates(ledger, opponents, config.win_rate_decay)
-    w = weights(np.array([rates[o]["x"] for o in opponents]), config.pfsp, config.pfsp_p) if opponents else []
-    return {"self_play": config.self_play if members else 1.0,
+    rates = win_rates(games, opponents, config.win_rate_decay, agent=agent.name, since=since)
+    w = weights(np.array([rates[o]["x"] for o in opponents]), plan.weighting, config.pfsp_p) if opponents else []
+    return {"self_play": plan.self_play,
             "opponents": [{"player": m, "seat": s, "weight": float(wi), **rates[(m, s)]}
                           for (m, s), wi in zip(opponents, w)]}
 
@@ -98,9 +149,11 @@ def entries(table: dict) -> list[dict]:
     return opponents
 
 
-def publish(run_dir: Path, config: LeagueConfig, ledger: Ledger, seats: int = 0) -> dict:
-    table = matchmaking(run_dir, config, ledger, seats)
-    rundir.write_json(Path(run_dir) / MATCHMAKING_FILE, table)
+def publish(run_dir: Path, config: LeagueConfig, ledger: Ledger, seats: int = 0,
+            agent: roles.Agent = roles.MAIN_AGENT, since: int = 0, games: Sequence[GameRecord] | None = None) -> dict:
+    """Compute an agent's matchmaking table and write it where its actors read it."""
+    table = matchmaking(run_dir, config, ledger, seats, agent, since, games)
+    rundir.write_json(rundir.agent_dir(run_dir, agent.name) / MATCHMAKING_FILE, table)
     return table
 
 
@@ -112,8 +165,9 @@ class PoolOpponents:
     """
 
     def __init__(self, run_dir: Path, game_string: str, config: LeagueConfig, rng: np.random.Generator,
-                 device=None) -> None:
+                 device=None, agent: str = MAIN) -> None:
         self.run_dir = Path(run_dir)
+        self.table = rundir.agent_dir(self.run_dir, agent) / MATCHMAKING_FILE
         self.game_string = game_string
         self.config = config
         self.rng = rng
@@ -123,7 +177,7 @@ class PoolOpponents:
         self.networks: dict[str, Evaluator] = {}
 
     def refresh(self) -> None:
-        table = rundir.read_json(self.run_dir / MATCHMAKING_FILE) or {}
+        table = rundir.read_json(self.table) or {}
         options = entries(table)
         self.self_play = float(table.get("self_play", 1.0))
         if not options:
@@ -137,8 +191,7 @@ class PoolOpponents:
             name = options[i]["player"]
             if name not in self.networks:
                 try:
-                    snap = checkpoint.load_snapshot(checkpoint.snapshot_path(self.run_dir, step_of(name)),
-                                                    self.game_string)
+                    snap = checkpoint.load_snapshot(snapshot_file(self.run_dir, name), self.game_string)
                 except checkpoint.CheckpointError:
                     continue  # thinned out of the pool meanwhile
                 self.networks[name] = Evaluator(snap.build_models(self.device), self.device)

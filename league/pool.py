@@ -1,12 +1,16 @@
 """The snapshot pool: which past snapshots the main agent plays and the evaluator rates.
 
-The pool is a list of learner steps in `<run>/pool.json` (written atomically). Snapshots join on a
-cadence (every `league.pool_every` learner steps) or, with `league.gate = true`, when the current
-policy passes an SPRT against the newest member (league.evaluator runs the gate). Past the size cap
-the pool is thinned on a log scale of steps: the member whose removal leaves the smallest gap in
-log(step) goes, so recent history stays dense and old history keeps sparse coverage; the first
-member (the anchor of the run's history) and the newest are never removed. Snapshot files that are
-neither pool members nor among the newest few are deleted, so disk stays bounded.
+The pool is a list of (agent, learner step) in `<run>/pool.json` (written atomically), in the order
+they joined. Main's snapshots join on a cadence (every `league.pool_every` learner steps) or, with
+`league.gate = true`, when the current policy passes an SPRT against main's newest member
+(league.evaluator runs the gate); exploiters' snapshots join by their own rule (league/roles.py).
+Past the size cap each agent's members are thinned on a log scale of its steps: the member whose
+removal leaves the smallest gap in log(step) goes, so recent history stays dense and old history
+keeps sparse coverage; an agent's first member (the anchor of its history) and newest are never
+removed. Snapshot files that are neither pool members nor among an agent's newest few are deleted,
+so disk stays bounded.
+
+Specs: main's snapshots are `<run>:step-K`, another agent's `<run>/<agent>:step-K`.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from engine import checkpoint, rundir
+from engine.rundir import MAIN
 
 POOL_FILE = "pool.json"
 KEEP_RECENT = 3  # newest snapshot files always kept, whatever the pool holds (actors may be loading them)
@@ -25,11 +30,13 @@ KEEP_RECENT = 3  # newest snapshot files always kept, whatever the pool holds (a
 class Member:
     step: int
     added: float = field(default_factory=time.time)
+    agent: str = MAIN  # pools written before exploiters existed hold main's snapshots only
 
 
-def spec(run_dir: Path, step: int) -> str:
+def spec(run_dir: Path, step: int, agent: str = MAIN) -> str:
     """The player spec of a run's snapshot, as the ledger and ladders name it."""
-    return f"{Path(run_dir).name}:step-{step}"
+    name = Path(run_dir).name if agent == MAIN else f"{Path(run_dir).name}/{agent}"
+    return f"{name}:step-{step}"
 
 
 def step_of(player: str) -> int | None:
@@ -37,6 +44,21 @@ def step_of(player: str) -> int | None:
     head = player.split("@", 1)[0]
     _, sep, tail = head.rpartition(":step-")
     return int(tail) if sep and tail.isdigit() else None
+
+
+def agent_of(player: str) -> str:
+    """The agent of a `<run>:step-K` (main) or `<run>/<agent>:step-K` spec."""
+    run = player.split("@", 1)[0].split(":", 1)[0]
+    return run.partition("/")[2] or MAIN
+
+
+def snapshot_file(run_dir: Path, player: str) -> Path | None:
+    """The file of one of this run's snapshot specs (main's or another agent's); None for other players."""
+    step = step_of(player)
+    name = Path(run_dir).name
+    if step is None or not player.startswith((name + ":", name + "/")):
+        return None
+    return checkpoint.snapshot_path(rundir.agent_dir(run_dir, agent_of(player)), step)
 
 
 class Pool:
@@ -58,33 +80,45 @@ class Pool:
 
     @property
     def steps(self) -> list[int]:
-        return [m.step for m in self.members]
+        """Main's members."""
+        return self.steps_of(MAIN)
 
-    def specs(self) -> list[str]:
-        return [spec(self.run_dir, m.step) for m in self.members]
+    def steps_of(self, agent: str) -> list[int]:
+        return sorted(m.step for m in self.members if m.agent == agent)
+
+    def specs(self, agent: str | None = None) -> list[str]:
+        """Members in the order they joined; only one agent's with `agent`."""
+        return [spec(self.run_dir, m.step, m.agent) for m in self.members if agent in (None, m.agent)]
 
     @property
     def newest(self) -> int | None:
-        return self.members[-1].step if self.members else None
+        """Main's newest member (the pool cadence and the gate go by it)."""
+        return self.newest_of(MAIN)
 
-    def add(self, step: int) -> list[int]:
-        """Add a snapshot (kept in step order), thin past the cap, save; returns the steps removed."""
-        if step in self.steps:
+    def newest_of(self, agent: str) -> int | None:
+        steps = self.steps_of(agent)
+        return steps[-1] if steps else None
+
+    def add(self, step: int, agent: str = MAIN) -> list[int]:
+        """Add an agent's snapshot, thin that agent's members past the cap, save; returns the steps removed."""
+        if step in self.steps_of(agent):
             return []
-        self.members.append(Member(step))
-        self.members.sort(key=lambda m: m.step)
+        self.members.append(Member(step, agent=agent))
         removed = []
-        while len(self.members) > max(self.cap, 2):
-            removed.append(self.members.pop(_thinnest(self.steps)).step)
+        mine = sorted((m for m in self.members if m.agent == agent), key=lambda m: m.step)
+        while len(mine) > max(self.cap, 2):
+            gone = mine.pop(_thinnest([m.step for m in mine]))
+            self.members.remove(gone)
+            removed.append(gone.step)
         self.save()
         return removed
 
-    def prune_files(self, keep_newer: bool = False) -> list[Path]:
-        """Delete snapshot files outside the pool, except the newest few (and, with `keep_newer`, all
-        newer than the pool's newest member: gate candidates); returns what was deleted."""
-        snaps = checkpoint.list_snapshots(self.run_dir)
-        keep = set(self.steps) | {s for s, _ in snaps[-KEEP_RECENT:]}
-        newest = self.newest if self.newest is not None else -1
+    def prune_files(self, keep_newer: bool = False, agent: str = MAIN) -> list[Path]:
+        """Delete an agent's snapshot files outside the pool, except the newest few (and, with
+        `keep_newer`, all newer than its newest member: gate candidates); returns what was deleted."""
+        snaps = checkpoint.list_snapshots(rundir.agent_dir(self.run_dir, agent))
+        keep = set(self.steps_of(agent)) | {s for s, _ in snaps[-KEEP_RECENT:]}
+        newest = self.newest_of(agent) if self.newest_of(agent) is not None else -1
         deleted = []
         for step, path in snaps:
             if step not in keep and not (keep_newer and step > newest):

@@ -7,6 +7,12 @@ snapshots to the pool on its cadence and refreshes the matchmaking weights; the 
 plays rating games. Store, snapshot files, pool, matchmaking file and ledger are the only channels
 between them, so any of them can die and restart. `actors = 0` runs everything in this one process,
 alternating, which makes a run repeatable from its seed.
+
+With exploiters (league/roles.py) the league has several learning agents: each has its own
+directory (`agents/<name>/`: snapshots, learner state, trajectories, matchmaking), its own actor
+process, and its share of this process's training (every agent up to its own reuse cap, so compute
+follows data); inline runs take the agents in turn. An exploiter's snapshot joins the pool when
+league/roles.py says so, and may then restart from fresh weights.
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ import torch
 
 import games
 from engine import checkpoint, config as cfg, rundir
+from engine.rundir import MAIN
 from engine.inference import Evaluator
 from engine.learner import Learner
 from engine.mmd import MMDLearner
@@ -30,12 +37,12 @@ from engine.policy_actor import PolicyActor
 from engine.networks import default_device
 from engine.selfplay import SelfPlayActor, store_meta
 from engine.store import GameRecord as Trajectory, SegmentWriter, list_segments, read_segment
-from league import pfsp
+from league import pfsp, roles
 from league import evaluator as rating
 from league.ladder import ledger_ratings
 from league.ledger import GameRecord, Ledger
 from league.ratings import RatingConfig
-from league.pool import Pool
+from league.pool import Pool, agent_of, spec as snapshot_spec
 
 SNAPSHOT_POLL_SECONDS = 3.0
 ON_POLICY_POLL_SECONDS = 0.25  # mmd waits for games of each new snapshot: pick it up at once
@@ -94,21 +101,23 @@ class TrainingRecorder:
     never ledger entries without data; `reconcile` adds those on the next start (uids make it
     idempotent). With `self_play=False` games of the policy against itself stay in the store only:
     poker self-play runs to millions of hands a run, which say nothing about who beats whom.
+    An exploiter's games carry its name as match_id: the players alone do not tell main's game
+    against an exploiter's pool snapshot from the exploiter's game against main (league/pfsp.py).
     """
 
-    def __init__(self, writer: SegmentWriter, ledger: Ledger, game_string: str, self_play: bool = True) -> None:
+    def __init__(self, writer: SegmentWriter, ledger: Ledger, game_string: str, self_play: bool = True,
+                 agent: str = MAIN) -> None:
         self.writer = writer
         self.ledger = ledger
         self.game_string = game_string
         self.self_play = self_play
+        self.match_id = None if agent == MAIN else agent
         self.pending: list[GameRecord] = []
 
     def add(self, record: Trajectory) -> None:
         if self.self_play or len(set(record.participants)) > 1:
-            self.pending.append(GameRecord(
-                players=tuple(record.participants), returns=tuple(map(float, record.returns)),
-                length=record.plies or len(record), kind="training", game=self.game_string,
-                uid=record.game_id, time=time.time()))
+            self.pending.append(_ledger_record(record.participants, record.returns, record.plies or len(record),
+                                               record.game_id, time.time(), self.game_string, self.match_id))
         self._after(self.writer.add(record))
 
     def flush_if_due(self) -> None:
@@ -128,21 +137,27 @@ class TrainingRecorder:
         self._after(True)
 
 
-def reconcile(run_dir: Path, ledger: Ledger, game_string: str, self_play: bool = True) -> int:
-    """Record in the ledger the stored games a kill kept from it (the newest segment of each writer);
-    `self_play` as in TrainingRecorder."""
+def _ledger_record(players, returns, length: int, uid: str, finished: float, game_string: str,
+                   match_id: str | None) -> GameRecord:
+    return GameRecord(players=tuple(players), returns=tuple(map(float, returns)), length=int(length),
+                      kind="training", game=game_string, uid=uid, time=float(finished), match_id=match_id)
+
+
+def reconcile(home: Path, ledger: Ledger, game_string: str, self_play: bool = True, agent: str = MAIN) -> int:
+    """Record in the ledger the stored games a kill kept from it (the newest segment of each writer
+    in an agent's `home`); `self_play` and `agent` as in TrainingRecorder."""
     newest: dict[str, Path] = {}
-    for path in list_segments(run_dir / "trajectories"):
+    for path in list_segments(home / "trajectories"):
         newest[path.name.rsplit("-", 1)[0]] = path
     added = 0
+    match_id = None if agent == MAIN else agent
     for path in newest.values():
         try:
             g = read_segment(path, slice(0, 0)).games
         except Exception:  # a damaged segment: the store's own recovery deals with it
             continue
         added += ledger.record_many(
-            GameRecord(players=tuple(p), returns=tuple(map(float, r)), length=int(n), kind="training",
-                       game=game_string, uid=uid, time=float(t))
+            _ledger_record(p, r, n, uid, t, game_string, match_id)
             for uid, p, r, n, t in zip(g["game_id"], g["participants"], g["returns"], g["length"], g["finished_at"])
             if self_play or len(set(p)) > 1)
     return added
@@ -153,6 +168,11 @@ def components(spec) -> tuple[type, type]:
     if spec.learner == "mmd":
         return MMDLearner, PolicyActor
     return Learner, SelfPlayActor
+
+
+def _actor_class(spec, agent: str) -> type:
+    """Exploiters exist for AlphaZero games only (engine.config refuses them for mmd)."""
+    return components(spec)[1] if agent == MAIN else SelfPlayActor
 
 
 # ---- actor process ------------------------------------------------------------------------------
@@ -169,34 +189,35 @@ def _load_latest(run_dir: Path, spec, evaluator: Evaluator, current: int) -> int
     return snap.step
 
 
-def actor_main(run_dir: str, index: int, seed: int, stop, stats_queue) -> None:
-    """Entry point of an actor process: self-play until `stop` is set or the parent dies."""
+def actor_main(run_dir: str, index: int, seed: int, stop, stats_queue, agent: str = MAIN) -> None:
+    """Entry point of an actor process: plays `agent`'s games until `stop` is set or the parent dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and sets `stop`
     run_dir = Path(run_dir)
+    home = rundir.agent_dir(run_dir, agent)
     config = rundir.load_config(run_dir)
     torch.set_num_threads(config.threads)
     parent = os.getppid()
     spec = games.load(config.game)
     device = default_device()
-    while checkpoint.latest_snapshot(run_dir) is None and not stop.is_set():
+    while checkpoint.latest_snapshot(home) is None and not stop.is_set():
         time.sleep(0.2)
-    found = checkpoint.latest_snapshot(run_dir)
+    found = checkpoint.latest_snapshot(home)
     if found is None:
         return
     snap = checkpoint.load_snapshot(found[1], spec.game_string)
     evaluator = Evaluator(snap.build_models(device), device)
     step = snap.step
     rng = np.random.default_rng([seed, index, step])
-    opponents = pfsp.PoolOpponents(run_dir, spec.game_string, config.league, rng, device)
+    opponents = pfsp.PoolOpponents(run_dir, spec.game_string, config.league, rng, device, agent)
     opponents.refresh()
-    actor = components(spec)[1](spec, evaluator, config, rng, participant=f"{run_dir.name}:step-{step}",
-                                 opponents=opponents)
+    actor = _actor_class(spec, agent)(spec, evaluator, config, rng, participant=snapshot_spec(run_dir, step, agent),
+                                      opponents=opponents)
     poll = ON_POLICY_POLL_SECONDS if spec.learner == "mmd" else SNAPSHOT_POLL_SECONDS
     actor.learner_step = step
     sp = config.selfplay
-    writer = TrainingRecorder(SegmentWriter(run_dir / "trajectories", f"actor-{index}", store_meta(spec),
+    writer = TrainingRecorder(SegmentWriter(home / "trajectories", f"actor-{index}", store_meta(spec),
                                             sp.flush_games, sp.flush_seconds), Ledger.of_run(run_dir), spec.game_string,
-                              self_play=spec.learner != "mmd")
+                              self_play=spec.learner != "mmd", agent=agent)
     start = last_poll = last_stats = time.monotonic()
     try:
         while not stop.is_set() and os.getppid() == parent:
@@ -205,12 +226,13 @@ def actor_main(run_dir: str, index: int, seed: int, stop, stats_queue) -> None:
             now = time.monotonic()
             if now - last_poll > poll:
                 last_poll = now
-                new_step = _load_latest(run_dir, spec, evaluator, step)
-                if new_step != step:
+                new_step = _load_latest(home, spec, evaluator, step)
+                # An exploiter's opponents move without it (main's latest snapshot, new members).
+                if new_step != step or agent != MAIN:
                     step = new_step
                     opponents.refresh()
                 actor.learner_step = step
-                actor.participant = f"{run_dir.name}:step-{step}"
+                actor.participant = snapshot_spec(run_dir, step, agent)
             if now - last_stats > STATS_SECONDS:
                 last_stats = now
                 stats_queue.put((index, {"games": actor.stats.games, "positions": actor.stats.positions,
@@ -245,6 +267,7 @@ class Progress:
     ladder: list[dict] = field(default_factory=list)
     ladder_note: str = ""
     nash_conv: dict = field(default_factory=dict)  # the latest measurement (mmd, small games)
+    agents: list[dict] = field(default_factory=list)  # one row per learning agent (see LeagueRun._agent_rows)
 
     def update_actor(self, index: int, stats: dict) -> None:
         self.per_actor[index] = stats
@@ -264,53 +287,142 @@ class Progress:
                 "restarts": self.restarts, "pool": self.pool, "matchmaking": self.matchmaking,
                 "ledger": self.ledger, "disk_bytes": self.disk_bytes,
                 "ladder": self.ladder, "ladder_note": self.ladder_note, "nash_conv": self.nash_conv,
-                **self.rates()}
+                "agents": self.agents, **self.rates()}
+
+
+@dataclass
+class Trainee:
+    """One learning agent of this session: its role, its learner, where it lives."""
+    agent: roles.Agent
+    learner: Learner | MMDLearner
+    home: Path
+    published: int = -1  # the step of its newest snapshot this session
+
+    @property
+    def since(self) -> int:
+        """Its games from this step on tell its win rates (a fresh start forgets the old weights')."""
+        return getattr(self.learner, "since", 0)
+
+    @property
+    def joined_since(self) -> int:
+        """The first step after its last join: its join rule counts games and steps from here."""
+        return getattr(self.learner, "role", {}).get("since", 0)
+
+
+@dataclass
+class InlineSlot:
+    """An agent's actor in a single-process run: its network, matchmaking and store writer."""
+    trainee: Trainee
+    evaluator: Evaluator
+    actor: object
+    opponents: pfsp.PoolOpponents
+    writer: TrainingRecorder
+    current: int  # the snapshot step the actor plays
+    segments: int = 0
 
 
 class LeagueRun:
-    """One session of a run: resumes the learner, runs actors, trains until the budget is spent."""
+    """One session of a run: resumes every agent's learner, runs actors, trains until the budget is spent."""
 
     def __init__(self, config: cfg.RunConfig, run_dir: Path) -> None:
         self.config = config
         self.run_dir = run_dir
         self.spec = games.load(config.game)
         torch.set_num_threads(config.threads)
-        self.learner = components(self.spec)[0](self.spec, config, run_dir, default_device())
+        device = default_device()
+        self.agents = [Trainee(roles.MAIN_AGENT, components(self.spec)[0](self.spec, config, run_dir, device), run_dir)]
+        for agent in roles.agents(config.league)[1:]:
+            home = rundir.agent_dir(run_dir, agent.name)
+            learner = Learner(self.spec, config, home, device, seed=roles.seed_of(config.seed, agent.index))
+            self.agents.append(Trainee(agent, learner, home))
+        self.main = self.agents[0]
+        self.learner = self.main.learner
         self.ledger = Ledger.of_run(run_dir)
         self.pool = Pool(run_dir, config.league.pool_size)
         self.progress = Progress()
-        self.metrics = run_dir / "metrics.jsonl"
-        self.published_step = -1
         self._status_written = 0.0
         self._matchmaking_written = 0.0
         self._ladder_games = 0
 
-    def _publish(self) -> None:
-        path = self.learner.publish()
-        self.published_step = self.learner.step
-        self.progress.snapshot = path.name
+    def _publish(self, t: Trainee) -> None:
+        path = t.learner.publish()
+        t.published = t.learner.step
+        rundir.append_jsonl(t.home / "metrics.jsonl", {"time": time.time(), "step": t.learner.step,
+                                                       **t.learner.last_losses, **self.progress.rates(),
+                                                       "stored_positions": t.learner.window.positions_loaded,
+                                                       "games": t.learner.window.games_seen})
         lc = self.config.league
         self.pool.load()
-        if not lc.gate and (self.pool.newest is None or self.learner.step - self.pool.newest >= lc.pool_every):
-            self.pool.add(self.learner.step)
-            self._matchmaking()
+        if t.agent.exploiter:
+            self._maybe_join(t)  # a fresh start publishes again, from here
+        else:
+            self.progress.snapshot = path.name
+            if not lc.gate and (self.pool.newest is None or t.learner.step - self.pool.newest >= lc.pool_every):
+                self.pool.add(t.learner.step)
+                self._matchmaking()
         # With a gate the candidate is always newer than the pool's newest member: keep those files.
-        self.pool.prune_files(keep_newer=lc.gate)
-        rundir.append_jsonl(self.metrics, {"time": time.time(), "step": self.learner.step,
-                                           **self.learner.last_losses, **self.progress.rates(),
-                                           "stored_positions": self.learner.window.positions_loaded,
-                                           "games": self.learner.window.games_seen})
+        self.pool.prune_files(keep_newer=lc.gate and not t.agent.exploiter, agent=t.agent.name)
+
+    # ---- exploiters (league/roles.py) ------------------------------------------------------------
+
+    def _maybe_join(self, t: Trainee) -> None:
+        """Add the exploiter's snapshot just published to the pool when its role's rule says so."""
+        lc = self.config.league
+        rate = pfsp.overall(pfsp.recent(self.ledger), t.agent.name, lc.win_rate_decay, t.joined_since)
+        if roles.ready_to_join(rate["x"], rate["games"], t.learner.step - t.joined_since, lc):
+            self.pool.add(t.learner.step, t.agent.name)
+            self._joined(t, t.learner.step)
+
+    def _joined(self, t: Trainee, step: int) -> None:
+        """Book a join at `step` and restart fresh if the role says so (the fresh weights are published
+        at once, so the actor plays them). Also finishes a join a kill interrupted (see `run`)."""
+        role = t.learner.role
+        role["joins"] = role.get("joins", 0) + 1
+        role["last_join"], role["since"] = step, step + 1
+        if roles.resets_after_join(t.agent, role["joins"], self.config.seed, self.config.league):
+            t.learner.reset()
+            self._publish(t)
+        self._matchmaking()
+
+    def _agent_rows(self, games: list) -> list[dict]:
+        """Each agent for the dashboard: role, step, its recent win rate against its target, joins, resets."""
+        lc = self.config.league
+        rows = []
+        for t in self.agents:
+            only = (lambda p: agent_of(p) == MAIN) if t.agent.role == roles.MAIN_EXPLOITER else None
+            rate = pfsp.overall(games, t.agent.name, lc.win_rate_decay, t.joined_since, only)
+            target = "main" if t.agent.role == roles.MAIN_EXPLOITER else "pool"
+            rows.append({"agent": t.agent.name, "role": t.agent.role, "step": t.learner.step, "target": target,
+                         "win_rate": rate["x"], "games": rate["games"],
+                         "joined": getattr(t.learner, "role", {}).get("joins", 0),
+                         "resets": getattr(t.learner, "resets", 0),
+                         "members": len(self.pool.steps_of(t.agent.name))})
+        return rows
+
+    # ---- shared state ----------------------------------------------------------------------------
 
     def _matchmaking(self) -> None:
         seats = self.spec.num_players if self.config.networks == "per_player" else 0
-        self.progress.matchmaking = pfsp.publish(self.run_dir, self.config.league, self.ledger, seats)
+        games = pfsp.recent(self.ledger)
+        for t in self.agents:
+            table = pfsp.publish(self.run_dir, self.config.league, self.ledger, seats, t.agent, t.since, games)
+            if t is self.main:
+                self.progress.matchmaking = table
         self.progress.pool = self.pool.load().specs()
+        if len(self.agents) > 1:
+            self.progress.agents = self._agent_rows(games)
+
+    def _reconcile(self) -> None:
+        for t in self.agents:
+            reconcile(t.home, self.ledger, self.spec.game_string, self.spec.learner != "mmd", t.agent.name)
 
     def _sync_progress(self) -> None:
         p, lr = self.progress, self.learner
         p.step, p.losses = lr.step, lr.last_losses
         p.stored_positions, p.stored_games = lr.window.positions_loaded, lr.window.games_seen
         p.nash_conv = getattr(lr, "latest_nash_conv", {})
+        for row, t in zip(p.agents, self.agents):
+            row["step"] = t.learner.step
 
     def _fit_ladder(self) -> None:
         """Refit the ladder when rating games arrived (points and bootstrap bars: a few ms here)."""
@@ -345,17 +457,27 @@ class LeagueRun:
             self._status_written = now
             self._write_status(True)
 
+    def _resume(self, t: Trainee) -> None:
+        """Continue an agent where its last session stopped (or publish its step-0 weights)."""
+        if not t.learner.resume():
+            self._publish(t)  # step 0: the actors' first weights
+        elif not checkpoint.snapshot_path(t.home, t.learner.step).exists():
+            self._publish(t)  # killed between saving the learner state and its snapshot
+        elif t is self.main:
+            self.progress.snapshot = checkpoint.snapshot_path(t.home, t.learner.step).name
+        joined = self.pool.load().newest_of(t.agent.name)
+        if t.agent.exploiter and joined is not None and joined > t.learner.role.get("last_join", -1):
+            self._joined(t, joined)  # killed between a join and its bookkeeping (or fresh start)
+        t.published = t.learner.step
+        t.learner.refresh()
+
     def run(self, steps: int | None = None, minutes: float | None = None, view=None) -> Progress:
-        for stale in [*self.run_dir.glob("*.tmp"), *self.run_dir.glob("snapshots/*.tmp")]:
-            stale.unlink(missing_ok=True)  # left by a kill mid-write; the learner is their only writer
-        reconcile(self.run_dir, self.ledger, self.spec.game_string, self.spec.learner != "mmd")
-        if not self.learner.resume():
-            self._publish()  # step 0: the actors' first weights
-        elif not checkpoint.snapshot_path(self.run_dir, self.learner.step).exists():
-            self._publish()  # killed between saving the learner state and its snapshot
-        else:
-            self.progress.snapshot = checkpoint.snapshot_path(self.run_dir, self.learner.step).name
-        self.learner.refresh()
+        for t in self.agents:
+            for stale in [*t.home.glob("*.tmp"), *t.home.glob("snapshots/*.tmp")]:
+                stale.unlink(missing_ok=True)  # left by a kill mid-write; the learner is their only writer
+        self._reconcile()
+        for t in self.agents:
+            self._resume(t)
         target = self.learner.step + steps if steps is not None else None
         deadline = time.monotonic() + 60 * minutes if minutes is not None else None
 
@@ -368,63 +490,87 @@ class LeagueRun:
             else:
                 self._run_processes(done, view)
         finally:
-            if self.learner.step > 0 and not checkpoint.snapshot_path(self.run_dir, self.learner.step).exists():
-                self._publish()
+            for t in self.agents:
+                if t.learner.step > 0 and not checkpoint.snapshot_path(t.home, t.learner.step).exists():
+                    self._publish(t)
             if not self.config.league.gate and self.pool.load().newest != self.learner.step:
                 self.pool.add(self.learner.step)  # the session's last word gets rated (`arena ladder --play`)
+            self._matchmaking()
             self._write_status(False)
         return self.progress
 
-    def _train_some(self, done, budget_seconds: float) -> None:
+    def _train_some(self, t: Trainee, done, budget_seconds: float) -> None:
         end = time.monotonic() + budget_seconds
-        while self.learner.ready() and not done() and time.monotonic() < end:
-            self.learner.train_step()
-            if self.learner.step % self.config.train.snapshot_every == 0:
-                self._publish()
+        while t.learner.ready() and not done() and time.monotonic() < end:
+            t.learner.train_step()
+            if t.learner.step % self.config.train.snapshot_every == 0:
+                self._publish(t)
+
+    def _inline_slot(self, t: Trainee, device) -> InlineSlot:
+        spec, config = self.spec, self.config
+        snap = checkpoint.load_snapshot(checkpoint.snapshot_path(t.home, t.learner.step), spec.game_string)
+        evaluator = Evaluator(snap.build_models(device), device)
+        rng = np.random.default_rng([config.seed, t.agent.index, t.learner.step])
+        opponents = pfsp.PoolOpponents(self.run_dir, spec.game_string, config.league, rng, device, t.agent.name)
+        opponents.refresh()
+        actor = _actor_class(spec, t.agent.name)(spec, evaluator, config, rng, opponents=opponents,
+                                                 participant=snapshot_spec(self.run_dir, snap.step, t.agent.name))
+        actor.learner_step = snap.step  # on-policy learners train only on games of the current weights
+        writer = TrainingRecorder(SegmentWriter(t.home / "trajectories", "inline", store_meta(spec),
+                                                config.selfplay.flush_games, float("inf")),
+                                  self.ledger, spec.game_string, self_play=spec.learner != "mmd", agent=t.agent.name)
+        return InlineSlot(t, evaluator, actor, opponents, writer, snap.step, writer.writer.segments_written)
 
     def _run_inline(self, done, view) -> None:
-        """Actor and learner alternate in this process: repeatable for a given seed (with --steps)."""
-        spec, config = self.spec, self.config
+        """Actors and learners alternate in this process, agent after agent: repeatable for a given
+        seed (with --steps)."""
         device = default_device()
-        snap = checkpoint.load_snapshot(checkpoint.snapshot_path(self.run_dir, self.learner.step), spec.game_string)
-        evaluator = Evaluator(snap.build_models(device), device)
-        rng = np.random.default_rng([config.seed, 0, self.learner.step])
         self._matchmaking()
-        opponents = pfsp.PoolOpponents(self.run_dir, spec.game_string, config.league, rng, device)
-        opponents.refresh()
-        actor = components(spec)[1](spec, evaluator, config, rng,
-                                    participant=f"{self.run_dir.name}:step-{snap.step}", opponents=opponents)
-        actor.learner_step = snap.step  # on-policy learners train only on games of the current weights
-        writer = TrainingRecorder(SegmentWriter(self.run_dir / "trajectories", "inline", store_meta(spec),
-                                                config.selfplay.flush_games, float("inf")),
-                                  self.ledger, spec.game_string, self_play=spec.learner != "mmd")
-        rater = rating.Evaluator(self.run_dir, config, config.seed) if config.league.evaluator else None
-        current = snap.step
-        segments = writer.writer.segments_written
+        slots = [self._inline_slot(t, device) for t in self.agents]
+        rater = rating.Evaluator(self.run_dir, self.config, self.config.seed) if self.config.league.evaluator else None
         start = time.monotonic()
         try:
             while not done():
-                actor.step(writer.add)
-                if writer.writer.segments_written != segments:
-                    segments = writer.writer.segments_written
-                    self.learner.refresh()
-                    # Train up to the reuse cap; no wall-clock budget here, so runs repeat exactly.
-                    self._train_some(done, float("inf"))
-                    if self.published_step > current:
-                        current = self.published_step
-                        _load_latest(self.run_dir, spec, evaluator, -1)
-                        actor.learner_step = current
-                        actor.participant = f"{self.run_dir.name}:step-{current}"
+                for index, slot in enumerate(slots):
+                    if done():
+                        break
+                    if self._inline_turn(slot, done):  # a new snapshot, perhaps a new pool member to rate
                         while rater and not done() and (job := rater.next_job(fill=False)):
                             rater.run_job(job)
+                    actor = slot.actor
+                    self.progress.update_actor(index, {"games": actor.stats.games, "positions": actor.stats.positions,
+                                                       "simulations": actor.simulations,
+                                                       "seconds": time.monotonic() - start})
+                    if any(s.current != s.trainee.published for s in slots):  # someone published
                         self._matchmaking()
-                        opponents.refresh()
-                self.progress.update_actor(0, {"games": actor.stats.games, "positions": actor.stats.positions,
-                                               "simulations": actor.simulations,
-                                               "seconds": time.monotonic() - start})
+                        for s in slots:
+                            self._inline_pick_up(s)
                 self._tick(view)
         finally:
-            writer.close()
+            for slot in slots:
+                slot.writer.close()
+
+    def _inline_turn(self, slot: InlineSlot, done) -> bool:
+        """One move of the agent's games; when a segment was written, train the agent up to its
+        reuse cap (no wall-clock budget here, so runs repeat exactly). True when it published."""
+        t = slot.trainee
+        slot.actor.step(slot.writer.add)
+        if slot.writer.writer.segments_written == slot.segments:
+            return False
+        slot.segments = slot.writer.writer.segments_written
+        t.learner.refresh()
+        self._train_some(t, done, float("inf"))
+        return t.published != slot.current
+
+    def _inline_pick_up(self, slot: InlineSlot) -> None:
+        """The agent's newest weights, and fresh opponents (theirs may have moved too)."""
+        t = slot.trainee
+        if t.published != slot.current:
+            slot.current = t.published
+            _load_latest(t.home, self.spec, slot.evaluator, -1)
+            slot.actor.learner_step = slot.current
+            slot.actor.participant = snapshot_spec(self.run_dir, slot.current, t.agent.name)
+        slot.opponents.refresh()
 
     def _run_processes(self, done, view) -> None:
         ctx = mp.get_context("spawn")
@@ -432,16 +578,19 @@ class LeagueRun:
         stats = ctx.Queue()
         seed = self.config.seed + self.learner.step
         procs: dict[int, mp.Process] = {}
+        # Main's actors are 0 .. actors-1; each exploiter's one actor follows.
+        owners = [MAIN] * self.config.actors + [t.agent.name for t in self.agents[1:]]
 
         def start(i: int) -> None:
             run_seed = seed + 1000 * self.progress.restarts
             if i == EVALUATOR:
                 procs[i] = ctx.Process(target=rating.evaluator_main, args=(str(self.run_dir), run_seed, stop), daemon=True)
             else:
-                procs[i] = ctx.Process(target=actor_main, args=(str(self.run_dir), i, run_seed, stop, stats), daemon=True)
+                procs[i] = ctx.Process(target=actor_main, args=(str(self.run_dir), i, run_seed, stop, stats, owners[i]),
+                                       daemon=True)
             procs[i].start()
 
-        for i in range(self.config.actors):
+        for i in range(len(owners)):
             start(i)
         if self.config.league.evaluator:
             start(EVALUATOR)
@@ -451,10 +600,12 @@ class LeagueRun:
                 now = time.monotonic()
                 if now - last_refresh > (ON_POLICY_POLL_SECONDS if self.spec.learner == "mmd" else 1.0):
                     last_refresh = now
-                    self.learner.refresh()
-                if self.learner.ready():
-                    self._train_some(done, 0.5)
-                else:
+                    for t in self.agents:
+                        t.learner.refresh()
+                ready = [t for t in self.agents if t.learner.ready()]
+                for t in ready:  # each up to its own reuse cap: compute follows data
+                    self._train_some(t, done, 0.5 / len(ready))
+                if not ready:
                     time.sleep(0.05)
                 while True:
                     try:
@@ -465,8 +616,7 @@ class LeagueRun:
                 for i, proc in list(procs.items()):
                     if not proc.is_alive() and not stop.is_set():
                         self.progress.restarts += 1  # an actor died (killed, OOM): replace it
-                        reconcile(self.run_dir, self.ledger, self.spec.game_string,  # its last segment
-                                  self.spec.learner != "mmd")
+                        self._reconcile()  # its last segment
                         start(i)
                 self.progress.actors_alive = sum(p.is_alive() for i, p in procs.items() if i != EVALUATOR)
                 self._tick(view)
@@ -476,4 +626,5 @@ class LeagueRun:
                 proc.join(timeout=30)
                 if proc.is_alive():
                     proc.terminate()
-            self.learner.refresh()
+            for t in self.agents:
+                t.learner.refresh()
