@@ -13,6 +13,8 @@ own. `reset` gives an exploiter fresh weights and optimizer after its snapshot j
 """
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +76,12 @@ class Learner:
         self.since = 0  # train only on games of weights from this step on: set by `reset`
         self.resets = 0
         self.role: dict[str, int] = {}  # the league's bookkeeping of this agent, saved with its weights
-        self._base = 0  # positions loaded before the last reset (this session): the reuse cap counts after
+        # The reuse cap counts positions across sessions: `_counted` from earlier sessions (and
+        # since the last reset), plus this session's loads after `_base`. A resumed window reloads
+        # only the newest `train.window` positions, which were counted already; were they counted
+        # again the cap would be too low and the learner would idle until the actors caught up.
+        self._counted = 0
+        self._base: int | None = 0  # None until a resumed learner's first refresh
 
     # ---- state ------------------------------------------------------------------------------
 
@@ -90,6 +97,9 @@ class Learner:
             opt.load_state_dict(state)
         self.step = int(data["step"])
         self.samples = int(data["samples"])
+        # States from before `counted` existed: assume the cap was reached, as it usually is.
+        self._counted = int(data.get("counted", math.ceil(self.samples / self.config.train.max_reuse)))
+        self._base = None
         self.since, self.resets = int(data.get("since", 0)), int(data.get("resets", 0))
         self.role = dict(data.get("role", {}))
         return True
@@ -103,7 +113,7 @@ class Learner:
         self.models, self.optimizers = networks(self.spec, self.config, self.device)
         self.step += 1
         self.since = self.step
-        self.samples, self._base = 0, self.window.positions_loaded
+        self.samples, self._counted, self._base = 0, 0, self.window.positions_loaded
 
     def publish(self) -> Path:
         """Write the learner state for the current step, then its snapshot.
@@ -113,7 +123,7 @@ class Learner:
         would make the resumed learner redo those steps and overwrite that snapshot with others.
         """
         checkpoint.atomic_save({
-            "step": self.step, "samples": self.samples, "since": self.since, "resets": self.resets, "role": self.role,
+            "step": self.step, "samples": self.samples, "counted": self.counted_positions, "since": self.since, "resets": self.resets, "role": self.role,
             "weights": [{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in self.models],
             "optimizers": [opt.state_dict() for opt in self.optimizers],
         }, self.run_dir / STATE_FILE)
@@ -125,7 +135,15 @@ class Learner:
     # ---- training ---------------------------------------------------------------------------
 
     def refresh(self) -> int:
-        return self.window.refresh()
+        added = self.window.refresh()
+        if self._base is None:  # a resumed learner's first load: positions counted before
+            self._base = self.window.positions_loaded
+        return added
+
+    @property
+    def counted_positions(self) -> int:
+        """Positions the reuse cap allows samples of (max_reuse each), over all sessions."""
+        return self._counted + self.window.positions_loaded - (self._base or 0)
 
     def ready(self) -> bool:
         """Enough data, and not yet past the reuse cap of what the actors have produced."""
@@ -133,7 +151,7 @@ class Learner:
         held = len(self.window.played_by(self.since)) if self.since else self.window.positions
         if held < max(tc.min_positions, 1):
             return False
-        return self.samples < tc.max_reuse * (self.window.positions_loaded - self._base)
+        return self.samples < tc.max_reuse * self.counted_positions
 
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a)).to(self.device)

@@ -340,6 +340,31 @@ def test_publish_and_resume(ttt_games, tmp_path):
         assert torch.allclose(a, b, atol=1e-6)
 
 
+def test_a_resumed_learner_keeps_its_reuse_credit(ttt_games, tmp_path):
+    """The window holds fewer positions than were stored; the cap still counts all of them."""
+    spec = games.load("tic_tac_toe")
+    config = tiny_config(train={"min_positions": 64, "batch_size": 32, "max_reuse": 1.0, "window": 100})
+    learner = Learner(spec, config, tmp_path)
+    write_store(tmp_path / "trajectories", spec, ttt_games[:5], writer="a")
+    learner.refresh()
+    write_store(tmp_path / "trajectories", spec, ttt_games[5:], writer="b")
+    learner.refresh()  # all of it passes through the window of 100
+    total = learner.window.positions_loaded
+    assert total > 200 and learner.window.positions == 100
+    while learner.samples + 32 < 0.8 * total:  # well past one window's worth, short of the cap
+        learner.train_step()
+    assert learner.ready()
+    learner.publish()
+    again = Learner(spec, config, tmp_path)
+    assert again.resume()
+    again.refresh()
+    assert again.window.positions_loaded <= 200 < again.samples  # only the newest window came back
+    assert again.ready()  # the unused reuse of the stored positions carries over
+    while again.ready():
+        again.train_step()
+    assert total <= again.samples < total + 32
+
+
 def test_fresh_learner_does_not_resume(tmp_path):
     learner = Learner(games.load("tic_tac_toe"), tiny_config(), tmp_path)
     assert not learner.resume() and learner.step == 0
