@@ -86,7 +86,8 @@ def elo_chart(ratings: Ratings, run: str, width: int = 64, height: int = 12) -> 
                     if n.startswith(run + ":") and step_of(n) is not None)
     if len(points) < 2:
         return []
-    others = [(n, e) for n, e in zip(ratings.names, ratings.elo.tolist()) if not n.startswith(run + ":")]
+    # Exploiter snapshots (run/main-exploiter-0:step-K) count their own steps: table only, not chart.
+    others = [(n, e) for n, e in zip(ratings.names, ratings.elo.tolist()) if not n.startswith((run + ":", run + "/"))]
     lines = _plot([p[0] for p in points], [p[1] for p in points], others, width, height, "{:>7.0f}")
     lines.append(f"{'':>8}step {points[0][0]}{'':>{max(width - 20, 1)}}step {points[-1][0]}")
     return lines
