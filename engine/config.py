@@ -40,6 +40,11 @@ class SearchConfig:
     # policy targets improve even at a handful of simulations. Play-time bots always use PUCT.
     root: str = "puct"
     gumbel_considered: int = 16  # actions sampled at the root for sequential halving
+    # One-ply solver: on expansion, try every legal move; a node whose mover can win at once is
+    # valued as won and its priors go to the winning moves. A blunder that hands the opponent an
+    # immediate win then shows as lost after one visit. Costs a state copy per legal move, so it
+    # is on for games where single moves end games (connect four, tic-tac-toe, small hex).
+    win_check: bool = False
 
 
 @dataclass
@@ -113,9 +118,11 @@ class MMDConfig:
     # The critic also learns from the games of this many earlier updates: the policy moves little
     # per update, and four times the data quarters the variance its noise adds to each step.
     critic_updates: int = 4
-    # Share of the uniform policy mixed into every policy target: each legal action keeps being
-    # played now and then, so the critic's value of it stays checked against real returns.
-    policy_floor: float = 0.03
+    # Share of the uniform policy the actors mix into their own moves: each legal action keeps
+    # being played now and then, so the critic's value of it stays checked against real returns.
+    # Only the behaviour carries it: the policy that snapshots play and NashConv measures does not
+    # (3% of uniform mixed into Leduc's equilibrium costs 0.18 NashConv on its own).
+    exploration: float = 0.03
     # Returns are divided by this before the critic sees them, so step_size means the same across
     # games; 0: the game's largest absolute utility (hold'em's, 240 chips, dwarfs a typical pot).
     return_scale: float = 0.0
@@ -156,14 +163,14 @@ LEARNER_DEFAULTS: dict[str, dict[str, Any]] = {
 GAME_DEFAULTS: dict[str, dict[str, Any]] = {
     "tic_tac_toe": {
         "network": {"kind": "resnet", "channels": 32, "blocks": 2, "hidden": 64},
-        "search": {"simulations": 25, "dirichlet_alpha": 1.0},
+        "search": {"simulations": 25, "dirichlet_alpha": 1.0, "win_check": True},
         "selfplay": {"temperature_moves": 3, "concurrent_games": 64},
         "train": {"window": 20_000, "min_positions": 500, "snapshot_every": 100, "batch_size": 128},
         "league": {"pool_every": 300, "anchors": ["random", "minimax"]},
     },
     "connect_four": {
         "network": {"kind": "resnet", "channels": 48, "blocks": 4, "hidden": 64},
-        "search": {"simulations": 50, "dirichlet_alpha": 1.0},
+        "search": {"simulations": 50, "dirichlet_alpha": 1.0, "win_check": True},
         # 64 games a batch keeps the time from a weight update to games that use it short.
         "selfplay": {"temperature_moves": 8, "concurrent_games": 64},
         # q_mix 0.5 and a 50k window: 0.58 vs mcts:1000 after 2,958 games, where z-only targets over
@@ -173,7 +180,7 @@ GAME_DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "hex5": {
         "network": {"kind": "resnet", "channels": 32, "blocks": 3, "hidden": 64},
-        "search": {"simulations": 50, "dirichlet_alpha": 0.5},
+        "search": {"simulations": 50, "dirichlet_alpha": 0.5, "win_check": True},
         "selfplay": {"temperature_moves": 4},
     },
     "hex11": {
@@ -186,7 +193,7 @@ GAME_DEFAULTS: dict[str, dict[str, Any]] = {
     # Kuhn's twelve states are all visited thousands of times an update: no floor and no older
     # games for the critic needed, and its equilibrium has pure choices a floor would blur (0.009
     # NashConv in 5 minutes with exactly this table).
-    "kuhn_poker": {"mmd": {"magnet_every": 10, "magnet_weight": 0.2, "policy_floor": 0.0, "critic_updates": 0}},
+    "kuhn_poker": {"mmd": {"magnet_every": 10, "magnet_weight": 0.2, "exploration": 0.0, "critic_updates": 0}},
     "holdem_limit": {"mmd": {"return_scale": 40.0}},  # two big bets
     "go9": {
         "network": {"kind": "resnet", "channels": 64, "blocks": 6, "hidden": 128},
@@ -213,7 +220,7 @@ _POSITIVE = {"simulations", "concurrent_games", "batch_size", "window", "channel
              "snapshot_every", "leaves_per_tree", "gumbel_considered", "threads", "learning_rate", "flush_games", "fast_simulations",
              "max_reuse", "pool_size", "opponents_per_actor", "eval_games", "gate_max_games", "step_size",
              "magnet_every", "positions_per_update", "epochs", "exploiter_steps"}
-_FRACTIONS = {"dirichlet_fraction", "full_search_fraction", "q_mix", "self_play", "win_rate_decay", "policy_floor",
+_FRACTIONS = {"dirichlet_fraction", "full_search_fraction", "q_mix", "self_play", "win_rate_decay", "exploration",
               "exploiter_win_rate", "exploiter_reset"}
 
 

@@ -334,12 +334,27 @@ class BatchedMCTS:
             xs.append(x)
             legal[i] = state.legal_actions_mask()
         priors, values = self.evaluator.evaluate(np.stack(xs), legal, self.player[trees, nodes], trees)
+        if self.config.win_check:
+            self._check_wins(trees, nodes, legal, priors, values)
         self.P[trees, nodes] = priors
         self.L[trees, nodes] = legal
         self.legal[trees, nodes] = legal
         self.value[trees, nodes] = values
         self.expanded[trees, nodes] = True
         self.stats.evaluations += len(trees)
+
+    def _check_wins(self, trees: np.ndarray, nodes: np.ndarray, legal: np.ndarray,
+                    priors: np.ndarray, values: np.ndarray) -> None:
+        """One-ply solver (search.win_check): a node whose mover has a winning move is worth +1, and
+        its priors go to its winning moves (in place)."""
+        for i, (t, n) in enumerate(zip(trees.tolist(), nodes.tolist())):
+            state, p = self.states[t][n], int(self.player[t, n])
+            wins = [a for a in np.flatnonzero(legal[i]).tolist()
+                    if (c := state.child(a)).is_terminal() and c.returns()[p] > 0]
+            if wins:
+                priors[i] = 0.0
+                priors[i, wins] = 1.0 / len(wins)
+                values[i] = 1.0
 
     def _wave(self, trees: np.ndarray, remaining: np.ndarray) -> None:
         k = self.config.leaves_per_tree

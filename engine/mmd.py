@@ -13,9 +13,13 @@ of this learner is one mirror-descent step, and publishes one snapshot:
    by cross-entropy, where rho is the magnet: the policy of `mmd.magnet_every` updates ago. The
    magnet term keeps the iterates from cycling (last-iterate convergence, unlike plain self-play
    policy gradient); moving it lets them approach a Nash equilibrium instead of a regularized one.
-   A `mmd.policy_floor` share of the uniform policy is mixed into each target, so no legal action
-   is ever dropped: a dropped action is never sampled again, and the critic's error on it would
-   then go uncorrected (Leduc drifted back up from NashConv 0.6 without it).
+   The actors mix `mmd.exploration` of the uniform policy into their moves, so no legal action
+   is ever dropped from the data: a dropped action is never sampled again, and the critic's
+   error on it would then go uncorrected (Leduc drifted back up from NashConv 0.6 without it).
+   The step starts from that behaviour policy sigma_t = (1 - e) pi_t + e * uniform, and the
+   magnet is sigma of its update, so the iterates sigma_t follow MMD with a floor; the snapshot
+   (what bots play and NashConv measures) is pi_{t+1}, the step without the floor, which a 3%
+   floor would otherwise cost Leduc 0.18 NashConv.
 
 Why MMD here and not NFSP or deep CFR: it converges in its last iterate (the snapshot a user is
 handed is the output; no average policy network to keep), needs only on-policy trajectories (what
@@ -45,19 +49,22 @@ MEASURE_SHARE = 0.1  # NashConv may take this share of the learner's time, at mo
 
 
 def mmd_target(log_pi: torch.Tensor, log_magnet: torch.Tensor, q: torch.Tensor, legal: torch.Tensor,
-               eta: float, alpha: float, floor: float = 0.0) -> torch.Tensor:
+               eta: float, alpha: float) -> torch.Tensor:
     """The mirror-descent step's policy on each row, over legal actions (log-probabilities in,
-    probabilities out; illegal actions get 0), with a `floor` share of the uniform policy mixed in."""
+    probabilities out; illegal actions get 0)."""
     logits = (log_pi + alpha * eta * log_magnet + eta * q) / (1 + alpha * eta)
-    step = torch.softmax(logits.masked_fill(~legal, float("-inf")), dim=-1)
-    return (1 - floor) * step + floor * legal.float() / legal.sum(-1, keepdim=True)
+    return torch.softmax(logits.masked_fill(~legal, float("-inf")), dim=-1)
 
 
-def _log_policy(model: torch.nn.Module, x: torch.Tensor, legal: torch.Tensor) -> torch.Tensor:
+def _log_policy(model: torch.nn.Module, x: torch.Tensor, legal: torch.Tensor, exploration: float = 0.0) -> torch.Tensor:
+    """Log-probabilities of the model's policy, with `exploration` of the uniform policy mixed in."""
     logits = model(x)[0].masked_fill(~legal, float("-inf"))
+    p = torch.softmax(logits, dim=-1)
+    if exploration:
+        p = (1 - exploration) * p + exploration * legal.float() / legal.sum(-1, keepdim=True)
     # Illegal entries become 0, not -inf: they are masked again by every consumer, and 0 keeps
     # the sums of mmd_target free of inf - inf.
-    return torch.log_softmax(logits, dim=-1).masked_fill(~legal, 0.0)
+    return torch.log(p.clamp_min(1e-30)).masked_fill(~legal, 0.0)
 
 
 class MMDLearner:
@@ -201,8 +208,11 @@ class MMDLearner:
                 batch = self.window.sample(tc.batch_size, self.rng, rows=fresh)
                 x, legal = self._tensors(batch)
                 with torch.no_grad():
-                    target = mmd_target(_log_policy(current, x, legal), _log_policy(magnet, x, legal),
-                                        critic(x)[0], legal, mc.step_size, mc.magnet_weight, mc.policy_floor)
+                    # The step starts from the policy the actors played (exploration mixed in) and
+                    # pulls towards the magnet's behaviour alike; the snapshot stores the step alone.
+                    target = mmd_target(_log_policy(current, x, legal, mc.exploration),
+                                        _log_policy(magnet, x, legal, mc.exploration),
+                                        critic(x)[0], legal, mc.step_size, mc.magnet_weight)
                 log_pi = _log_policy(model, x, legal)
                 loss = -(target * log_pi).sum(1).mean()
                 opt.zero_grad(set_to_none=True)

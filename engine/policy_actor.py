@@ -3,8 +3,9 @@
 No search (a tree over the true state would see hidden cards): each step, every game waiting on a
 player is encoded from that player's information state, one network call per evaluator serves
 them all, and each samples its action from the masked policy. Chance outcomes are sampled from
-OpenSpiel's listed probabilities. Stored positions carry the behaviour policy (`policy`) and the
-action played; against a pool opponent only the learning side's positions are stored. Same face
+OpenSpiel's listed probabilities. The learning side mixes `mmd.exploration` of the uniform policy
+into its moves (see engine/mmd.py for why). Stored positions carry that behaviour policy
+(`policy`) and the action played; against a pool opponent only the learning side's positions are stored. Same face
 as engine.selfplay.SelfPlayActor, so the league runner drives either.
 """
 from __future__ import annotations
@@ -54,7 +55,9 @@ class PolicyActor(LeagueActor):
         probs = np.zeros(legal.shape, np.float32)
         mine = np.flatnonzero(~theirs)
         if len(mine):
-            probs[mine] = self.evaluator.evaluate(x[mine], legal[mine], players[mine])[0]
+            eps = self.config.mmd.exploration
+            uniform = legal[mine] / legal[mine].sum(1, keepdims=True)
+            probs[mine] = (1 - eps) * self.evaluator.evaluate(x[mine], legal[mine], players[mine])[0] + eps * uniform
         if theirs.any():
             rows = np.flatnonzero(theirs)
             probs[rows] = self.slots.routed.evaluate(x[rows], legal[rows], players[rows], rows)[0]

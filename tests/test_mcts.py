@@ -197,6 +197,36 @@ def test_a_one_move_win_is_found_for_both_seats(name):
         check_tree(m, t)
 
 
+
+@pytest.mark.parametrize("name", sorted(WINS))
+def test_win_check_puts_every_visit_of_a_tiny_search_on_the_win(name):
+    """search.win_check: the root's priors go to its winning moves, so 4 simulations suffice."""
+    spec, m = make_search(name, num_trees=2, simulations=4, win_check=True)
+    for t, (actions, _) in enumerate(WINS[name]):
+        m.reset(t, play(spec, actions))
+    m.search(np.arange(2), 4)
+    for t, (actions, win) in enumerate(WINS[name]):
+        visits = m.visit_counts(t)
+        assert visits[win] == visits.sum() == 3, f"seat {t}: visits {visits}"
+        assert m.value[t, m.root[t]] == 1.0  # valued as won, not by the untrained network
+        check_tree(m, t, exact=False)
+
+
+@pytest.mark.parametrize("win_check", [True, False])
+def test_win_check_values_a_move_that_hands_over_a_win_as_lost_after_one_visit(win_check):
+    """O has three in column 6 and X must block there: every other move lets O win at once."""
+    spec, m = make_search("connect_four", simulations=40, win_check=win_check, fpu_reduction=0.0)
+    m.reset(0, play(spec, [0, 6, 2, 6, 4, 6]))
+    m.search(np.array([0]), 40)
+    q, visits = m.q_values(0), m.visit_counts(0)
+    others = [a for a in range(6) if visits[a] > 0]
+    assert others, "the search never tried a move but the block"
+    if win_check:
+        assert all(q[a] == -1.0 for a in others), q  # each is lost after a single visit
+        assert visits.argmax() == 6
+    else:  # without it, each move's first visit brings the untrained network's guess into its mean
+        assert not any(q[a] == -1.0 for a in others), q
+
 # ---- tree reuse and compaction ---------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["tic_tac_toe", "connect_four"])

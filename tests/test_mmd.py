@@ -36,10 +36,30 @@ def test_mmd_target_is_the_closed_form_step():
     masked = mmd_target(log_pi, log_magnet, torch.tensor([[0.0, 9.0, 0.0]]), torch.tensor([[True, False, True]]),
                         eta, alpha)[0]
     assert masked[1] == 0 and abs(masked.sum() - 1) < 1e-6
-    # A floor keeps every legal action above floor / |legal|, and still nothing on illegal ones.
-    floored = mmd_target(log_pi, log_magnet, torch.tensor([[0.0, -50.0, 50.0]]), torch.tensor([[True, True, False]]),
-                         eta, alpha, floor=0.1)[0]
-    assert floored[1] >= 0.05 - 1e-6 and floored[2] == 0 and abs(floored.sum() - 1) < 1e-6
+
+
+@pytest.mark.parametrize("exploration", [0.0, 0.1])
+def test_actors_mix_exploration_into_their_moves_but_not_into_the_policy(exploration):
+    """A network sure of one action: the stored behaviour keeps every legal action at
+    exploration / |legal| at least, and is the network's policy when exploration is 0."""
+    spec = games.load("leduc_poker")
+    config = resolve("leduc_poker", {"selfplay": {"concurrent_games": 8}, "mmd": {"exploration": exploration}})
+    model = build(config.network, spec.encoder.shape, spec.num_actions)
+    with torch.no_grad():
+        model.policy_head.bias[:] = torch.tensor([30.0] + [0.0] * (spec.num_actions - 1))  # all on fold
+    actor = PolicyActor(spec, Evaluator([model]), config, np.random.default_rng(0))
+    done = []
+    while len(done) < 20:
+        actor.step(done.append)
+    policy = np.concatenate([d.policy for d in done])
+    legal = np.concatenate([d.legal for d in done])
+    own = Evaluator([model]).evaluate(np.concatenate([d.obs for d in done]), legal,
+                                      np.concatenate([d.player for d in done]))[0]
+    uniform = legal / legal.sum(1, keepdims=True)
+    np.testing.assert_allclose(policy, (1 - exploration) * own + exploration * uniform, atol=1e-5)
+    assert (policy[~legal] == 0).all()
+    if exploration:
+        assert (policy[legal] >= exploration / 3 - 1e-6).all()
 
 
 def test_nash_conv_matches_openspiel_on_a_uniform_network():
