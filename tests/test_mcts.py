@@ -22,6 +22,7 @@ import torch
 import games
 from engine.config import NetworkConfig, SearchConfig
 from engine.inference import Evaluator
+from engine import mcts as mcts_module
 from engine.mcts import BatchedMCTS
 from engine.networks import build
 
@@ -477,3 +478,28 @@ def test_gumbel_considers_only_a_few_root_actions_at_low_simulations():
 def test_gumbel_rejects_virtual_loss():
     with pytest.raises(ValueError, match="leaves_per_tree"):
         make_search("tic_tac_toe", root="gumbel", leaves_per_tree=4)
+
+
+# ---- pipelined waves ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["tic_tac_toe", "connect_four"])
+def test_pipelined_waves_search_as_one_batch_does(name, monkeypatch):
+    """Two halves of the trees taking turns (network call on a worker thread) give each tree the
+    same search as waves over all trees at once: a tree's simulations depend on its own arrays only."""
+    results = []
+    for pipelined in (True, False):
+        monkeypatch.setattr(mcts_module, "PIPELINE_MIN_FLOPS", 0 if pipelined else float("inf"))
+        spec, m = make_search(name, num_trees=20, simulations=30)
+        openings = [play(spec, [t % spec.num_actions]) for t in range(20)]
+        for t, state in enumerate(openings):
+            m.reset(t, state)
+        m.search(np.arange(20), 30)
+        m.search(np.arange(20), np.arange(20) % 7 + 1)  # uneven counts: halves finish apart
+        for t in range(20):
+            check_tree(m, t)
+        results.append((np.stack([m.visit_counts(t) for t in range(20)]), m.stats.simulations, m.stats.evaluations))
+        assert (m._worker is not None) == pipelined
+        assert m._flops > 0  # counted from a real forward pass
+    (v1, s1, e1), (v2, s2, e2) = results
+    assert s1 == s2 and e1 == e2
+    np.testing.assert_array_equal(v1, v2)
