@@ -123,7 +123,8 @@ class Learner:
         would make the resumed learner redo those steps and overwrite that snapshot with others.
         """
         checkpoint.atomic_save({
-            "step": self.step, "samples": self.samples, "counted": self.counted_positions, "since": self.since, "resets": self.resets, "role": self.role,
+            "step": self.step, "samples": self.samples, "counted": self.counted_positions,
+            "since": self.since, "resets": self.resets, "role": self.role,
             "weights": [{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in self.models],
             "optimizers": [opt.state_dict() for opt in self.optimizers],
         }, self.run_dir / STATE_FILE)

@@ -5,8 +5,9 @@ are a few vectorised operations per tree depth for *all* trees together; the onl
 Python work is stepping the OpenSpiel state into the new leaf and encoding it. Each wave selects one
 leaf per tree (or `leaves_per_tree` leaves, spread apart by virtual loss), evaluates every new
 leaf of every tree in one batch, then backs the values up. With 16 trees or more and a network of
-30 MFLOP a position or more (go9 and up), two halves of the trees take turns: one half's network call runs on a worker thread while this thread does the
-other half's Python work, so that work hides behind the network instead of adding to it.
+30 MFLOP a position or more (go9 and up), two halves of the trees take turns: one half's network
+call runs on a worker thread while this thread does the other half's Python work, so that work
+hides behind the network instead of adding to it.
 
 Also here: Dirichlet noise at the root (mixed into a per-search copy of the root priors, so a reused
 tree gets fresh noise), first-play urgency reduction, tree reuse between moves (the chosen child

@@ -59,12 +59,14 @@ def mmd_target(log_pi: torch.Tensor, log_magnet: torch.Tensor, q: torch.Tensor, 
 def _log_policy(model: torch.nn.Module, x: torch.Tensor, legal: torch.Tensor, exploration: float = 0.0) -> torch.Tensor:
     """Log-probabilities of the model's policy, with `exploration` of the uniform policy mixed in."""
     logits = model(x)[0].masked_fill(~legal, float("-inf"))
-    p = torch.softmax(logits, dim=-1)
     if exploration:
-        p = (1 - exploration) * p + exploration * legal.float() / legal.sum(-1, keepdim=True)
+        p = (1 - exploration) * torch.softmax(logits, dim=-1) + exploration * legal.float() / legal.sum(-1, keepdim=True)
+        log_p = torch.log(p)
+    else:
+        log_p = torch.log_softmax(logits, dim=-1)
     # Illegal entries become 0, not -inf: they are masked again by every consumer, and 0 keeps
     # the sums of mmd_target free of inf - inf.
-    return torch.log(p.clamp_min(1e-30)).masked_fill(~legal, 0.0)
+    return log_p.masked_fill(~legal, 0.0)
 
 
 class MMDLearner:

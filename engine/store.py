@@ -515,7 +515,7 @@ class ReplayWindow:
         self.segments_seen = 0
         self._seen: set[str] = set()
         self._started = False
-        self._candidates: dict[int | None, np.ndarray] = {}  # per-seat index cache, reset on change
+        self._candidates: dict = {}  # index caches (per seat; played_by's), reset when rows load
 
     def refresh(self) -> int:
         """Load segments not seen yet; returns the number of new positions."""
@@ -599,8 +599,12 @@ class ReplayWindow:
     def played_by(self, step: int, seat: int | None = None) -> np.ndarray:
         """Row indices of positions played with the weights of learner step `step` or later
         (on-policy learners train on these only), optionally one seat's only."""
-        return np.flatnonzero((self._step >= step) & self._target
-                              & (True if seat is None else self._player == seat))
+        key = ("played_by", step, seat)
+        idx = self._candidates.get(key)
+        if idx is None:  # learners ask before every step; the answer changes only when rows load
+            idx = self._candidates[key] = np.flatnonzero(
+                (self._step >= step) & self._target & (True if seat is None else self._player == seat))
+        return idx
 
     def sample(self, batch_size: int, rng: np.random.Generator, seat: int | None = None,
                rows: np.ndarray | None = None) -> Batch:
