@@ -1,8 +1,10 @@
 """Player specs turned into `pyspiel.Bot`s: `engine.bots.load_bot(spec, game)`.
 
 Specs (see DESIGN.md): `random` · `mcts:N` (OpenSpiel's C++ rollout MCTS, N simulations) ·
-`ismcts:N` (OpenSpiel's information-set MCTS with random rollouts, for imperfect-information games;
-refused with a one-line error on perfect-information games, where `mcts:N` is the same search) ·
+`ismcts:N` (OpenSpiel's information-set MCTS with random rollouts, for turn-based imperfect-information
+games: the C++ bot where OpenSpiel resamples hidden state, else the Python bot with worlds from
+engine/world_sampler.py; refused with a one-line error on perfect-information games, where `mcts:N`
+is the same search) ·
 `minimax` (exact memoised negamax, for games small enough to solve, e.g. tic_tac_toe) · `call`,
 `raise` (poker baselines: always check/call, always bet/raise; see engine/poker_bots.py) · `<run>`
 = `<run>:latest` · `<run>:step-K` · `path/to/snapshot.pt` · options after `@`, e.g.
@@ -13,18 +15,27 @@ A neural bot searches with our batched PUCT MCTS, reusing its tree between moves
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
+import os
+import sys
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pyspiel
 import torch
+from open_spiel.python.algorithms import ismcts
+from open_spiel.python.algorithms.mcts import RandomRolloutEvaluator
 
 from engine import checkpoint, rundir
 from engine.config import ConfigError, SearchConfig, _apply, default_config
 from engine.inference import Evaluator
 from engine.mcts import BatchedMCTS
 from engine.networks import default_device
+from engine.world_sampler import WorldSampler, WorldSamplerError
 
 
 class BotError(ValueError):
@@ -264,13 +275,12 @@ def load_bot(spec: str, game, seed: int = 0, device: torch.device | None = None)
     if base == "random":
         bot = RandomBot(seed)
     elif base.startswith("mcts:") or base == "mcts":
-        sims_n, evaluator = _rollout_search("mcts", base, options, spec, seed)
-        bot = pyspiel.MCTSBot(game_spec.game, evaluator, 2.0, sims_n, 1000, False, seed, False)
+        sims_n, rollouts = _rollout_search("mcts", base, options, spec)
+        bot = pyspiel.MCTSBot(game_spec.game, pyspiel.RandomRolloutEvaluator(rollouts, seed), 2.0, sims_n, 1000,
+                              False, seed, False)
     elif base.startswith("ismcts:") or base == "ismcts":
-        sims_n, evaluator = _rollout_search("ismcts", base, options, spec, seed)
-        _check_ismcts(game_spec)
-        bot = pyspiel.ISMCTSBot(seed, evaluator, 2.0, sims_n, -1, pyspiel.ISMCTSFinalPolicyType.MAX_VISIT_COUNT,
-                                False, False)
+        sims_n, rollouts = _rollout_search("ismcts", base, options, spec)
+        bot = _ismcts(game_spec, sims_n, rollouts, seed)
     elif base == "minimax":
         bot = MinimaxBot(game_spec.game, seed)
     elif base in ("call", "raise"):  # fixed poker baselines
@@ -289,8 +299,8 @@ def load_bot(spec: str, game, seed: int = 0, device: torch.device | None = None)
     return bot
 
 
-def _rollout_search(kind: str, base: str, options: dict[str, str], spec: str, seed: int):
-    """Simulations and random-rollout evaluator of an `mcts:N` or `ismcts:N` spec."""
+def _rollout_search(kind: str, base: str, options: dict[str, str], spec: str) -> tuple[int, int]:
+    """Simulations and random rollouts per leaf of an `mcts:N` or `ismcts:N` spec."""
     sims = base[len(kind) + 1:] or "1000"
     if not sims.isdigit() or int(sims) < 1:
         raise BotError(f"bad simulation count in {spec!r}: write {kind}:N with N a positive integer")
@@ -298,11 +308,12 @@ def _rollout_search(kind: str, base: str, options: dict[str, str], spec: str, se
     rollouts = _int(options, "rollouts", 1, spec)
     if sims_n < 1 or rollouts < 1:  # OpenSpiel's C++ bots crash the process on 0 rollouts
         raise BotError(f"options @sims and @rollouts of {spec!r} must be positive integers")
-    return sims_n, pyspiel.RandomRolloutEvaluator(rollouts, seed)
+    return sims_n, rollouts
 
 
-def _check_ismcts(game_spec) -> None:
-    """Refuse up front what OpenSpiel's ISMCTS would only fail on mid-game (SpielError, or a crash)."""
+def _ismcts(game_spec, simulations: int, rollouts: int, seed: int) -> pyspiel.Bot:
+    """OpenSpiel's C++ ISMCTS where OpenSpiel can resample the game's hidden state (the poker
+    presets), else SampledISMCTSBot; a one-line error for games ISMCTS is not for."""
     game = game_spec.game
     kind = game.get_type()
     if kind.information == pyspiel.GameType.Information.PERFECT_INFORMATION:
@@ -310,14 +321,82 @@ def _check_ismcts(game_spec) -> None:
                        "information: use mcts:N (the same search without information sets)")
     if kind.dynamics != pyspiel.GameType.Dynamics.SEQUENTIAL:
         raise BotError(f"ismcts:N needs turn-based moves and {game_spec.name} has simultaneous ones")
-    state = game.new_initial_state()
+    if not _resamples(str(game)):
+        return SampledISMCTSBot(game, simulations, rollouts, seed)
+    return pyspiel.ISMCTSBot(seed, pyspiel.RandomRolloutEvaluator(rollouts, seed), 2.0, simulations, -1,
+                             pyspiel.ISMCTSFinalPolicyType.MAX_VISIT_COUNT, False, False)
+
+
+@functools.lru_cache(maxsize=None)
+def _resamples(game_string: str) -> bool:
+    """Whether OpenSpiel implements ResampleFromInfostate for the game (tried at its first decision)."""
+    state = pyspiel.load_game(game_string).new_initial_state()
     while state.is_chance_node():
         state.apply_action(state.chance_outcomes()[0][0])
-    try:  # ISMCTS samples worlds consistent with what the player knows; some games cannot
-        state.resample_from_infostate(state.current_player(), lambda: 0.5)
+    try:
+        with _quiet_stderr():  # OpenSpiel prints the error it is about to raise
+            state.resample_from_infostate(state.current_player(), lambda: 0.5)
     except pyspiel.SpielError:
-        raise BotError(f"ismcts:N cannot play {game_spec.name}: OpenSpiel cannot resample its hidden "
-                       "information (ResampleFromInfostate); use mcts:N or random") from None
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """File descriptor 2 sent to /dev/null for a while (C++ writes there, not to sys.stderr)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+class SampledISMCTSBot(ismcts.ISMCTSBot):
+    """OpenSpiel's Python ISMCTS (UCT c=2, one random rollout per leaf by default, the most visited
+    move) for games OpenSpiel cannot resample: each simulation draws its own world (unlimited
+    world samples, as the C++ bot does) from an engine.world_sampler.WorldSampler, which follows
+    the game from move to move. Tree nodes are keyed by information-state strings, or by
+    observation strings in games without them (phantom Go).
+
+    Should the sampler find no world at all that fits what the player saw (it can happen late in
+    phantom_go9, where a capture may need several hidden stones that no sampled world guessed),
+    the bot warns, counts it in `lost_games`, and plays uniformly random moves for the rest of
+    that game rather than crash the match."""
+
+    def __init__(self, game: pyspiel.Game, simulations: int, rollouts: int, seed: int = 0) -> None:
+        rng = np.random.RandomState(seed)
+        super().__init__(game, RandomRolloutEvaluator(rollouts, rng), 2.0, simulations,
+                         ismcts.UNLIMITED_NUM_WORLD_SAMPLES, rng, ismcts.ISMCTSFinalPolicyType.MAX_VISIT_COUNT,
+                         use_observation_string=not game.get_type().provides_information_state_string)
+        self.sampler = WorldSampler(game, seed=seed)
+        self.set_resampler(self.sampler)
+        self._lost: list[int] | None = None  # the history at which the sampler gave up in this game
+        self.lost_games = 0
+
+    def step_with_policy(self, state: pyspiel.State):
+        history = state.history()
+        if self._lost is None or history[:len(self._lost)] != self._lost:
+            try:
+                policy, action = super().step_with_policy(state)
+                return policy, int(action)  # OpenSpiel's Python bot answers a numpy integer
+            except WorldSamplerError as exc:
+                self._lost, self.lost_games = history, self.lost_games + 1
+                warnings.warn(f"ismcts plays at random for the rest of this game: {exc}", RuntimeWarning)
+        legal = state.legal_actions()  # no world fits what this player saw: play on rather than crash
+        return [(a, 1.0 / len(legal)) for a in legal], int(self._random_state.choice(legal))
+
+    def step(self, state: pyspiel.State) -> int:
+        return self.step_with_policy(state)[1]
+
+    def restart_at(self, state: pyspiel.State) -> None:
+        self._lost = None  # the sampler starts over by itself at a history it does not extend
+
+    def inform_action(self, state: pyspiel.State, player_id: int, action: int) -> None:
+        pass  # the sampler reads the moves from the state's history at the next step
 
 
 def _no_leftovers(options: dict[str, str], spec: str) -> None:

@@ -11,7 +11,7 @@ from open_spiel.python.algorithms import evaluate_bots
 import games
 from engine import checkpoint, rundir
 from engine import config as cfg
-from engine.bots import BotError, MinimaxBot, NeuralBot, RandomBot, load_bot, parse_spec
+from engine.bots import BotError, MinimaxBot, NeuralBot, RandomBot, SampledISMCTSBot, load_bot, parse_spec
 from engine.checkpoint import CheckpointError
 from engine.learner import Learner
 from engine.rundir import RunError
@@ -243,12 +243,27 @@ def test_bad_specs_raise_one_line_errors(home, spec, error, words):
 def test_ismcts_plays_imperfect_information_games(game):
     spec = games.load(game)
     bots = [load_bot("ismcts:30", spec, seed=1), RandomBot(2)]
+    assert isinstance(bots[0], pyspiel.ISMCTSBot)  # OpenSpiel resamples poker's hidden cards itself
     for i in range(4):
         returns = evaluate_bots.evaluate_bots(spec.game.new_initial_state(), bots, np.random.RandomState(i))
         assert sum(returns) == 0 and any(returns)  # zero-sum poker: somebody won chips
-    with pytest.raises(BotError) as e:  # OpenSpiel cannot resample phantom tic-tac-toe's hidden board
-        load_bot("ismcts:10", "phantom_ttt")
-    assert "ResampleFromInfostate" in one_line(e)
+
+
+def test_ismcts_refuses_simultaneous_moves():
+    with pytest.raises(BotError) as e:
+        load_bot("ismcts:5", "matrix_rps")
+    assert "turn-based" in one_line(e)
+
+
+def test_ismcts_plays_games_openspiel_cannot_resample():
+    """Phantom tic-tac-toe lacks ResampleFromInfostate: worlds come from engine.world_sampler."""
+    spec = games.load("phantom_ttt")
+    bot = load_bot("ismcts:20@seed=3", spec)
+    assert isinstance(bot, SampledISMCTSBot)
+    for i in range(2):
+        bots = [bot, RandomBot(2)] if i == 0 else [RandomBot(2), bot]
+        returns = evaluate_bots.evaluate_bots(spec.game.new_initial_state(), bots, np.random.RandomState(i))
+        assert sorted(returns) in ([-1.0, 1.0], [0.0, 0.0])
 
 
 def test_a_run_without_snapshots(home):
