@@ -118,11 +118,14 @@ class MMDConfig:
     # The critic also learns from the games of this many earlier updates: the policy moves little
     # per update, and four times the data quarters the variance its noise adds to each step.
     critic_updates: int = 4
-    # Share of the uniform policy the actors mix into their own moves: each legal action keeps
-    # being played now and then, so the critic's value of it stays checked against real returns.
-    # Only the behaviour carries it: the policy that snapshots play and NashConv measures does not
-    # (3% of uniform mixed into Leduc's equilibrium costs 0.18 NashConv on its own).
-    exploration: float = 0.03
+    # The actors' behaviour (engine.mmd.behaviour): `exploration` of the uniform policy mixed in,
+    # then each legal action raised to `exploration_floor` of the uniform policy where below. The
+    # floor keeps every action tried, so the critic's value of it stays checked against real
+    # returns; the small mix damps the critic's noise. Only the behaviour carries them: the policy
+    # that snapshots play and NashConv measures does not. A 3% mix (the floor's predecessor) held
+    # Leduc at NashConv 0.35 even with exact values; the tabular model puts this pair at 0.2-0.3.
+    exploration: float = 0.01
+    exploration_floor: float = 0.03
     # Returns are divided by this before the critic sees them, so step_size means the same across
     # games; 0: the game's largest absolute utility (hold'em's, 240 chips, dwarfs a typical pot).
     return_scale: float = 0.0
@@ -193,7 +196,11 @@ GAME_DEFAULTS: dict[str, dict[str, Any]] = {
     # Kuhn's twelve states are all visited thousands of times an update: no floor and no older
     # games for the critic needed, and its equilibrium has pure choices a floor would blur (0.009
     # NashConv in 5 minutes with exactly this table).
-    "kuhn_poker": {"mmd": {"magnet_every": 10, "magnet_weight": 0.2, "exploration": 0.0, "critic_updates": 0}},
+    "kuhn_poker": {"mmd": {"magnet_every": 10, "magnet_weight": 0.2, "exploration": 0.0, "exploration_floor": 0.0,
+                           "critic_updates": 0}},
+    # Leduc: twice the positions an update halve the critic's noise; at 20,000 its iterates sat at
+    # 0.25-0.35 from ~300 updates on and spiked past 0.7 (leducB against leducC, docs/benchmarks.md).
+    "leduc_poker": {"mmd": {"positions_per_update": 40_000}},
     "holdem_limit": {"mmd": {"return_scale": 40.0}},  # two big bets
     "go9": {
         "network": {"kind": "resnet", "channels": 64, "blocks": 6, "hidden": 128},
@@ -220,7 +227,7 @@ _POSITIVE = {"simulations", "concurrent_games", "batch_size", "window", "channel
              "snapshot_every", "leaves_per_tree", "gumbel_considered", "threads", "learning_rate", "flush_games", "fast_simulations",
              "max_reuse", "pool_size", "opponents_per_actor", "eval_games", "gate_max_games", "step_size",
              "magnet_every", "positions_per_update", "epochs", "exploiter_steps"}
-_FRACTIONS = {"dirichlet_fraction", "full_search_fraction", "q_mix", "self_play", "win_rate_decay", "exploration",
+_FRACTIONS = {"dirichlet_fraction", "full_search_fraction", "q_mix", "self_play", "win_rate_decay", "exploration", "exploration_floor",
               "exploiter_win_rate", "exploiter_reset"}
 
 

@@ -13,13 +13,15 @@ of this learner is one mirror-descent step, and publishes one snapshot:
    by cross-entropy, where rho is the magnet: the policy of `mmd.magnet_every` updates ago. The
    magnet term keeps the iterates from cycling (last-iterate convergence, unlike plain self-play
    policy gradient); moving it lets them approach a Nash equilibrium instead of a regularized one.
-   The actors mix `mmd.exploration` of the uniform policy into their moves, so no legal action
-   is ever dropped from the data: a dropped action is never sampled again, and the critic's
-   error on it would then go uncorrected (Leduc drifted back up from NashConv 0.6 without it).
-   The step starts from that behaviour policy sigma_t = (1 - e) pi_t + e * uniform, and the
-   magnet is sigma of its update, so the iterates sigma_t follow MMD with a floor; the snapshot
-   (what bots play and NashConv measures) is pi_{t+1}, the step without the floor, which a 3%
-   floor would otherwise cost Leduc 0.18 NashConv.
+   The actors' behaviour sigma_t keeps every legal action at `mmd.exploration_floor` (3%) of the
+   uniform policy at least, so none is ever dropped from the data: a dropped action is never
+   sampled again, and the critic's error on it would then go uncorrected (Leduc drifted back up
+   from NashConv 0.6 without it). The floor only raises what falls below it; a smaller
+   `mmd.exploration` (1%) of the uniform policy is mixed into all of sigma_t, which damps the
+   critic's noise. The step starts from sigma_t, and the magnet is sigma of its update; the
+   snapshot (what bots play and NashConv measures) is pi_{t+1}, the step without them. The
+   floor replaced a 3% mix, whose steady pull towards uniform held Leduc's iterates at an
+   equilibrium of the perturbed game (NashConv 0.35 even with exact Q).
 
 Why MMD here and not NFSP or deep CFR: it converges in its last iterate (the snapshot a user is
 handed is the output; no average policy network to keep), needs only on-policy trajectories (what
@@ -56,12 +58,29 @@ def mmd_target(log_pi: torch.Tensor, log_magnet: torch.Tensor, q: torch.Tensor, 
     return torch.softmax(logits.masked_fill(~legal, float("-inf")), dim=-1)
 
 
-def _log_policy(model: torch.nn.Module, x: torch.Tensor, legal: torch.Tensor, exploration: float = 0.0) -> torch.Tensor:
-    """Log-probabilities of the model's policy, with `exploration` of the uniform policy mixed in."""
+def behaviour(probs: torch.Tensor, legal: torch.Tensor, mix: float, floor: float) -> torch.Tensor:
+    """What the actors play for a policy `probs`: `mix` of the uniform policy mixed in, then every
+    legal action raised to `floor` of the uniform policy where it is below, renormalized.
+
+    The floor keeps each action tried (the critic's value of it checked) without pulling the
+    others towards uniform; the small mix damps the critic's noise, which the floor alone lets
+    accumulate (docs/benchmarks.md)."""
+    if not (mix or floor):
+        return probs
+    uniform = legal.float() / legal.sum(-1, keepdim=True)
+    p = (1 - mix) * probs + mix * uniform
+    if floor:
+        p = torch.maximum(p, floor * uniform)
+        p = p / p.sum(-1, keepdim=True)
+    return p
+
+
+def _log_policy(model: torch.nn.Module, x: torch.Tensor, legal: torch.Tensor, mix: float = 0.0,
+                floor: float = 0.0) -> torch.Tensor:
+    """Log-probabilities of the model's policy, or of its behaviour when `mix` or `floor` is set."""
     logits = model(x)[0].masked_fill(~legal, float("-inf"))
-    if exploration:
-        p = (1 - exploration) * torch.softmax(logits, dim=-1) + exploration * legal.float() / legal.sum(-1, keepdim=True)
-        log_p = torch.log(p)
+    if mix or floor:
+        log_p = torch.log(behaviour(torch.softmax(logits, dim=-1), legal, mix, floor))
     else:
         log_p = torch.log_softmax(logits, dim=-1)
     # Illegal entries become 0, not -inf: they are masked again by every consumer, and 0 keeps
@@ -210,10 +229,11 @@ class MMDLearner:
                 batch = self.window.sample(tc.batch_size, self.rng, rows=fresh)
                 x, legal = self._tensors(batch)
                 with torch.no_grad():
-                    # The step starts from the policy the actors played (exploration mixed in) and
+                    # The step starts from the policy the actors played (their behaviour) and
                     # pulls towards the magnet's behaviour alike; the snapshot stores the step alone.
-                    target = mmd_target(_log_policy(current, x, legal, mc.exploration),
-                                        _log_policy(magnet, x, legal, mc.exploration),
+                    mix, floor = mc.exploration, mc.exploration_floor
+                    target = mmd_target(_log_policy(current, x, legal, mix, floor),
+                                        _log_policy(magnet, x, legal, mix, floor),
                                         critic(x)[0], legal, mc.step_size, mc.magnet_weight)
                 log_pi = _log_policy(model, x, legal)
                 loss = -(target * log_pi).sum(1).mean()

@@ -3,17 +3,20 @@
 No search (a tree over the true state would see hidden cards): each step, every game waiting on a
 player is encoded from that player's information state, one network call per evaluator serves
 them all, and each samples its action from the masked policy. Chance outcomes are sampled from
-OpenSpiel's listed probabilities. The learning side mixes `mmd.exploration` of the uniform policy
-into its moves (see engine/mmd.py for why). Stored positions carry that behaviour policy
-(`policy`) and the action played; against a pool opponent only the learning side's positions are stored. Same face
-as engine.selfplay.SelfPlayActor, so the league runner drives either.
+OpenSpiel's listed probabilities. The learning side plays its behaviour policy: `mmd.exploration`
+of the uniform policy mixed in and every legal action kept at `mmd.exploration_floor` of it at
+least (engine.mmd.behaviour says why). Stored positions carry that behaviour policy (`policy`)
+and the action played; against a pool opponent only the learning side's positions are stored.
+Same face as engine.selfplay.SelfPlayActor, so the league runner drives either.
 """
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from engine.config import RunConfig
 from engine.inference import Evaluator
+from engine.mmd import behaviour
 from engine.selfplay import LeagueActor, OpponentSource, _Game
 from engine.store import GameRecord
 
@@ -55,9 +58,9 @@ class PolicyActor(LeagueActor):
         probs = np.zeros(legal.shape, np.float32)
         mine = np.flatnonzero(~theirs)
         if len(mine):
-            eps = self.config.mmd.exploration
-            uniform = legal[mine] / legal[mine].sum(1, keepdims=True)
-            probs[mine] = (1 - eps) * self.evaluator.evaluate(x[mine], legal[mine], players[mine])[0] + eps * uniform
+            own = self.evaluator.evaluate(x[mine], legal[mine], players[mine])[0]
+            probs[mine] = behaviour(torch.from_numpy(own), torch.from_numpy(legal[mine]),
+                                    self.config.mmd.exploration, self.config.mmd.exploration_floor).numpy()
         if theirs.any():
             rows = np.flatnonzero(theirs)
             probs[rows] = self.slots.routed.evaluate(x[rows], legal[rows], players[rows], rows)[0]

@@ -14,7 +14,7 @@ from engine.bots import PolicyBot, load_bot
 from engine.config import resolve
 from engine.exploitability import NashConv, supported
 from engine.inference import Evaluator
-from engine.mmd import MMDLearner, mmd_target
+from engine.mmd import MMDLearner, behaviour, mmd_target
 from engine.networks import build
 from engine.policy_actor import PolicyActor
 from engine.selfplay import store_meta
@@ -38,12 +38,14 @@ def test_mmd_target_is_the_closed_form_step():
     assert masked[1] == 0 and abs(masked.sum() - 1) < 1e-6
 
 
-@pytest.mark.parametrize("exploration", [0.0, 0.1])
-def test_actors_mix_exploration_into_their_moves_but_not_into_the_policy(exploration):
-    """A network sure of one action: the stored behaviour keeps every legal action at
-    exploration / |legal| at least, and is the network's policy when exploration is 0."""
+@pytest.mark.parametrize("mix,floor", [(0.0, 0.0), (0.1, 0.0), (0.01, 0.3)])
+def test_actors_play_the_behaviour_policy_but_store_no_floor_in_the_policy(mix, floor):
+    """A network sure of one action: the stored behaviour mixes `exploration` of the uniform policy
+    in and keeps every legal action at `exploration_floor` / |legal| at least; it is the network's
+    policy when both are 0."""
     spec = games.load("leduc_poker")
-    config = resolve("leduc_poker", {"selfplay": {"concurrent_games": 8}, "mmd": {"exploration": exploration}})
+    config = resolve("leduc_poker", {"selfplay": {"concurrent_games": 8},
+                                     "mmd": {"exploration": mix, "exploration_floor": floor}})
     model = build(config.network, spec.encoder.shape, spec.num_actions)
     with torch.no_grad():
         model.policy_head.bias[:] = torch.tensor([30.0] + [0.0] * (spec.num_actions - 1))  # all on fold
@@ -56,10 +58,26 @@ def test_actors_mix_exploration_into_their_moves_but_not_into_the_policy(explora
     own = Evaluator([model]).evaluate(np.concatenate([d.obs for d in done]), legal,
                                       np.concatenate([d.player for d in done]))[0]
     uniform = legal / legal.sum(1, keepdims=True)
-    np.testing.assert_allclose(policy, (1 - exploration) * own + exploration * uniform, atol=1e-5)
+    want = np.maximum((1 - mix) * own + mix * uniform, floor * uniform)
+    np.testing.assert_allclose(policy, want / want.sum(1, keepdims=True), atol=1e-5)
     assert (policy[~legal] == 0).all()
-    if exploration:
-        assert (policy[legal] >= exploration / 3 - 1e-6).all()
+    np.testing.assert_allclose(policy.sum(1), 1.0, atol=1e-5)
+    if floor:
+        # Raising actions to the floor adds at most `floor` in all, so renormalizing keeps each
+        # at floor / (1 + floor) of its uniform share at least.
+        assert (policy[legal] >= (floor * uniform / (1 + floor))[legal] - 1e-6).all()
+        folds = legal[:, 0]
+        assert (policy[folds, 0] > 0.5).all()  # the floor raises the others without flattening fold
+
+
+def test_the_floor_only_raises_what_falls_below_it():
+    probs = torch.tensor([[0.70, 0.29, 0.01], [0.5, 0.5, 0.0]])
+    legal = torch.tensor([[True, True, True], [True, True, False]])
+    got = behaviour(probs, legal, 0.0, 0.06)  # floor: 2% of each action where all 3 are legal
+    assert got[0, 2] > 0.0195 and abs(got[0, 0] / got[0, 1] - 0.70 / 0.29) < 1e-5  # the others keep their ratio
+    assert torch.equal(got[1], probs[1])  # above the floor everywhere: untouched
+    mixed = behaviour(probs, legal, 0.3, 0.0)
+    torch.testing.assert_close(mixed[0], 0.7 * probs[0] + 0.1)
 
 
 def test_nash_conv_matches_openspiel_on_a_uniform_network():
