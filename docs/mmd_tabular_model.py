@@ -17,8 +17,11 @@ import argparse
 
 import numpy as np
 import pyspiel
+import torch
 from open_spiel.python import policy as openspiel_policy
 from open_spiel.python.algorithms import action_value, exploitability
+
+from engine import mmd
 
 
 def main() -> None:
@@ -43,9 +46,8 @@ def main() -> None:
     scale = max(abs(game.min_utility()), abs(game.max_utility()))
     rng = np.random.default_rng(args.seed)
 
-    def behaviour(p: np.ndarray) -> np.ndarray:  # engine.mmd.behaviour on a table
-        p = np.maximum((1 - args.mix) * p + args.mix * uniform, args.floor * uniform)
-        return p / p.sum(1, keepdims=True)
+    def behaviour(p: np.ndarray) -> np.ndarray:  # the learner's own rule, on the table
+        return mmd.behaviour(torch.from_numpy(p), torch.from_numpy(legal), args.mix, args.floor).numpy()
 
     def log(p: np.ndarray) -> np.ndarray:
         return np.log(np.where(legal, p, 1.0))
@@ -57,8 +59,8 @@ def main() -> None:
         table.action_probability_array[:] = sigma
         q = np.array(calculator(game.num_players() * [table], table).action_values) / scale
         q += args.noise * rng.standard_normal(q.shape)
-        eta = args.eta
-        logits = (log(sigma) + args.alpha * eta * log(behaviour(magnet)) + eta * q) / (1 + args.alpha * eta)
+        eta, alpha = args.eta, args.alpha
+        logits = (log(sigma) + alpha * eta * log(behaviour(magnet)) + eta * q) / (1 + alpha * eta)
         logits = np.where(legal, logits - logits.max(1, keepdims=True), -np.inf)
         pi = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)  # the snapshot
         if (t + 1) % args.magnet_every == 0:

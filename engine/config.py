@@ -227,8 +227,8 @@ _POSITIVE = {"simulations", "concurrent_games", "batch_size", "window", "channel
              "snapshot_every", "leaves_per_tree", "gumbel_considered", "threads", "learning_rate", "flush_games", "fast_simulations",
              "max_reuse", "pool_size", "opponents_per_actor", "eval_games", "gate_max_games", "step_size",
              "magnet_every", "positions_per_update", "epochs", "exploiter_steps"}
-_FRACTIONS = {"dirichlet_fraction", "full_search_fraction", "q_mix", "self_play", "win_rate_decay", "exploration", "exploration_floor",
-              "exploiter_win_rate", "exploiter_reset"}
+_FRACTIONS = {"dirichlet_fraction", "full_search_fraction", "q_mix", "self_play", "win_rate_decay", "exploration",
+              "exploration_floor", "exploiter_win_rate", "exploiter_reset"}
 
 
 def _apply(obj: Any, values: dict[str, Any], where: str) -> None:
