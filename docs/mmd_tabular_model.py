@@ -63,8 +63,7 @@ def main() -> None:
         logits = (log(sigma) + alpha * eta * log(behaviour(magnet)) + eta * q) / (1 + alpha * eta)
         logits = np.where(legal, logits - logits.max(1, keepdims=True), -np.inf)
         pi = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)  # the snapshot
-        if (t + 1) % args.magnet_every == 0:
-            magnet = pi.copy()
+        magnet += (pi - magnet) / args.magnet_every  # the learner averages weights; here, probabilities
         if (t + 1) % args.every == 0:
             table.action_probability_array[:] = pi
             print(f"update {t + 1}: NashConv {exploitability.nash_conv(game, table, use_cpp_br=True):.3f}", flush=True)

@@ -288,10 +288,18 @@ def load_bot(spec: str, game, seed: int = 0, device: torch.device | None = None)
         bot = poker_bot(base, game_spec.game, game_spec.name)
     elif base == "human":
         raise BotError(f"player spec 'human' is not available in this version: {SPEC_HELP}")
-    elif not game_spec.perfect_information:  # a snapshot of the mmd learner: its policy, no search
+    elif not game_spec.perfect_information:  # a snapshot of the mmd learner: its policy, searched with @sims
         snap = checkpoint.load_snapshot(resolve_snapshot(base), game_spec.game_string)
         device = device or default_device()
-        bot = PolicyBot(game_spec, Evaluator(snap.build_models(device), device), seed, name=spec)
+        evaluator = Evaluator(snap.build_models(device, output=True), device)
+        if "sims" in options:
+            from engine.policy_ismcts import PolicyISMCTSBot
+            sims_n = _int(options, "sims", 0, spec)
+            if sims_n < 1:
+                raise BotError(f"option @sims of {spec!r} must be a positive integer")
+            bot = PolicyISMCTSBot(game_spec, evaluator, sims_n, seed=seed)
+        else:
+            bot = PolicyBot(game_spec, evaluator, seed, name=spec)
     else:
         evaluator, search = _neural(base, options, spec, game_spec, device)
         bot = NeuralBot(game_spec, evaluator, search, seed, name=spec)
@@ -367,11 +375,14 @@ class SampledISMCTSBot(ismcts.ISMCTSBot):
     the bot warns, counts it in `lost_games`, and plays uniformly random moves for the rest of
     that game rather than crash the match."""
 
-    def __init__(self, game: pyspiel.Game, simulations: int, rollouts: int, seed: int = 0) -> None:
-        rng = np.random.RandomState(seed)
-        super().__init__(game, RandomRolloutEvaluator(rollouts, rng), 2.0, simulations,
+    def __init__(self, game: pyspiel.Game, simulations: int, rollouts: int, seed: int = 0, evaluator=None,
+                 uct_c: float = 2.0, child_selection_policy=ismcts.ChildSelectionPolicy.UCT,
+                 random_state: np.random.RandomState | None = None) -> None:
+        rng = random_state or np.random.RandomState(seed)
+        super().__init__(game, evaluator or RandomRolloutEvaluator(rollouts, rng), uct_c, simulations,
                          ismcts.UNLIMITED_NUM_WORLD_SAMPLES, rng, ismcts.ISMCTSFinalPolicyType.MAX_VISIT_COUNT,
-                         use_observation_string=not game.get_type().provides_information_state_string)
+                         use_observation_string=not game.get_type().provides_information_state_string,
+                         child_selection_policy=child_selection_policy)
         self.sampler = WorldSampler(game, seed=seed)
         self.set_resampler(self.sampler)
         self._lost: list[int] | None = None  # the history at which the sampler gave up in this game

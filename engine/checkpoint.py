@@ -1,7 +1,8 @@
 """Snapshots and learner state on disk: atomic writes, `weights_only` loads, game checks.
 
 A snapshot (`snapshots/step-000200.pt`) is what a user may be handed: the network weights plus the
-game, network config, step and format version, all plain tensors and strings (no pickle needed to
+game, network config, step and format version (and, from learners that keep one apart from their
+current weights, the output policy's weights: bots play those), all plain tensors and strings (no pickle needed to
 read it back: it loads with `torch.load(weights_only=True)`). The learner's own state (optimizer,
 step, sample counters) lives beside it in `learner.pt` so a resumed run continues exactly.
 """
@@ -54,10 +55,14 @@ class Snapshot:
     step: int
     weights: list[dict[str, torch.Tensor]]  # one per network: 1 shared, or one per seat
     path: Path | None = None
+    # The output policy, where the learner keeps one apart from its current weights (mmd: its
+    # magnet, an average of recent iterates). Actors go on playing `weights`; bots play this.
+    output: list[dict[str, torch.Tensor]] | None = None
 
-    def build_models(self, device: torch.device | str = "cpu") -> list[nn.Module]:
+    def build_models(self, device: torch.device | str = "cpu", output: bool = False) -> list[nn.Module]:
+        """The networks of the current weights, or with `output` of the output policy where there is one."""
         models = []
-        for state in self.weights:
+        for state in (self.output if output and self.output else self.weights):
             model = build(self.network, self.obs_shape, self.num_actions)
             model.load_state_dict(state)
             models.append(model.to(device).eval())
@@ -65,12 +70,15 @@ class Snapshot:
 
 
 def save_snapshot(path: Path, game: str, network: NetworkConfig, obs_shape: tuple[int, ...], num_actions: int,
-                  step: int, models: list[nn.Module]) -> None:
-    atomic_save({
-        "format": FORMAT, "version": VERSION, "game": game, "network": dataclasses.asdict(network),
-        "obs_shape": list(obs_shape), "num_actions": num_actions, "step": step, "created": time.time(),
-        "weights": [{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in models],
-    }, path)
+                  step: int, models: list[nn.Module], output: list[nn.Module] | None = None) -> None:
+    def weights(nets: list[nn.Module]) -> list[dict[str, torch.Tensor]]:
+        return [{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in nets]
+    data = {"format": FORMAT, "version": VERSION, "game": game, "network": dataclasses.asdict(network),
+            "obs_shape": list(obs_shape), "num_actions": num_actions, "step": step, "created": time.time(),
+            "weights": weights(models)}
+    if output is not None:
+        data["output"] = weights(output)
+    atomic_save(data, path)
 
 
 def load_snapshot(path: Path, game: str | None = None) -> Snapshot:
@@ -86,7 +94,7 @@ def load_snapshot(path: Path, game: str | None = None) -> Snapshot:
                               f"use a snapshot of {game}, or play {data['game']}")
     return Snapshot(game=data["game"], network=NetworkConfig(**data["network"]), obs_shape=tuple(data["obs_shape"]),
                     num_actions=int(data["num_actions"]), step=int(data["step"]), weights=list(data["weights"]),
-                    path=Path(path))
+                    path=Path(path), output=list(data["output"]) if "output" in data else None)
 
 
 def snapshot_path(run_dir: Path, step: int) -> Path:

@@ -106,13 +106,14 @@ class MMDConfig:
 
     Each update is one mirror-descent step on every information state the fresh games reached:
     pi' ∝ (pi * magnet^(alpha*eta) * exp(eta*Q))^(1/(1+alpha*eta)), Q from a critic fitted to the
-    returns of the games the current policy played. The magnet moves to the current policy every
-    `magnet_every` updates, so the iterates head for a Nash equilibrium, not a softened one.
+    returns of the games the current policy played. The magnet trails the current policy (an
+    exponential average of its weights), so the iterates head for a Nash equilibrium, not a
+    softened one.
     """
 
     step_size: float = 2.0  # eta, on returns scaled to [-1, 1]
     magnet_weight: float = 0.1  # alpha: pull towards the magnet (regularization)
-    magnet_every: int = 30  # updates between magnet moves
+    magnet_every: int = 30  # time constant, in updates, of the magnet's average of the policy
     positions_per_update: int = 20_000  # fresh positions (played by the current policy) per update
     epochs: float = 2.0  # passes over the fresh positions, for the critic and for the policy
     # The critic also learns from the games of this many earlier updates: the policy moves little

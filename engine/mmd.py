@@ -10,21 +10,26 @@ of this learner is one mirror-descent step, and publishes one snapshot:
    action, scaled to [-1, 1]; it keeps its weights between updates, so each fit is a refinement;
 3. fit the policy to the closed-form step on every information state reached,
        pi_{t+1}(s) ∝ (pi_t(s) * rho(s)^(alpha*eta) * exp(eta * Q(s)))^(1 / (1 + alpha*eta)),
-   by cross-entropy, where rho is the magnet: the policy of `mmd.magnet_every` updates ago. The
-   magnet term keeps the iterates from cycling (last-iterate convergence, unlike plain self-play
-   policy gradient); moving it lets them approach a Nash equilibrium instead of a regularized one.
+   by cross-entropy, where rho is the magnet: an exponential average of the policy's weights over
+   the last `mmd.magnet_every` updates or so. The magnet term keeps the iterates from cycling
+   (last-iterate convergence, unlike plain self-play policy gradient); moving it lets them
+   approach a Nash equilibrium instead of a regularized one.
    The actors' behaviour sigma_t keeps every legal action at `mmd.exploration_floor` (3%) of the
    uniform policy at least, so none is ever dropped from the data: a dropped action is never
    sampled again, and the critic's error on it would then go uncorrected (Leduc drifted back up
    from NashConv 0.6 without it). The floor only raises what falls below it; a smaller
    `mmd.exploration` (1%) of the uniform policy is mixed into all of sigma_t, which damps the
-   critic's noise. The step starts from sigma_t, and the magnet is sigma of its update; the
-   snapshot (what bots play and NashConv measures) is pi_{t+1}, the step without them. The
-   floor replaced a 3% mix, whose steady pull towards uniform held Leduc's iterates at an
+   critic's noise. The step starts from sigma_t, and pulls towards the magnet's behaviour; the
+   policies a snapshot holds are without floor or mix. The floor replaced a 3% mix, whose steady pull towards uniform held Leduc's iterates at an
    equilibrium of the perturbed game (NashConv 0.35 even with exact Q).
+4. publish a snapshot holding pi_{t+1} (the actors' next policy) and, as the output policy that
+   bots, ratings and pool opponents play, the magnet, moved 1/`magnet_every` of the way to pi_{t+1}.
+   The average is steadier than the iterates: on Leduc the iterates spiked to NashConv 0.40 where
+   the magnet stayed under 0.30 (a magnet that jumped to the policy every 30 updates instead set
+   off spikes past 0.5 one to six updates after most jumps; docs/benchmarks.md).
 
-Why MMD here and not NFSP or deep CFR: it converges in its last iterate (the snapshot a user is
-handed is the output; no average policy network to keep), needs only on-policy trajectories (what
+Why MMD here and not NFSP or deep CFR: it converges in its last iterate (no average-policy
+network to train: the magnet it keeps anyway serves as the output), needs only on-policy trajectories (what
 the league's actors already produce), and one closed-form target per state makes each update a
 supervised fit. On tabular Leduc with exact Q this step size reaches NashConv 0.25 in 200 updates.
 """
@@ -48,6 +53,16 @@ from engine.store import Batch, ReplayWindow, list_segments
 STATE_FILE = "learner.pt"
 EXPLOITABILITY_FILE = "exploitability.jsonl"
 MEASURE_SHARE = 0.1  # NashConv may take this share of the learner's time, at most
+
+
+@torch.no_grad()
+def trail(magnet: torch.nn.Module, model: torch.nn.Module, tau: float) -> None:
+    """Move the magnet's weights a share `tau` of the way to the model's (integer buffers copied)."""
+    for m, p in zip(magnet.state_dict().values(), model.state_dict().values()):
+        if m.is_floating_point():
+            m.lerp_(p, tau)
+        else:
+            m.copy_(p)
 
 
 def mmd_target(log_pi: torch.Tensor, log_magnet: torch.Tensor, q: torch.Tensor, legal: torch.Tensor,
@@ -101,7 +116,6 @@ class MMDLearner:
         self.models, self.optimizers = networks(spec, config, self.device)
         self.critics, self.critic_optimizers = networks(spec, config, self.device)  # Q from the action head
         self.magnets = [copy.deepcopy(m).eval() for m in self.models]
-        self.magnet_step = 0
         self.window = ReplayWindow(self.run_dir / "trajectories", store_meta(spec), config.train.window)
         self.rng = np.random.default_rng(config.seed + 7919)
         game = spec.game
@@ -110,7 +124,9 @@ class MMDLearner:
         self.last_losses: dict[str, float] = {}
         self._positions: dict[str, int] = {}  # positions per segment file, for _prune
         self.nash_conv = exploitability.NashConv(spec) if exploitability.supported(spec) else None
-        self.latest_nash_conv: dict[str, float] = {}  # {"step", "nash_conv", "time"} of the last measurement
+        # The last measurement: {"time", "step", "nash_conv" (the output policy: the magnet),
+        # "iterate_nash_conv" (the current weights, which the actors play)}
+        self.latest_nash_conv: dict[str, float] = {}
         self._measure_cost = 0.0
         self._measured_at = -math.inf
 
@@ -119,7 +135,7 @@ class MMDLearner:
     def _state(self) -> dict:
         def weights(models):
             return [{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in models]
-        return {"step": self.step, "magnet_step": self.magnet_step, "weights": weights(self.models),
+        return {"step": self.step, "weights": weights(self.models),
                 "critics": weights(self.critics), "magnets": weights(self.magnets),
                 "optimizers": [o.state_dict() for o in self.optimizers],
                 "critic_optimizers": [o.state_dict() for o in self.critic_optimizers]}
@@ -135,7 +151,7 @@ class MMDLearner:
         for opts, key in ((self.optimizers, "optimizers"), (self.critic_optimizers, "critic_optimizers")):
             for opt, state in zip(opts, data[key]):
                 opt.load_state_dict(state)
-        self.step, self.magnet_step = int(data["step"]), int(data["magnet_step"])
+        self.step = int(data["step"])
         return True
 
     def publish(self) -> Path:
@@ -143,7 +159,7 @@ class MMDLearner:
         checkpoint.atomic_save(self._state(), self.run_dir / STATE_FILE)
         path = checkpoint.snapshot_path(self.run_dir, self.step)
         checkpoint.save_snapshot(path, self.spec.game_string, self.config.network, tuple(self.spec.encoder.shape),
-                                 self.spec.num_actions, self.step, self.models)
+                                 self.spec.num_actions, self.step, self.models, output=self.magnets)
         self._measure()
         return path
 
@@ -153,9 +169,11 @@ class MMDLearner:
         now = time.monotonic()
         if self.nash_conv is None or now - self._measured_at < self._measure_cost / MEASURE_SHARE:
             return
-        value = self.nash_conv(self.models)
+        value = self.nash_conv(self.magnets)  # the output policy's, what bots play
+        iterate = self.nash_conv(self.models)
         self._measured_at, self._measure_cost = now, time.monotonic() - now
-        self.latest_nash_conv = {"time": time.time(), "step": self.step, "nash_conv": value}
+        self.latest_nash_conv = {"time": time.time(), "step": self.step, "nash_conv": value,
+                                 "iterate_nash_conv": iterate}
         self.last_losses = {**self.last_losses, "nash_conv": value}
         rundir.append_jsonl(self.run_dir / EXPLOITABILITY_FILE, self.latest_nash_conv)
 
@@ -202,7 +220,7 @@ class MMDLearner:
         return x, torch.from_numpy(batch.legal).to(self.device)
 
     def train_step(self) -> dict[str, float]:
-        """One mirror-descent update: critic fit, policy fit, magnet move on its cadence."""
+        """One mirror-descent update: critic fit, policy fit, then the magnet's move towards the policy."""
         mc, tc = self.config.mmd, self.config.train
         losses = {"critic": 0.0, "policy": 0.0, "kl": 0.0}
         for seat, (model, critic, magnet, opt, copt) in enumerate(zip(
@@ -246,9 +264,8 @@ class MMDLearner:
                 losses["kl"] += kl.item() / steps / len(self.models)
             model.eval()
         self.step += 1
-        if self.step - self.magnet_step >= mc.magnet_every:
-            for magnet, model in zip(self.magnets, self.models):
-                magnet.load_state_dict(model.state_dict())
-            self.magnet_step = self.step
+        # The magnet trails the policy, an exponential average of its weights (item 4 above).
+        for magnet, model in zip(self.magnets, self.models):
+            trail(magnet, model, 1.0 / mc.magnet_every)
         self.last_losses = losses
         return losses

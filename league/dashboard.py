@@ -114,7 +114,8 @@ def _progress(run: str, game: str, status: dict[str, Any]) -> Table:
         ("disk used", _size(status.get("disk_bytes", 0))),
     ]
     if nash:
-        rows.insert(9, ("NashConv", f"{nash['nash_conv']:.4f} at step {nash['step']:,}"))
+        iterate = f" (current weights {nash['iterate_nash_conv']:.4f})" if "iterate_nash_conv" in nash else ""
+        rows.insert(9, ("NashConv", f"{nash['nash_conv']:.4f}{iterate} at step {nash['step']:,}"))
     for k, v in rows:
         table.add_row(k, v)
     return table

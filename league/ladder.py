@@ -94,7 +94,7 @@ def elo_chart(ratings: Ratings, run: str, width: int = 64, height: int = 12) -> 
 
 
 def nash_conv_chart(run_dir: Path, width: int = 64, height: int = 10) -> list[str]:
-    """NashConv of the run's snapshots (y) against wall-clock minutes (x), from exploitability.jsonl
+    """NashConv of the run's output policy (y) against wall-clock minutes (x), from exploitability.jsonl
     (written by the mmd learner for games small enough to measure)."""
     log = Path(run_dir) / "exploitability.jsonl"
     if not log.exists():
@@ -107,8 +107,9 @@ def nash_conv_chart(run_dir: Path, width: int = 64, height: int = 10) -> list[st
     lines = _plot(minutes, [p["nash_conv"] for p in points], [], width, height, "{:>7.3f}")
     last = points[-1]
     lines.append(f"{'':>8}0 min{'':>{max(width - 18, 1)}}{minutes[-1]:.1f} min")
+    iterate = f"; current weights {last['iterate_nash_conv']:.4f}" if "iterate_nash_conv" in last else ""
     lines.append(f"latest NashConv {last['nash_conv']:.4f} at step {last['step']} "
-                 f"(lowest {min(p['nash_conv'] for p in points):.4f})")
+                 f"(lowest {min(p['nash_conv'] for p in points):.4f}{iterate})")
     return lines
 
 

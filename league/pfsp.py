@@ -194,7 +194,8 @@ class PoolOpponents:
                     snap = checkpoint.load_snapshot(snapshot_file(self.run_dir, name), self.game_string)
                 except checkpoint.CheckpointError:
                     continue  # thinned out of the pool meanwhile
-                self.networks[name] = Evaluator(snap.build_models(self.device), self.device)
+                # a member plays as it is rated: its output policy where its learner keeps one
+                self.networks[name] = Evaluator(snap.build_models(self.device, output=True), self.device)
             active[(name, options[i]["seat"])] = float(w[i])
         self.active = active
         for name in [n for n in self.networks if n not in {o[0] for o in active}]:

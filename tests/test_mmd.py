@@ -14,7 +14,7 @@ from engine.bots import PolicyBot, load_bot
 from engine.config import resolve
 from engine.exploitability import NashConv, supported
 from engine.inference import Evaluator
-from engine.mmd import MMDLearner, behaviour, mmd_target
+from engine.mmd import MMDLearner, behaviour, mmd_target, trail
 from engine.networks import build
 from engine.policy_actor import PolicyActor
 from engine.selfplay import store_meta
@@ -68,6 +68,19 @@ def test_actors_play_the_behaviour_policy_but_store_no_floor_in_the_policy(mix, 
         assert (policy[legal] >= (floor * uniform / (1 + floor))[legal] - 1e-6).all()
         folds = legal[:, 0]
         assert (policy[folds, 0] > 0.5).all()  # the floor raises the others without flattening fold
+
+
+def test_the_magnet_trails_the_policy_by_a_share_of_the_gap():
+    spec, config = games.load("leduc_poker"), resolve("leduc_poker")
+    torch.manual_seed(0)
+    magnet, model = (build(config.network, spec.encoder.shape, spec.num_actions) for _ in range(2))
+    before = {k: v.clone() for k, v in magnet.state_dict().items()}
+    trail(magnet, model, 0.25)
+    for key, value in magnet.state_dict().items():
+        assert torch.allclose(value, before[key] + 0.25 * (model.state_dict()[key] - before[key]), atol=1e-6)
+    for _ in range(200):
+        trail(magnet, model, 0.25)
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(magnet.state_dict().values(), model.state_dict().values()))
 
 
 def test_the_floor_only_raises_what_falls_below_it():
@@ -147,9 +160,12 @@ def test_league_run_lowers_kuhn_nash_conv_and_resumes(tmp_path, monkeypatch):
                                           openspiel_policy.UniformRandomPolicy(games.load("kuhn_poker").game))
     first = NashConv(games.load("kuhn_poker"))(
         checkpoint.load_snapshot(checkpoint.snapshot_path(run_dir, 0)).build_models())
-    last = NashConv(games.load("kuhn_poker"))(
-        checkpoint.load_snapshot(checkpoint.snapshot_path(run_dir, 12)).build_models())
+    snap = checkpoint.load_snapshot(checkpoint.snapshot_path(run_dir, 12))
+    last = NashConv(games.load("kuhn_poker"))(snap.build_models())
     assert last < 0.5 * uniform and last < first
+    # the output policy (the magnet, which bots play) trails the iterates but has left uniform too
+    assert snap.output is not None and "iterate_nash_conv" in progress.nash_conv
+    assert NashConv(games.load("kuhn_poker"))(snap.build_models(output=True)) < 0.8 * uniform
     config2, _, resumed = prepare_run("kuhn_poker", None, "k", {})
     assert resumed
     learner = MMDLearner(games.load("kuhn_poker"), config2, run_dir)
