@@ -2,8 +2,8 @@
 
 A snapshot (`snapshots/step-000200.pt`) is what a user may be handed: the network weights plus the
 game, network config, step and format version (and, from learners that keep one apart from their
-current weights, the output policy's weights: bots play those), all plain tensors and strings (no pickle needed to
-read it back: it loads with `torch.load(weights_only=True)`). The learner's own state (optimizer,
+current weights, the output policy's weights: bots play those), all plain tensors and strings (no
+pickle needed to read it back: it loads with `torch.load(weights_only=True)`). The learner's own state (optimizer,
 step, sample counters) lives beside it in `learner.pt` so a resumed run continues exactly.
 """
 from __future__ import annotations
@@ -69,15 +69,18 @@ class Snapshot:
         return models
 
 
+def state_dicts(models: list[nn.Module]) -> list[dict[str, torch.Tensor]]:
+    """The models' weights as CPU tensors, ready to save."""
+    return [{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in models]
+
+
 def save_snapshot(path: Path, game: str, network: NetworkConfig, obs_shape: tuple[int, ...], num_actions: int,
                   step: int, models: list[nn.Module], output: list[nn.Module] | None = None) -> None:
-    def weights(nets: list[nn.Module]) -> list[dict[str, torch.Tensor]]:
-        return [{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in nets]
     data = {"format": FORMAT, "version": VERSION, "game": game, "network": dataclasses.asdict(network),
             "obs_shape": list(obs_shape), "num_actions": num_actions, "step": step, "created": time.time(),
-            "weights": weights(models)}
+            "weights": state_dicts(models)}
     if output is not None:
-        data["output"] = weights(output)
+        data["output"] = state_dicts(output)
     atomic_save(data, path)
 
 

@@ -125,7 +125,7 @@ class Learner:
         checkpoint.atomic_save({
             "step": self.step, "samples": self.samples, "counted": self.counted_positions,
             "since": self.since, "resets": self.resets, "role": self.role,
-            "weights": [{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in self.models],
+            "weights": checkpoint.state_dicts(self.models),
             "optimizers": [opt.state_dict() for opt in self.optimizers],
         }, self.run_dir / STATE_FILE)
         path = checkpoint.snapshot_path(self.run_dir, self.step)

@@ -20,8 +20,9 @@ of this learner is one mirror-descent step, and publishes one snapshot:
    from NashConv 0.6 without it). The floor only raises what falls below it; a smaller
    `mmd.exploration` (1%) of the uniform policy is mixed into all of sigma_t, which damps the
    critic's noise. The step starts from sigma_t, and pulls towards the magnet's behaviour; the
-   policies a snapshot holds are without floor or mix. The floor replaced a 3% mix, whose steady pull towards uniform held Leduc's iterates at an
-   equilibrium of the perturbed game (NashConv 0.35 even with exact Q).
+   policies a snapshot holds are without floor or mix. The floor replaced a 3% mix, whose steady
+   pull towards uniform held Leduc's iterates at an equilibrium of the perturbed game (NashConv
+   0.35 even with exact Q).
 4. publish a snapshot holding pi_{t+1} (the actors' next policy) and, as the output policy that
    bots, ratings and pool opponents play, the magnet, moved 1/`magnet_every` of the way to pi_{t+1}.
    The average is steadier than the iterates: on Leduc the iterates spiked to NashConv 0.40 where
@@ -29,8 +30,8 @@ of this learner is one mirror-descent step, and publishes one snapshot:
    off spikes past 0.5 one to six updates after most jumps; docs/benchmarks.md).
 
 Why MMD here and not NFSP or deep CFR: it converges in its last iterate (no average-policy
-network to train: the magnet it keeps anyway serves as the output), needs only on-policy trajectories (what
-the league's actors already produce), and one closed-form target per state makes each update a
+network to train: the magnet it keeps anyway serves as the output), needs only on-policy
+trajectories (what the league's actors already produce), and one closed-form target per state makes each update a
 supervised fit. On tabular Leduc with exact Q this step size reaches NashConv 0.25 in 200 updates.
 """
 from __future__ import annotations
@@ -133,8 +134,7 @@ class MMDLearner:
     # ---- state ------------------------------------------------------------------------------
 
     def _state(self) -> dict:
-        def weights(models):
-            return [{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in models]
+        weights = checkpoint.state_dicts
         return {"step": self.step, "weights": weights(self.models),
                 "critics": weights(self.critics), "magnets": weights(self.magnets),
                 "optimizers": [o.state_dict() for o in self.optimizers],
