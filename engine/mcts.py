@@ -5,9 +5,9 @@ are a few vectorised operations per tree depth for *all* trees together; the onl
 Python work is stepping the OpenSpiel state into the new leaf and encoding it. Each wave selects one
 leaf per tree (or `leaves_per_tree` leaves, spread apart by virtual loss), evaluates every new
 leaf of every tree in one batch, then backs the values up. With 16 trees or more and a network of
-30 MFLOP a position or more (go9 and up), two halves of the trees take turns: one half's network
-call runs on a worker thread while this thread does the other half's Python work, so that work
-hides behind the network instead of adding to it.
+30 MFLOP a position or more (go9 and up), groups of the trees take turns: their network calls run
+on worker threads (one per torch thread on a CPU, each on one thread) while this thread does
+another group's Python work, so that work hides behind the network instead of adding to it.
 
 Also here: Dirichlet noise at the root (mixed into a per-search copy of the root priors, so a reused
 tree gets fresh noise), first-play urgency reduction, tree reuse between moves (the chosen child
@@ -19,14 +19,16 @@ Values are for 2-player zero-sum games: a leaf's value v for its player to move 
 from __future__ import annotations
 
 import math
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
 import pyspiel
+import torch
 
 from engine.config import SearchConfig
-from engine.inference import Evaluator
+from engine.inference import Evaluator, NetworkStreams
 
 VIRTUAL_LOSS = 1.0
 PIPELINE_MIN_TREES = 8  # searches of at least twice this many trees overlap Python work and network calls
@@ -34,6 +36,9 @@ PIPELINE_MIN_TREES = 8  # searches of at least twice this many trees overlap Pyt
 # position) went from 0.82 to 0.91 of its raw throughput; connect_four's (14 MFLOP) dropped from
 # 0.73 to 0.68, because its Python work then competes with the network's threads for the cores.
 PIPELINE_MIN_FLOPS = 30e6
+# Descents left to this few trees go on one tree at a time, on row views: on go9 44% of the depths
+# of a wave have at most 3 trees left, where gathers cost more than they share.
+SCALAR_TAIL = 2
 GUMBEL_C_VISIT, GUMBEL_C_SCALE = 50.0, 0.1  # the paper's sigma constants
 
 
@@ -131,7 +136,7 @@ class BatchedMCTS:
         self.states: list[list[pyspiel.State | None]] = [[None] * cap for _ in range(num_trees)]
         self.xs: list[list[np.ndarray | None]] = [[None] * cap for _ in range(num_trees)]
         self.stats = SearchStats()
-        self._worker: ThreadPoolExecutor | None = None  # network calls of pipelined waves
+        self._streams: NetworkStreams | None = None  # network calls of pipelined waves
         self._flops: float | None = None
 
     # ---- tree bookkeeping -------------------------------------------------------------------
@@ -292,9 +297,8 @@ class BatchedMCTS:
         return c
 
     def _select(self, trees: np.ndarray, virtual: bool) -> tuple[np.ndarray, list[tuple[np.ndarray, ...]]]:
-        """Descend each tree from its root by PUCT to a leaf; returns leaves and the path edges."""
-        if len(trees) == 1:
-            return self._select_one(int(trees[0]), virtual)
+        """Descend each tree from its root by PUCT to a leaf; returns leaves and the path edges as
+        (positions in `trees`, trees, nodes, actions) arrays, one entry per depth or per tail tree."""
         leaf = np.empty(len(trees), np.int64)
         pos = np.arange(len(trees))
         cur_t, cur_n = trees, self.root[trees]
@@ -308,6 +312,11 @@ class BatchedMCTS:
                 pos, cur_t, cur_n = pos[go], cur_t[go], cur_n[go]
                 if not len(pos):
                     break
+            if len(pos) <= SCALAR_TAIL:
+                for i, t, n in zip(pos.tolist(), cur_t.tolist(), cur_n.tolist()):
+                    leaf[i], nodes, actions = self._descend(t, n, depth, virtual)
+                    path.append((np.full(len(nodes), i), np.full(len(nodes), t), nodes, actions))
+                break
             if depth == 0 and self.gumbel:
                 a = self._gumbel_root_actions(cur_t)
             else:
@@ -325,26 +334,26 @@ class BatchedMCTS:
             depth += 1
         return leaf, path
 
-    def _select_one(self, t: int, virtual: bool) -> tuple[np.ndarray, list[tuple[np.ndarray, ...]]]:
-        """_select for a single tree (play-time search): plain row views instead of gathers."""
-        node = int(self.root[t])
-        pos, tree = np.zeros(1, np.int64), np.array([t])
-        path: list[tuple[np.ndarray, ...]] = []
-        prior = self.root_prior[t]
+    def _descend(self, t: int, node: int, depth: int, virtual: bool) -> tuple[int, np.ndarray, np.ndarray]:
+        """PUCT descent of one tree from `node` (at `depth`) to a leaf, on plain row views instead of
+        gathers; returns the leaf and the nodes and actions of the edges taken (all distinct)."""
+        nodes, actions = [], []
         while self.expanded[t, node]:
             rows = self.edges[t, node]
-            if self.gumbel and not path:
+            if depth == 0 and self.gumbel:
                 a = int(self._gumbel_root_actions(np.array([t]))[0])
             else:
+                prior = self.root_prior[t] if depth == 0 else rows[2]
                 a = int(self._puct(rows[0], rows[1], prior, rows[3] > 0, self.value[t, node]).argmax())
-            path.append((pos, tree, np.array([node]), np.array([a])))
+            nodes.append(node)
+            actions.append(a)
             if virtual:
                 self.N[t, node, a] += 1.0
                 self.W[t, node, a] -= VIRTUAL_LOSS
             child = int(self.child[t, node, a])
             node = child if child >= 0 else self._expand_edge(t, node, a)
-            prior = self.P[t, node]
-        return np.array([node]), path
+            depth += 1
+        return node, np.array(nodes, np.int64), np.array(actions, np.int64)
 
     def _evaluate(self, trees: np.ndarray, nodes: np.ndarray) -> None:
         """Encode and evaluate unexpanded non-terminal nodes in one batch, then expand them."""
@@ -445,28 +454,40 @@ class BatchedMCTS:
         return self._flops
 
     def _pipelined_waves(self, trees: np.ndarray, remaining: np.ndarray) -> None:
-        """Waves over two halves of the trees in turn: one half's network call runs on a worker
-        thread (torch releases the GIL) while this thread selects, encodes and backs up the other
-        half, so the Python work hides behind the network instead of adding to it."""
-        if self._worker is None:
-            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mcts-network")
+        """Waves over groups of the trees in turn: while the network works on other groups' leaves
+        (on worker threads; torch releases the GIL), this thread selects, encodes and backs up one
+        group, so the Python work hides behind the network instead of adding to it. There is one
+        group more than there are network streams, so every stream has a call to work on."""
+        if self._streams is None:
+            self._streams = NetworkStreams(self._stream_count(len(trees)))
+        groups = np.array_split(np.arange(len(trees)), self.pipeline_groups(len(trees)))
         k = self.config.leaves_per_tree
-        halves = np.array_split(np.arange(len(trees)), 2)
-        pending: tuple[_Wave, Future] | None = None
+        # FIFO of waves in flight; a group's wave is always ended before the group starts another.
+        pending: deque[tuple[_Wave, Future]] = deque()
         g = 0
         while True:
-            mine = halves[g][remaining[halves[g]] > 0]
-            started = None
+            mine = groups[g][remaining[groups[g]] > 0]
             if len(mine):
                 wave = self._start_wave(trees[mine], remaining[mine])
                 remaining[mine] -= np.minimum(remaining[mine], k)
-                started = (wave, self._worker.submit(self._forward, wave))
-            if pending is not None:
-                self._end_wave(pending[0], pending[1].result())
-            pending = started
-            if pending is None and not (remaining > 0).any():
+                pending.append((wave, self._streams.submit(self._forward, wave)))
+            if pending and (len(pending) >= len(groups) - 1 or not len(mine)):
+                wave, result = pending.popleft()
+                self._end_wave(wave, result.result())
+            if not pending and not (remaining > 0).any():
                 return
-            g ^= 1
+            g = (g + 1) % len(groups)
+
+    def pipeline_groups(self, trees: int) -> int:
+        """How many groups pipelined waves split `trees` trees into."""
+        return max(2, min(self._streams.count + 1, trees // PIPELINE_MIN_TREES))
+
+    def _stream_count(self, trees: int) -> int:
+        """Network streams for pipelined waves: one per torch thread on a CPU (each group of trees
+        keeping PIPELINE_MIN_TREES), one on an accelerator, which queues the calls anyway."""
+        if getattr(self.evaluator, "device", torch.device("cpu")).type != "cpu":
+            return 1
+        return max(1, min(torch.get_num_threads(), trees // PIPELINE_MIN_TREES - 1))
 
     # ---- Gumbel root search (sequential halving) --------------------------------------------
 

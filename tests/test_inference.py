@@ -5,7 +5,7 @@ import torch
 import games
 from engine.bench import random_positions
 from engine.config import default_config
-from engine.inference import Evaluator
+from engine.inference import Evaluator, NetworkStreams
 from engine.networks import build
 
 
@@ -52,3 +52,17 @@ def test_folded_network_matches_the_module_and_follows_loaded_weights():
     assert not np.allclose(values2, values)
     np.testing.assert_allclose(priors2, ref_p2, atol=1e-5)
     np.testing.assert_allclose(values2, ref_v2, atol=1e-5)
+
+
+def test_network_streams_run_torch_on_one_thread_each():
+    """Worker streams take one torch thread each; the caller's thread count is left as it was."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        streams = NetworkStreams(2)
+        counts = [streams.submit(lambda: (torch.ones(1 << 17).add_(1), torch.get_num_threads())[1]).result()
+                  for _ in range(4)]
+        assert counts == [1, 1, 1, 1]
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -482,24 +482,30 @@ def test_gumbel_rejects_virtual_loss():
 
 # ---- pipelined waves ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["tic_tac_toe", "connect_four"])
-def test_pipelined_waves_search_as_one_batch_does(name, monkeypatch):
-    """Two halves of the trees taking turns (network call on a worker thread) give each tree the
-    same search as waves over all trees at once: a tree's simulations depend on its own arrays only."""
+@pytest.mark.parametrize("name,streams", [("tic_tac_toe", 1), ("connect_four", 1), ("connect_four", 3)])
+def test_pipelined_waves_search_as_one_batch_does(name, streams, monkeypatch):
+    """Groups of the trees taking turns (network calls on worker threads, `streams` of them in
+    flight) give each tree the same search as waves over all trees at once: a tree's simulations
+    depend on its own arrays only."""
+    monkeypatch.setattr(mcts_module.BatchedMCTS, "_stream_count", lambda self, trees: streams)
+    n = 40
     results = []
     for pipelined in (True, False):
         monkeypatch.setattr(mcts_module, "PIPELINE_MIN_FLOPS", 0 if pipelined else float("inf"))
-        spec, m = make_search(name, num_trees=20, simulations=30)
-        openings = [play(spec, [t % spec.num_actions]) for t in range(20)]
+        spec, m = make_search(name, num_trees=n, simulations=30)
+        openings = [play(spec, [t % spec.num_actions]) for t in range(n)]
         for t, state in enumerate(openings):
             m.reset(t, state)
-        m.search(np.arange(20), 30)
-        m.search(np.arange(20), np.arange(20) % 7 + 1)  # uneven counts: halves finish apart
-        for t in range(20):
+        m.search(np.arange(n), 30)
+        m.search(np.arange(n), np.arange(n) % 7 + 1)  # uneven counts: groups finish apart
+        for t in range(n):
             check_tree(m, t)
-        results.append((np.stack([m.visit_counts(t) for t in range(20)]), m.stats.simulations, m.stats.evaluations))
-        assert (m._worker is not None) == pipelined
+        results.append((np.stack([m.visit_counts(t) for t in range(n)]), m.stats.simulations, m.stats.evaluations))
+        assert (m._streams is not None) == pipelined
+        if pipelined:
+            assert m._streams.count == streams and m.pipeline_groups(n) == streams + 1
         assert m._flops > 0  # counted from a real forward pass
     (v1, s1, e1), (v2, s2, e2) = results
     assert s1 == s2 and e1 == e2
     np.testing.assert_array_equal(v1, v2)
+
