@@ -1,8 +1,8 @@
 """Batched PUCT Monte Carlo tree search: many game trees searched at once, all leaves in one network call.
 
-The trees live in preallocated numpy arrays indexed [tree, node, action], so selection and backup
-are a few vectorised operations per tree depth for *all* trees together; the only per-simulation
-Python work is stepping the OpenSpiel state into the new leaf and encoding it. Each wave selects one
+The trees live in preallocated numpy arrays indexed [tree, node, action]; selection and backup walk
+them in compiled loops (engine/tree_kernels.py), so the only per-simulation Python work is stepping
+the OpenSpiel state into the new leaf and encoding it. Each wave selects one
 leaf per tree (or `leaves_per_tree` leaves, spread apart by virtual loss), evaluates every new
 leaf of every tree in one batch, then backs the values up. With 16 trees or more and a network of
 30 MFLOP a position or more (go9 and up), groups of the trees take turns: their network calls run
@@ -28,6 +28,7 @@ import pyspiel
 import torch
 
 from engine.config import SearchConfig
+from engine import tree_kernels
 from engine.inference import Evaluator, NetworkStreams
 
 VIRTUAL_LOSS = 1.0
@@ -36,9 +37,6 @@ PIPELINE_MIN_TREES = 8  # searches of at least twice this many trees overlap Pyt
 # position) went from 0.82 to 0.91 of its raw throughput; connect_four's (14 MFLOP) dropped from
 # 0.73 to 0.68, because its Python work then competes with the network's threads for the cores.
 PIPELINE_MIN_FLOPS = 30e6
-# Descents left to this few trees go on one tree at a time, on row views: on go9 44% of the depths
-# of a wave have at most 3 trees left, where gathers cost more than they share.
-SCALAR_TAIL = 2
 GUMBEL_C_VISIT, GUMBEL_C_SCALE = 50.0, 0.1  # the paper's sigma constants
 
 
@@ -279,16 +277,6 @@ class BatchedMCTS:
                     priors[i, idx] = (1 - eps) * priors[i, idx] + eps * d
         self.root_prior[trees] = priors
 
-    def _puct(self, n: np.ndarray, w: np.ndarray, p: np.ndarray, legal: np.ndarray, value: np.ndarray) -> np.ndarray:
-        """PUCT scores of the children of one node ([A] arrays) or of many ([k, A], value [k])."""
-        cfg = self.config
-        nsum = n.sum(-1, keepdims=True)
-        node_q = (np.expand_dims(value, -1) + w.sum(-1, keepdims=True)) / (1.0 + nsum)
-        # First-play urgency: an unvisited child is valued a little below its parent.
-        q = np.where(n > 0, w / np.maximum(n, 1.0), node_q - cfg.fpu_reduction)
-        score = q + cfg.c_puct * p * np.sqrt(nsum + 1.0) / (1.0 + n)
-        return np.where(legal, score, -np.inf)
-
     def _expand_edge(self, t: int, parent: int, action: int) -> int:
         state, sampled = step(self.states[t][parent], action, self.rng)
         c = self._new_node(t, state, parent)
@@ -296,64 +284,21 @@ class BatchedMCTS:
         self.child[t, parent, action] = c
         return c
 
-    def _select(self, trees: np.ndarray, virtual: bool) -> tuple[np.ndarray, list[tuple[np.ndarray, ...]]]:
-        """Descend each tree from its root by PUCT to a leaf; returns leaves and the path edges as
-        (positions in `trees`, trees, nodes, actions) arrays, one entry per depth or per tail tree."""
-        leaf = np.empty(len(trees), np.int64)
-        pos = np.arange(len(trees))
-        cur_t, cur_n = trees, self.root[trees]
-        path: list[tuple[np.ndarray, ...]] = []
-        depth = 0
-        while len(pos):
-            go = self.expanded[cur_t, cur_n]  # terminal nodes are never expanded
-            stop = ~go
-            if stop.any():
-                leaf[pos[stop]] = cur_n[stop]
-                pos, cur_t, cur_n = pos[go], cur_t[go], cur_n[go]
-                if not len(pos):
-                    break
-            if len(pos) <= SCALAR_TAIL:
-                for i, t, n in zip(pos.tolist(), cur_t.tolist(), cur_n.tolist()):
-                    leaf[i], nodes, actions = self._descend(t, n, depth, virtual)
-                    path.append((np.full(len(nodes), i), np.full(len(nodes), t), nodes, actions))
-                break
-            if depth == 0 and self.gumbel:
-                a = self._gumbel_root_actions(cur_t)
-            else:
-                rows = self.edges[cur_t, cur_n]
-                p = self.root_prior[cur_t] if depth == 0 else rows[:, 2]
-                a = self._puct(rows[:, 0], rows[:, 1], p, rows[:, 3] > 0, self.value[cur_t, cur_n]).argmax(1)
-            path.append((pos, cur_t, cur_n, a))
-            if virtual:
-                self.N[cur_t, cur_n, a] += 1.0
-                self.W[cur_t, cur_n, a] -= VIRTUAL_LOSS
-            nxt = self.child[cur_t, cur_n, a].astype(np.int64)
-            for i in np.flatnonzero(nxt < 0):
-                nxt[i] = self._expand_edge(int(cur_t[i]), int(cur_n[i]), int(a[i]))
-            cur_n = nxt
-            depth += 1
-        return leaf, path
-
-    def _descend(self, t: int, node: int, depth: int, virtual: bool) -> tuple[int, np.ndarray, np.ndarray]:
-        """PUCT descent of one tree from `node` (at `depth`) to a leaf, on plain row views instead of
-        gathers; returns the leaf and the nodes and actions of the edges taken (all distinct)."""
-        nodes, actions = [], []
-        while self.expanded[t, node]:
-            rows = self.edges[t, node]
-            if depth == 0 and self.gumbel:
-                a = int(self._gumbel_root_actions(np.array([t]))[0])
-            else:
-                prior = self.root_prior[t] if depth == 0 else rows[2]
-                a = int(self._puct(rows[0], rows[1], prior, rows[3] > 0, self.value[t, node]).argmax())
-            nodes.append(node)
-            actions.append(a)
-            if virtual:
-                self.N[t, node, a] += 1.0
-                self.W[t, node, a] -= VIRTUAL_LOSS
-            child = int(self.child[t, node, a])
-            node = child if child >= 0 else self._expand_edge(t, node, a)
-            depth += 1
-        return node, np.array(nodes, np.int64), np.array(actions, np.int64)
+    def _select(self, trees: np.ndarray, virtual: bool) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+        """Descend each tree from its root by PUCT to a leaf (compiled: tree_kernels.select); a path
+        that ends on an edge with no child yet gets the child here. Returns the leaves and the paths
+        (nodes [k, depth], actions [k, depth], depths [k])."""
+        k, cfg = len(trees), self.config
+        forced = self._gumbel_root_actions(trees) if self.gumbel else np.full(k, -1, np.int64)
+        nodes = np.empty((k, self.capacity), np.int64)
+        actions = np.empty((k, self.capacity), np.int64)
+        depth, end, new = np.empty(k, np.int64), np.empty(k, np.int64), np.empty(k, np.int64)
+        tree_kernels.select(trees, self.root, self.expanded, self.edges, self.child, self.value, self.root_prior,
+                            forced, cfg.c_puct, cfg.fpu_reduction, virtual, VIRTUAL_LOSS,
+                            nodes, actions, depth, end, new)
+        for i in np.flatnonzero(new >= 0).tolist():
+            end[i] = self._expand_edge(int(trees[i]), int(end[i]), int(new[i]))
+        return end, (nodes, actions, depth)
 
     def _evaluate(self, trees: np.ndarray, nodes: np.ndarray) -> None:
         """Encode and evaluate unexpanded non-terminal nodes in one batch, then expand them."""
@@ -429,16 +374,9 @@ class BatchedMCTS:
         """Expand the wave's new leaves with the network's answer, then back the values up."""
         if result is not None:
             self._expand(wave.trees, wave.nodes, wave.batch[1], *result)
-        for ts, leaf, path in wave.passes:
-            v_leaf = self.value[ts, leaf]
-            p_leaf = self.player[ts, leaf]
-            for pos, t, n, a in path:
-                v = np.where(self.player[t, n] == p_leaf[pos], v_leaf[pos], -v_leaf[pos])
-                if wave.virtual:
-                    self.W[t, n, a] += v + VIRTUAL_LOSS
-                else:
-                    self.N[t, n, a] += 1.0
-                    self.W[t, n, a] += v
+        for ts, leaf, (nodes, actions, depth) in wave.passes:
+            tree_kernels.backup(ts, nodes, actions, depth, self.value[ts, leaf], self.player[ts, leaf], self.player,
+                                self.edges, wave.virtual, VIRTUAL_LOSS)
         self.stats.simulations += int(sum(len(p[0]) for p in wave.passes))
         self.stats.waves += 1
 
