@@ -321,7 +321,7 @@ class BatchedMCTS:
     def _expand(self, trees: np.ndarray, nodes: np.ndarray, legal: np.ndarray, priors: np.ndarray,
                 values: np.ndarray) -> None:
         if self.config.win_check:
-            self._check_wins(trees, nodes, legal, priors, values)
+            self._check_wins(trees, nodes, priors, values)
         self.P[trees, nodes] = priors
         self.L[trees, nodes] = legal
         self.legal[trees, nodes] = legal
@@ -329,13 +329,12 @@ class BatchedMCTS:
         self.expanded[trees, nodes] = True
         self.stats.evaluations += len(trees)
 
-    def _check_wins(self, trees: np.ndarray, nodes: np.ndarray, legal: np.ndarray,
-                    priors: np.ndarray, values: np.ndarray) -> None:
+    def _check_wins(self, trees: np.ndarray, nodes: np.ndarray, priors: np.ndarray, values: np.ndarray) -> None:
         """One-ply solver (search.win_check): a node whose mover has a winning move is worth +1, and
         its priors go to its winning moves (in place)."""
         for i, (t, n) in enumerate(zip(trees.tolist(), nodes.tolist())):
             state, p = self.states[t][n], int(self.player[t, n])
-            wins = [a for a in np.flatnonzero(legal[i]).tolist()
+            wins = [a for a in state.legal_actions()
                     if (c := state.child(a)).is_terminal() and c.returns()[p] > 0]
             if wins:
                 priors[i] = 0.0
