@@ -393,38 +393,44 @@ class BatchedMCTS:
     def _pipelined_waves(self, trees: np.ndarray, remaining: np.ndarray) -> None:
         """Waves over groups of the trees in turn: while the network works on other groups' leaves
         (on worker threads; torch releases the GIL), this thread selects, encodes and backs up one
-        group, so the Python work hides behind the network instead of adding to it. There is one
-        group more than there are network streams, so every stream has a call to work on."""
+        group, so the Python work hides behind the network instead of adding to it."""
         if self._streams is None:
             self._streams = NetworkStreams(self._stream_count(len(trees)))
         groups = np.array_split(np.arange(len(trees)), self.pipeline_groups(len(trees)))
-        k = self.config.leaves_per_tree
-        # FIFO of waves in flight; a group's wave is always ended before the group starts another.
-        pending: deque[tuple[_Wave, Future]] = deque()
+        k, in_flight = self.config.leaves_per_tree, self._streams.count
+        pending: deque[tuple[int, _Wave, Future]] = deque()  # (group, wave, network call), oldest first
+
+        def end_oldest() -> None:
+            _, wave, result = pending.popleft()
+            self._end_wave(wave, result.result())
+
         g = 0
         while True:
+            while any(p[0] == g for p in pending):  # a group's wave ends before it starts another
+                end_oldest()
             mine = groups[g][remaining[groups[g]] > 0]
             if len(mine):
                 wave = self._start_wave(trees[mine], remaining[mine])
                 remaining[mine] -= np.minimum(remaining[mine], k)
-                pending.append((wave, self._streams.submit(self._forward, wave)))
-            if pending and (len(pending) >= len(groups) - 1 or not len(mine)):
-                wave, result = pending.popleft()
-                self._end_wave(wave, result.result())
-            if not pending and not (remaining > 0).any():
+                pending.append((g, wave, self._streams.submit(self._forward, wave)))
+            elif not pending and not (remaining > 0).any():
                 return
+            # One call per stream in flight; with one stream, the next group's call is queued
+            # first, so this thread's Python work always overlaps a network call.
+            while len(pending) > in_flight or (pending and not len(mine)):
+                end_oldest()
             g = (g + 1) % len(groups)
 
     def pipeline_groups(self, trees: int) -> int:
-        """How many groups pipelined waves split `trees` trees into."""
-        return max(2, min(self._streams.count + 1, trees // PIPELINE_MIN_TREES))
+        """How many groups pipelined waves split `trees` trees into: one per network stream, two at least."""
+        return max(2, min(self._streams.count, trees // PIPELINE_MIN_TREES))
 
     def _stream_count(self, trees: int) -> int:
         """Network streams for pipelined waves: one per torch thread on a CPU (each group of trees
         keeping PIPELINE_MIN_TREES), one on an accelerator, which queues the calls anyway."""
         if getattr(self.evaluator, "device", torch.device("cpu")).type != "cpu":
             return 1
-        return max(1, min(torch.get_num_threads(), trees // PIPELINE_MIN_TREES - 1))
+        return max(1, min(torch.get_num_threads(), trees // PIPELINE_MIN_TREES))
 
     # ---- Gumbel root search (sequential halving) --------------------------------------------
 

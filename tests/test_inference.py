@@ -1,4 +1,6 @@
 """Evaluator: folded inference copies agree with the trained modules and follow new weights."""
+import sys
+
 import numpy as np
 import torch
 
@@ -64,5 +66,6 @@ def test_network_streams_run_torch_on_one_thread_each():
                   for _ in range(4)]
         assert counts == [1, 1, 1, 1]
         assert torch.get_num_threads() == 2
+        assert sys.getswitchinterval() <= 1e-4  # streams get the GIL back between layers quickly
     finally:
         torch.set_num_threads(before)
