@@ -141,10 +141,10 @@ def bench_mcts(game: str, seconds: float = 10.0, trees: int | None = None, simul
     # trees, half, or one group of pipelined waves), one call at a time on all threads or one call
     # per thread side by side, whichever is faster, whether or not the search itself pipelines.
     batches = {trees, max(1, trees // 2)}
-    if search._streams is not None:
+    if search.streams is not None:
         batches.add(trees // search.pipeline_groups(trees))
     threads = torch.get_num_threads()
-    streams = search._streams if search._streams is not None and search._streams.count == threads else None
+    streams = search.streams if search.streams is not None and search.streams.count == threads else None
     if streams is None and threads > 1 and evaluator.device.type == "cpu":
         streams = NetworkStreams(threads)
     setups = [(b, s) for b in sorted(batches) for s in ([None, streams] if streams else [None])]
@@ -172,7 +172,7 @@ def bench_mcts(game: str, seconds: float = 10.0, trees: int | None = None, simul
             "simulations_per_move": config.search.simulations, "trees": trees,
             "simulations_per_second": round(ours, 1), "raw_forward_positions_per_second": round(raw, 1),
             "raw_batch": best[0], "raw_streams": best[1].count if best[1] else 1,
-            "network_streams": search._streams.count if search._streams else 1,
+            "network_streams": search.streams.count if search.streams else 1,
             "ratio_to_raw": round(ours / raw, 3), "raw_one_call_positions_per_second": round(one_call, 1),
             "ratio_to_one_call": round(ours / one_call, 3), "openspiel_mcts_simulations_per_second": round(theirs, 1),
             "speedup_vs_openspiel": round(ours / theirs, 1), **_machine()}

@@ -134,7 +134,7 @@ class BatchedMCTS:
         self.states: list[list[pyspiel.State | None]] = [[None] * cap for _ in range(num_trees)]
         self.xs: list[list[np.ndarray | None]] = [[None] * cap for _ in range(num_trees)]
         self.stats = SearchStats()
-        self._streams: NetworkStreams | None = None  # network calls of pipelined waves
+        self.streams: NetworkStreams | None = None  # network calls of pipelined waves (made by the first)
         self._flops: float | None = None
 
     # ---- tree bookkeeping -------------------------------------------------------------------
@@ -394,10 +394,10 @@ class BatchedMCTS:
         """Waves over groups of the trees in turn: while the network works on other groups' leaves
         (on worker threads; torch releases the GIL), this thread selects, encodes and backs up one
         group, so the Python work hides behind the network instead of adding to it."""
-        if self._streams is None:
-            self._streams = NetworkStreams(self._stream_count(len(trees)))
+        if self.streams is None:
+            self.streams = NetworkStreams(self._stream_count(len(trees)))
         groups = np.array_split(np.arange(len(trees)), self.pipeline_groups(len(trees)))
-        k, in_flight = self.config.leaves_per_tree, self._streams.count
+        k, in_flight = self.config.leaves_per_tree, self.streams.count
         pending: deque[tuple[int, _Wave, Future]] = deque()  # (group, wave, network call), oldest first
 
         def end_oldest() -> None:
@@ -412,7 +412,7 @@ class BatchedMCTS:
             if len(mine):
                 wave = self._start_wave(trees[mine], remaining[mine])
                 remaining[mine] -= np.minimum(remaining[mine], k)
-                pending.append((g, wave, self._streams.submit(self._forward, wave)))
+                pending.append((g, wave, self.streams.submit(self._forward, wave)))
             elif not pending and not (remaining > 0).any():
                 return
             # One call per stream in flight; with one stream, the next group's call is queued
@@ -423,7 +423,7 @@ class BatchedMCTS:
 
     def pipeline_groups(self, trees: int) -> int:
         """How many groups pipelined waves split `trees` trees into: one per network stream, two at least."""
-        return max(2, min(self._streams.count, trees // PIPELINE_MIN_TREES))
+        return max(2, min(self.streams.count, trees // PIPELINE_MIN_TREES))
 
     def _stream_count(self, trees: int) -> int:
         """Network streams for pipelined waves: one per torch thread on a CPU (each group of trees

@@ -501,9 +501,9 @@ def test_pipelined_waves_search_as_one_batch_does(name, streams, monkeypatch):
         for t in range(n):
             check_tree(m, t)
         results.append((np.stack([m.visit_counts(t) for t in range(n)]), m.stats.simulations, m.stats.evaluations))
-        assert (m._streams is not None) == pipelined
+        assert (m.streams is not None) == pipelined
         if pipelined:
-            assert m._streams.count == streams and m.pipeline_groups(n) == max(2, streams)
+            assert m.streams.count == streams and m.pipeline_groups(n) == max(2, streams)
         assert m._flops > 0  # counted from a real forward pass
     (v1, s1, e1), (v2, s2, e2) = results
     assert s1 == s2 and e1 == e2
