@@ -242,10 +242,11 @@ def test_inline_run_with_exploiters_joins_rates_and_resumes(tmp_path, monkeypatc
     assert "learning agents" in shown and ME in shown and LE in shown
 
     # Resume: every agent goes on from its own step, weights, optimizer and join record (a freshly
-    # reset exploiter may still be gathering its first games: the sum of steps must grow).
+    # reset exploiter may still be gathering its first games: the sum of steps must grow; in 20 of
+    # main's steps they may not, depending on how many games the seed's numerics give them).
     before = {a: (learner_state(run_dir, a), set(agent_steps(run_dir, a))) for a in (ME, LE)}
-    second = ok(league_run(tmp_path, "r", "--actors", "0", "--steps", "20", config=config))
-    assert final_json(second)["step"] == 60
+    second = ok(league_run(tmp_path, "r", "--actors", "0", "--steps", "40", config=config))
+    assert final_json(second)["step"] == 80
     for agent, (old, old_snapshots) in before.items():
         new = learner_state(run_dir, agent)
         assert new["step"] >= old["step"] and new["since"] >= old["since"] and new["resets"] >= old["resets"]
