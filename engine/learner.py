@@ -23,6 +23,7 @@ from torch.nn import functional as F
 
 from engine import checkpoint
 from engine.config import RunConfig
+from engine.inference import low_precision
 from engine.networks import build
 from engine.selfplay import store_meta
 from engine.store import Batch, ReplayWindow
@@ -50,7 +51,9 @@ def networks(spec, config: RunConfig, device: torch.device) -> tuple[list[torch.
     """The learner's networks (one shared, or one per seat with `networks = "per_player"`) and an
     AdamW optimizer for each."""
     count = spec.num_players if config.networks == "per_player" else 1
-    models = [build(config.network, spec.encoder.shape, spec.num_actions).to(device) for _ in range(count)]
+    # NHWC weights, as the evaluator's copies are: go9's training step 162 -> 124 ms in bfloat16 (2 cores)
+    models = [build(config.network, spec.encoder.shape, spec.num_actions).to(device, memory_format=torch.channels_last)
+              for _ in range(count)]
     optimizers = [torch.optim.AdamW(m.parameters(), lr=config.train.learning_rate,
                                     weight_decay=config.train.weight_decay) for m in models]
     return models, optimizers
@@ -68,6 +71,10 @@ class Learner:
         self.seed = config.seed if seed is None else seed
         torch.manual_seed(self.seed)
         self.models, self.optimizers = networks(spec, config, self.device)
+        # Mixed precision where the hardware multiplies bfloat16 natively: forward and backward in
+        # bfloat16, weights, optimizer and losses in float32 (go9, batch 256, 2-core AMX CPU:
+        # 291 -> 124 ms a step with NHWC; connect_four 78 -> 39 ms).
+        self.low_precision = low_precision(self.device)
         self.window = ReplayWindow(self.run_dir / "trajectories", store_meta(spec), config.train.window)
         self.rng = np.random.default_rng(self.seed + 7919)
         self.step = 0
@@ -166,7 +173,13 @@ class Learner:
             batch = self.window.sample(tc.batch_size, self.rng, seat_or_all, rows)
             batch = augment(batch, self.spec.symmetries, self.rng)
             model.train()
-            logits, value = model(self._tensor(batch.obs.astype(np.float32, copy=False)))
+            x = self._tensor(batch.obs.astype(np.float32, copy=False))
+            if x.dim() == 4:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(self.device.type, dtype=self.low_precision or torch.float32,
+                                enabled=self.low_precision is not None):
+                logits, value = model(x)
+            logits, value = logits.float(), value.float()
             logits = logits.masked_fill(~self._tensor(batch.legal), -1e9)
             target_pi = self._tensor(batch.policy)
             target_pi = target_pi / target_pi.sum(1, keepdim=True).clamp_min(1e-8)
