@@ -206,7 +206,8 @@ GAME_DEFAULTS: dict[str, dict[str, Any]] = {
     "go9": {
         "network": {"kind": "resnet", "channels": 64, "blocks": 6, "hidden": 128},
         "search": {"simulations": 100, "dirichlet_alpha": 0.2},
-        "selfplay": {"temperature_moves": 16, "concurrent_games": 64},
+        # 256 games: four groups of 64 trees in the pipelined search (engine/mcts.py, PIPELINE_GROUP)
+        "selfplay": {"temperature_moves": 16, "concurrent_games": 256},
     },
     "go13": {
         "network": {"kind": "resnet", "channels": 96, "blocks": 8, "hidden": 128},

@@ -37,6 +37,9 @@ PIPELINE_MIN_TREES = 8  # searches of at least twice this many trees overlap Pyt
 # position) went from 0.82 to 0.91 of its raw throughput; connect_four's (14 MFLOP) dropped from
 # 0.73 to 0.68, because its Python work then competes with the network's threads for the cores.
 PIPELINE_MIN_FLOPS = 30e6
+# Trees per group once there are many: go9 on 2 AMX cores (bfloat16 calls), 256 trees in 4 groups of
+# 64 made 11.9k simulations/s, in 2 of 128 10.5k, in 8 of 32 10.1k; 64 trees in 2 groups 8.6k-9.1k.
+PIPELINE_GROUP = 64
 GUMBEL_C_VISIT, GUMBEL_C_SCALE = 50.0, 0.1  # the paper's sigma constants
 
 
@@ -397,7 +400,9 @@ class BatchedMCTS:
         if self.streams is None:
             self.streams = NetworkStreams(self._stream_count(len(trees)))
         groups = np.array_split(np.arange(len(trees)), self.pipeline_groups(len(trees)))
-        k, in_flight = self.config.leaves_per_tree, self.streams.count
+        # Every other group's call stays in flight (queued for a free stream), so a stream that
+        # finishes starts on the next group at once instead of waiting for this thread.
+        k, in_flight = self.config.leaves_per_tree, max(self.streams.count, len(groups) - 1)
         pending: deque[tuple[int, _Wave, Future]] = deque()  # (group, wave, network call), oldest first
 
         def end_oldest() -> None:
@@ -415,15 +420,16 @@ class BatchedMCTS:
                 pending.append((g, wave, self.streams.submit(self._forward, wave)))
             elif not pending and not (remaining > 0).any():
                 return
-            # One call per stream in flight; with one stream, the next group's call is queued
-            # first, so this thread's Python work always overlaps a network call.
+            # The next group's call is in flight before this thread waits, so its Python work
+            # always overlaps a network call.
             while len(pending) > in_flight or (pending and not len(mine)):
                 end_oldest()
             g = (g + 1) % len(groups)
 
     def pipeline_groups(self, trees: int) -> int:
-        """How many groups pipelined waves split `trees` trees into: one per network stream, two at least."""
-        return max(2, min(self.streams.count, trees // PIPELINE_MIN_TREES))
+        """How many groups pipelined waves split `trees` trees into: one per PIPELINE_GROUP trees,
+        and at least one per network stream (two at least)."""
+        return max(2, min(self.streams.count, trees // PIPELINE_MIN_TREES), trees // PIPELINE_GROUP)
 
     def _stream_count(self, trees: int) -> int:
         """Network streams for pipelined waves: one per torch thread on a CPU (each group of trees

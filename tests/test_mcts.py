@@ -482,12 +482,14 @@ def test_gumbel_rejects_virtual_loss():
 
 # ---- pipelined waves ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name,streams", [("tic_tac_toe", 1), ("connect_four", 1), ("connect_four", 3)])
-def test_pipelined_waves_search_as_one_batch_does(name, streams, monkeypatch):
-    """Groups of the trees taking turns (network calls on worker threads, `streams` of them in
-    flight) give each tree the same search as waves over all trees at once: a tree's simulations
-    depend on its own arrays only."""
+@pytest.mark.parametrize("name,streams,group,groups", [("tic_tac_toe", 1, 64, 2), ("connect_four", 1, 64, 2),
+                                                      ("connect_four", 3, 64, 3), ("connect_four", 2, 8, 5)])
+def test_pipelined_waves_search_as_one_batch_does(name, streams, group, groups, monkeypatch):
+    """Groups of the trees taking turns (network calls on worker threads; with more groups than
+    streams, calls queue for a free stream) give each tree the same search as waves over all trees
+    at once: a tree's simulations depend on its own arrays only."""
     monkeypatch.setattr(mcts_module.BatchedMCTS, "_stream_count", lambda self, trees: streams)
+    monkeypatch.setattr(mcts_module, "PIPELINE_GROUP", group)
     n = 40
     results = []
     for pipelined in (True, False):
@@ -503,7 +505,7 @@ def test_pipelined_waves_search_as_one_batch_does(name, streams, monkeypatch):
         results.append((np.stack([m.visit_counts(t) for t in range(n)]), m.stats.simulations, m.stats.evaluations))
         assert (m.streams is not None) == pipelined
         if pipelined:
-            assert m.streams.count == streams and m.pipeline_groups(n) == max(2, streams)
+            assert m.streams.count == streams and m.pipeline_groups(n) == groups
         assert m._flops > 0  # counted from a real forward pass
     (v1, s1, e1), (v2, s2, e2) = results
     assert s1 == s2 and e1 == e2
