@@ -309,17 +309,22 @@ class BatchedMCTS:
         self._expand(trees, nodes, batch[1], *self.evaluator.evaluate(*batch, trees))
 
     def _encode(self, trees: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The network's input for unexpanded nodes: (positions, legal masks, players to move)."""
-        xs, legal = [], np.empty((len(trees), self.num_actions), bool)
-        for i, (t, n) in enumerate(zip(trees.tolist(), nodes.tolist())):
-            x = self.xs[t][n]
-            state = self.states[t][n]
-            if x is None:
-                x = self.encoder.step(self.xs[t][self.parent[t, n]], state)
-                self.xs[t][n] = x
-            xs.append(x)
-            legal[i] = state.legal_actions_mask()
-        return np.stack(xs), legal, self.player[trees, nodes]
+        """The network's input for unexpanded nodes: (positions, legal masks, players to move).
+        New leaves are encoded in one batch from their parents' encodings; each keeps its row."""
+        pairs = list(zip(trees.tolist(), nodes.tolist()))
+        states = [self.states[t][n] for t, n in pairs]
+        legal = np.array([s.legal_actions_mask() for s in states], bool).reshape(len(pairs), self.num_actions)
+        new = [i for i, (t, n) in enumerate(pairs) if self.xs[t][n] is None]
+        if new:
+            parents = self.parent[trees[new], nodes[new]].tolist()
+            x = self.encoder.step_batch([self.xs[pairs[i][0]][p] for i, p in zip(new, parents)],
+                                        [states[i] for i in new])
+            for row, i in enumerate(new):
+                t, n = pairs[i]
+                self.xs[t][n] = x[row]
+            if len(new) == len(pairs):
+                return x, legal, self.player[trees, nodes]
+        return np.stack([self.xs[t][n] for t, n in pairs]), legal, self.player[trees, nodes]
 
     def _expand(self, trees: np.ndarray, nodes: np.ndarray, legal: np.ndarray, priors: np.ndarray,
                 values: np.ndarray) -> None:

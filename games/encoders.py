@@ -3,14 +3,16 @@
 The network predicts the value for the PLAYER TO MOVE, so every encoding either is player-relative
 (Go: own/opponent stone planes) or carries a to-move plane (boards taken from OpenSpiel as-is).
 
-Two entry points per encoder:
+Three entry points per encoder:
 
 * ``encode(state)`` — the full encoding, history included; may replay ``state.history()``. Called
   once per search root.
 * ``step(parent_x, state)`` — the encoding of ``state`` given the encoding of the state one action
-  earlier. Called for every MCTS leaf, so it reads OpenSpiel's tensor through a reusable
-  ``pyspiel._Observation`` buffer (a few µs, versus tens of µs for ``state.observation_tensor()``'s
-  Python list) and uses only whole-array numpy operations.
+  earlier. It reads OpenSpiel's tensor through a reusable ``pyspiel._Observation`` buffer (a few
+  µs, versus tens of µs for ``state.observation_tensor()``'s Python list).
+* ``step_batch(parent_xs, states)`` — ``step`` for a whole batch of MCTS leaves at once, as one
+  array: per leaf only the read of OpenSpiel's tensor, the rest whole-batch numpy operations (go9:
+  13 µs a leaf with ``step``).
 """
 
 from __future__ import annotations
@@ -59,6 +61,15 @@ class _TensorReader:
         obs.set_from(state, player)
         return buf
 
+    def read_batch(self, states: list[pyspiel.State]) -> np.ndarray:
+        """Player 0's tensors of `states`, one row each (a new array)."""
+        obs, buf = self._buffer()
+        out = np.empty((len(states), len(buf)), np.float32)
+        for i, state in enumerate(states):
+            obs.set_from(state, 0)
+            out[i] = buf
+        return out
+
 
 class Encoder:
     """Base encoder: ``name`` (recorded in the trajectory store), ``shape``, ``dtype``."""
@@ -73,6 +84,10 @@ class Encoder:
     def step(self, parent_x: np.ndarray, state: pyspiel.State) -> np.ndarray:
         """Encodings without history need nothing from the parent."""
         return self.encode(state)
+
+    def step_batch(self, parent_xs: list[np.ndarray], states: list[pyspiel.State]) -> np.ndarray:
+        """``step`` for each (parent encoding, state) pair, stacked into one array [B, *shape]."""
+        return np.stack([self.step(p, s) for p, s in zip(parent_xs, states)])
 
 
 class BoardEncoder(Encoder):
@@ -95,6 +110,12 @@ class BoardEncoder(Encoder):
         x = np.empty(self.shape, self.dtype)
         x[: self._planes] = self._reader.read(state).reshape(self.shape[0] - 1, *self.shape[1:])
         x[self._planes] = state.current_player() == 1
+        return x
+
+    def step_batch(self, parent_xs: list[np.ndarray], states: list[pyspiel.State]) -> np.ndarray:
+        x = np.empty((len(states), *self.shape), self.dtype)
+        x[:, : self._planes] = self._reader.read_batch(states).reshape(len(states), self._planes, *self.shape[1:])
+        x[:, self._planes] = np.array([s.current_player() == 1 for s in states])[:, None, None]
         return x
 
 
@@ -162,6 +183,23 @@ class GoEncoder(Encoder):
         older = self._swap if parent_black != black_to_move else self._keep
         x[2:2 * self._h] = parent_x[older]
         self._fill_top(x, stones, black_to_move)
+        return x
+
+    def step_batch(self, parent_xs: list[np.ndarray], states: list[pyspiel.State]) -> np.ndarray:
+        b, n, h = len(states), self._n, self._h
+        planes = self._reader.read_batch(states).reshape(b, 4, n, n)
+        black = planes[:, _GO_WHITE_TO_PLAY, 0, 0] == 0
+        parents = np.stack(parent_xs)
+        x = np.empty((b, *self.shape), self.dtype)
+        # Every Go move (a pass too) hands the turn over, so the parent's planes almost always swap.
+        swap = parents[:, 2 * h, 0, 0].astype(bool) != black
+        x[swap, 2:2 * h] = parents[swap][:, self._swap]
+        x[~swap, 2:2 * h] = parents[~swap][:, self._keep]
+        mover = black[:, None, None]
+        x[:, 0] = np.where(mover, planes[:, _GO_BLACK], planes[:, _GO_WHITE])
+        x[:, 1] = np.where(mover, planes[:, _GO_WHITE], planes[:, _GO_BLACK])
+        x[:, 2 * h] = mover
+        x[:, 2 * h + 1] = 1
         return x
 
 

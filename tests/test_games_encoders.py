@@ -101,3 +101,23 @@ def test_encode_returns_fresh_arrays():
     state.apply_action(3)
     spec.encoder.encode(state)
     assert a[:9].sum() == 25  # still the empty board: not a view of the reused buffer
+
+
+@pytest.mark.parametrize("name", FAMILIES + ["breakthrough"])
+def test_step_batch_matches_step(name):
+    """A batch of leaves from different games and depths encodes as each leaf would alone."""
+    spec = games.load(name)
+    enc = spec.encoder
+    rng = np.random.default_rng(1)
+    pass_prob = 0.3 if spec.game.get_type().short_name == "go" else 0.0
+    parents, states = [], []
+    for _ in range(12):
+        game = [s for s in playout(spec, rng, pass_prob=pass_prob) if not s.is_terminal()]
+        if len(game) < 2:
+            continue
+        k = int(rng.integers(1, len(game)))
+        parents.append(enc.encode(game[k - 1]))
+        states.append(game[k])
+    batch = enc.step_batch(parents, states)
+    assert batch.shape == (len(states), *enc.shape) and batch.dtype == enc.dtype
+    np.testing.assert_array_equal(batch, np.stack([enc.step(p, s) for p, s in zip(parents, states)]))
