@@ -18,15 +18,18 @@ import torch
 
 import games
 from engine.config import default_config
-from engine.inference import Evaluator, NetworkStreams
+from engine.inference import Evaluator, NetworkStreams, low_precision
 from engine.mcts import BatchedMCTS
 from engine.networks import build, default_device
 from engine.selfplay import SelfPlayActor, pick_action
 
 
 def _machine() -> dict:
+    """Where a figure was measured, and the precision batched network calls ran in there."""
+    batched = low_precision(default_device()) or torch.float32
     return {"device": str(default_device()), "threads": torch.get_num_threads(), "cpu": platform.processor() or
-            platform.machine(), "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")}
+            platform.machine(), "precision": str(batched).removeprefix("torch."), "torch": torch.__version__,
+            "date": time.strftime("%Y-%m-%d")}
 
 
 def _evaluator(spec, config) -> Evaluator:

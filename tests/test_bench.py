@@ -13,6 +13,7 @@ def test_bench_mcts_reports_a_consistent_ratio():
     # The ceiling is the best setup measured, so never below the one-call figure.
     assert r["raw_forward_positions_per_second"] >= r["raw_one_call_positions_per_second"] > 0
     assert r["ratio_to_one_call"] >= r["ratio_to_raw"]
+    assert r["precision"] in ("float32", "bfloat16")  # what the batched calls ran in
 
 
 def test_bench_mcts_of_a_pipelined_search_measures_its_group_batch(monkeypatch):
