@@ -52,7 +52,7 @@ class _Call(nn.Module):
 
 
 def _trace(call: _Call, x: torch.Tensor, legal: torch.Tensor) -> Callable:
-    """TorchScript trace of `call`, or `call` itself where tracing fails. recent torch marks
+    """TorchScript trace of `call`, or `call` itself where tracing fails. Recent torch marks
     torch.jit deprecated in favour of torch.compile/torch.export, which need a C++ toolchain and
     tens of seconds per network here; a trace takes milliseconds and is redone at every new snapshot."""
     try:
@@ -73,11 +73,14 @@ class Evaluator:
         self.calls = 0
         self.positions = 0
 
+    def _precision(self, batch: int) -> torch.dtype:
+        """Single positions run in float32 (faster one at a time); batches in low precision if any."""
+        return torch.float32 if batch == 1 else self.low_precision or torch.float32
+
     def _fold_all(self) -> None:
-        # Single positions run in float32 (faster one at a time); batches in low precision if any.
-        dtypes = [torch.float32, self.low_precision or torch.float32]
-        self._folded = [[self._fold(m, d) for d in dtypes] for m in self.models]
-        self._traced: dict[tuple, torch.jit.ScriptModule] = {}  # (seat, batched, input dtype) -> call
+        dtypes = {self._precision(1), self._precision(2)}
+        self._folded = [{d: self._fold(m, d) for d in dtypes} for m in self.models]
+        self._traced: dict[tuple, Callable] = {}  # (seat, precision, input dtype) -> call
 
     @staticmethod
     def _fold(model: nn.Module, dtype: torch.dtype) -> _Call:
@@ -93,13 +96,14 @@ class Evaluator:
         without taking the GIL back between layers, so network streams keep running while the
         search's own thread runs Python (two go9 streams beside a busy Python thread: 9.5k
         positions/s traced, 5.7k eager)."""
-        key = (seat, len(x) > 1, x.dtype)
+        precision = self._precision(len(x))
+        key = (seat, precision, x.dtype)
         call = self._traced.get(key)
         if call is None:
             with self._lock, torch.no_grad():
                 call = self._traced.get(key)
                 if call is None:
-                    call = self._traced[key] = _trace(self._folded[seat][key[1]], x, legal)
+                    call = self._traced[key] = _trace(self._folded[seat][precision], x, legal)
         return call
 
     def load(self, weights: Sequence[dict]) -> None:

@@ -37,7 +37,6 @@ class ResNet(nn.Module):
 
     def __init__(self, obs_shape: tuple[int, ...], num_actions: int, config: NetworkConfig) -> None:
         super().__init__()
-        self.obs_shape = tuple(obs_shape)
         c_in, h, w = obs_shape
         ch = config.channels
         self.stem = nn.Sequential(nn.Conv2d(c_in, ch, 3, padding=1, bias=False), nn.BatchNorm2d(ch), nn.ReLU())
@@ -59,7 +58,6 @@ class MLP(nn.Module):
 
     def __init__(self, obs_shape: tuple[int, ...], num_actions: int, config: NetworkConfig) -> None:
         super().__init__()
-        self.obs_shape = tuple(obs_shape)
         width = config.hidden
         layers: list[nn.Module] = [nn.Flatten()]
         d_in = math.prod(obs_shape)
