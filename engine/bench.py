@@ -1,9 +1,9 @@
 """Benchmarks behind `arena bench`: search, self-play and store throughput, as JSON-able dicts.
 
 - mcts: simulations/s of BatchedMCTS with the preset's default network (untrained weights: speed
-  does not depend on them), the same network's raw batched forward throughput at the same batch
-  size (the ceiling), their ratio, and OpenSpiel's python MCTSBot driven by the same network one
-  position at a time.
+  does not depend on them), in one process and in the league's actor processes side by side; the
+  same network's raw batched forward throughput at the same batch sizes (the ceiling); their
+  ratio; and OpenSpiel's python MCTSBot driven by the same network one position at a time.
 - selfplay: finished games per minute of the self-play actor at a given simulation count.
 """
 from __future__ import annotations
@@ -124,60 +124,163 @@ def openspiel_mcts_rate(spec, evaluator: Evaluator, simulations: int, seconds: f
     return done / (time.perf_counter() - start)
 
 
-def bench_mcts(game: str, seconds: float = 10.0, trees: int | None = None, simulations: int | None = None) -> dict:
+def _search_setup(game: str, trees: int | None, simulations: int | None, seed: int = 0):
+    """The preset's spec, config, evaluator and a search of `trees` trees (default: the preset's
+    concurrent games) at their initial states, warmed up."""
     spec = games.load(game)
     config = default_config(spec.name)
     if simulations:
         config.search.simulations = simulations
     trees = trees or config.selfplay.concurrent_games
     evaluator = _evaluator(spec, config)
-    # OpenSpiel's search first, in a process no other thread has run torch in yet: a second thread
-    # with its own torch thread team slows every later batch-1 call on this one by half (2 cores).
-    theirs = openspiel_mcts_rate(spec, evaluator, config.search.simulations, min(seconds, 10.0))
-    rng = np.random.default_rng(0)
-    search = BatchedMCTS(spec.encoder, spec.num_actions, evaluator, config.search, trees, rng)
-    for t in range(trees):
+    search = BatchedMCTS(spec.encoder, spec.num_actions, evaluator, config.search, trees,
+                         np.random.default_rng(seed))
+    return spec, config, evaluator, search
+
+
+def _self_play_search(search: BatchedMCTS, spec, config, seconds: float) -> tuple[int, float]:
+    """Simulations run and seconds taken searching as self-play does (search all trees, play a
+    sampled move in each, restart finished games) until `seconds` have passed."""
+    trees = np.arange(search.num_trees)
+    sims0, start = search.stats.simulations, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        search.search(trees, config.search.simulations, noise=True)
+        for t in trees.tolist():
+            search.advance(t, pick_action(search.visit_counts(t), 1.0, search.rng))
+            if search.root_state(t).is_terminal():
+                search.reset(t, spec.game.new_initial_state())
+    return search.stats.simulations - sims0, time.perf_counter() - start
+
+
+def _start(search: BatchedMCTS, spec) -> None:
+    for t in range(search.num_trees):
         search.reset(t, spec.game.new_initial_state())
-    all_trees = np.arange(trees)
-    search.search(all_trees, 2)  # warm-up
-    # The ceiling: the network's best throughput at any batch size the search's calls have (all
-    # trees, half, or one group of pipelined waves), one call at a time on all threads or one call
-    # per thread side by side, whichever is faster, whether or not the search itself pipelines.
+    # Warm-up: the first call in each precision traces the network. Batched calls run in the
+    # first searches; single positions when a finished game's new root is evaluated alone.
+    search.search(np.arange(search.num_trees), 2)
+    root = search.root[0]
+    search.evaluator.evaluate(search.root_x(0)[None], search.legal[0, root][None], search.player[0, root][None],
+                              np.array([0]))
+
+
+def _ceiling_batches(search: BatchedMCTS) -> list[int]:
+    """The batch sizes the search's network calls have: all trees, half of them, or one group of
+    pipelined waves."""
+    trees = search.num_trees
     batches = {trees, max(1, trees // 2)}
     if search.streams is not None:
         batches.add(trees // search.pipeline_groups(trees))
+    return sorted(batches)
+
+
+def _actor_process(game: str, trees: int | None, simulations: int | None, seed: int, rounds: int,
+                   seconds: float, barrier, results) -> None:
+    """One of `arena bench mcts`'s actor processes: one torch thread, like a league actor. Rounds
+    of searching and of running the network alone, in step with the other actors (`barrier`), so
+    that both figures are for the whole machine busy at once."""
+    torch.set_num_threads(1)
+    spec, config, evaluator, search = _search_setup(game, trees, simulations, seed)
+    _start(search, spec)
+    batches = _ceiling_batches(search)
+    sims, search_seconds, raw = 0, [], dict.fromkeys(batches, 0.0)
+    for _ in range(rounds):
+        barrier.wait()
+        start = time.perf_counter()
+        n, _ = _self_play_search(search, spec, config, seconds)
+        sims += n
+        barrier.wait()  # the round lasts until the slowest actor's search has returned
+        search_seconds.append(time.perf_counter() - start)
+        for batch in batches:
+            raw[batch] += raw_throughput(evaluator, spec, batch, seconds / len(batches)) / rounds
+    results.put((sims, search_seconds, raw))
+
+
+def machine_search_rate(game: str, processes: int, seconds: float, trees: int | None = None,
+                        simulations: int | None = None, rounds: int = 5) -> dict:
+    """Simulations/s of `processes` actor processes searching side by side, as a league's actors
+    do (one torch thread each), against the network alone in the same processes at once (the
+    machine's ceiling for that setup). Each round counts from the moment all actors start to the
+    moment the last one stops, so an actor that finishes early counts as idle."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    barrier, results = ctx.Barrier(processes), ctx.Queue()
+    procs = [ctx.Process(target=_actor_process, daemon=True,
+                         args=(game, trees, simulations, seed, rounds, seconds / rounds, barrier, results))
+             for seed in range(processes)]
+    for p in procs:
+        p.start()
+    outs = [results.get() for _ in procs]
+    for p in procs:
+        p.join()
+    sims = sum(o[0] for o in outs)
+    wall = sum(max(o[1][r] for o in outs) for r in range(rounds))
+    raw = {b: sum(o[2][b] for o in outs) for b in outs[0][2]}
+    best = max(raw, key=raw.get)
+    return {"processes": processes, "simulations_per_second": sims / wall, "raw_batch": best,
+            "raw_forward_positions_per_second": raw[best]}
+
+
+def bench_mcts(game: str, seconds: float = 10.0, trees: int | None = None, simulations: int | None = None,
+               processes: int | None = None) -> dict:
+    """Our search against the network's raw throughput and against OpenSpiel's MCTSBot.
+
+    Two setups: one process on all torch threads (how `arena play` and the evaluator search), and
+    `processes` single-threaded actor processes side by side (how a league's actors search; by
+    default one per core). `simulations_per_second` and `ratio_to_raw` are the machine's: the
+    better of the two setups, against the best the network alone did in either. The speed-up over
+    OpenSpiel compares one process with one process.
+    """
+    spec, config, evaluator, search = _search_setup(game, trees, simulations)
+    trees = search.num_trees
+    # OpenSpiel's search first, in a process no other thread has run torch in yet: a second thread
+    # with its own torch thread team slows every later batch-1 call on this one by half (2 cores).
+    theirs = openspiel_mcts_rate(spec, evaluator, config.search.simulations, min(seconds, 10.0))
+    _start(search, spec)
+    # The ceiling: the network's best throughput at any batch size the search's calls have, one
+    # call at a time on all threads or one call per thread side by side, whichever is faster,
+    # whether or not the search itself pipelines.
     threads = torch.get_num_threads()
     streams = search.streams if search.streams is not None and search.streams.count == threads else None
     if streams is None and threads > 1 and evaluator.device.type == "cpu":
         streams = NetworkStreams(threads)
-    setups = [(b, s) for b in sorted(batches) for s in ([None, streams] if streams else [None])]
+    setups = [(b, s) for b in _ceiling_batches(search) for s in ([None, streams] if streams else [None])]
     raw_rates = dict.fromkeys(setups, 0.0)
     # Search and the raw forward pass are timed in alternating slices, so a machine whose speed
     # drifts (shared cores) affects both sides of the ratio alike.
     rounds = 5
     search_sims = search_time = 0.0
     for _ in range(rounds):
-        sims0, start = search.stats.simulations, time.perf_counter()
-        while time.perf_counter() - start < seconds / rounds:
-            search.search(all_trees, config.search.simulations, noise=True)
-            for t in range(trees):
-                search.advance(t, pick_action(search.visit_counts(t), 1.0, rng))
-                if search.root_state(t).is_terminal():
-                    search.reset(t, spec.game.new_initial_state())
-        search_time += time.perf_counter() - start
-        search_sims += search.stats.simulations - sims0
+        n, elapsed = _self_play_search(search, spec, config, seconds / rounds)
+        search_sims += n
+        search_time += elapsed
         for batch, s in setups:
             raw_rates[batch, s] += raw_throughput(evaluator, spec, batch, seconds / rounds / len(setups), s) / rounds
     best = max(raw_rates, key=raw_rates.get)
     ours, raw = search_sims / search_time, raw_rates[best]
     one_call = max(rate for (_, s), rate in raw_rates.items() if s is None)  # the ceiling before streams
+    one = {"simulations_per_second": ours, "raw_forward_positions_per_second": raw, "raw_batch": best[0],
+           "raw_streams": best[1].count if best[1] else 1}
+    processes = config.actors if processes is None else processes
+    actors = machine_search_rate(game, processes, seconds, trees, simulations) if processes > 1 else None
+    machine = max((one, actors) if actors else (one,), key=lambda r: r["simulations_per_second"])
+    ceiling = max((one, actors) if actors else (one,), key=lambda r: r["raw_forward_positions_per_second"])
+    rate, raw_best = machine["simulations_per_second"], ceiling["raw_forward_positions_per_second"]
     return {"bench": "mcts", "game": spec.name, "network": dataclasses.asdict(config.network),
             "simulations_per_move": config.search.simulations, "trees": trees,
-            "simulations_per_second": round(ours, 1), "raw_forward_positions_per_second": round(raw, 1),
-            "raw_batch": best[0], "raw_streams": best[1].count if best[1] else 1,
-            "network_streams": search.streams.count if search.streams else 1,
-            "ratio_to_raw": round(ours / raw, 3), "raw_one_call_positions_per_second": round(one_call, 1),
-            "ratio_to_one_call": round(ours / one_call, 3), "openspiel_mcts_simulations_per_second": round(theirs, 1),
+            "simulations_per_second": round(rate, 1), "search_setup": "actors" if machine is actors else "one process",
+            "raw_forward_positions_per_second": round(raw_best, 1), "raw_batch": ceiling["raw_batch"],
+            "raw_setup": "actors" if ceiling is actors else f"{one['raw_streams']} stream(s)",
+            "ratio_to_raw": round(rate / raw_best, 3),
+            "one_process": {"simulations_per_second": round(ours, 1), "network_streams":
+                            search.streams.count if search.streams else 1,
+                            "raw_forward_positions_per_second": round(raw, 1), "raw_batch": best[0],
+                            "raw_streams": one["raw_streams"], "ratio_to_raw": round(ours / raw, 3),
+                            "raw_one_call_positions_per_second": round(one_call, 1),
+                            "ratio_to_one_call": round(ours / one_call, 3)},
+            "actors": None if actors is None else {k: round(v, 1) if isinstance(v, float) else v
+                                                   for k, v in actors.items()},
+            "openspiel_mcts_simulations_per_second": round(theirs, 1),
             "speedup_vs_openspiel": round(ours / theirs, 1), **_machine()}
 
 

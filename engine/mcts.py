@@ -11,7 +11,8 @@ another group's Python work, so that work hides behind the network instead of ad
 
 Also here: Dirichlet noise at the root (mixed into a per-search copy of the root priors, so a reused
 tree gets fresh noise), first-play urgency reduction, tree reuse between moves (the chosen child
-becomes the root; trees are compacted when their arrays fill), terminal leaves valued by their
+becomes the root; trees are compacted when their arrays fill, keeping the part of the subtree
+nearest the root when all of it does not fit), terminal leaves valued by their
 returns, and chance nodes stepped through by sampling their outcomes.
 
 Values are for 2-player zero-sum games: a leaf's value v for its player to move is -v for the other.
@@ -83,8 +84,7 @@ class SearchStats:
 
 def step(state: pyspiel.State, action: int, rng: np.random.Generator) -> tuple[pyspiel.State, bool]:
     """A copy of `state` after `action`, with any chance events that follow sampled; and whether any were."""
-    child = state.clone()
-    child.apply_action(action)
+    child = state.child(action)
     sampled = False
     while child.is_chance_node():
         outcomes, probs = zip(*child.chance_outcomes())
@@ -125,6 +125,8 @@ class BatchedMCTS:
         self.parent = np.full(shape, -1, np.int32)
         self.sampled = np.zeros(shape, bool)  # reached through a sampled chance outcome
         self.count = np.zeros(num_trees, np.int64)
+        # Set when compaction cut a tree's subtree short: its edges then hold visits of nodes it no longer has.
+        self.cut = np.zeros(num_trees, bool)
         self.root = np.zeros(num_trees, np.int64)
         self.root_prior = np.zeros((num_trees, num_actions), np.float32)
         self.gumbel = config.root == "gumbel"
@@ -154,27 +156,17 @@ class BatchedMCTS:
             self.states[t][i] = None
             self.xs[t][i] = None
 
-    def _new_node(self, t: int, state: pyspiel.State, parent: int) -> int:
-        idx = int(self.count[t])
-        self.count[t] = idx + 1
-        self.states[t][idx] = state
-        self.parent[t, idx] = parent
-        if state.is_terminal():
-            self.terminal[t, idx] = True
-            # Stored for the player to move at the parent, the only view backup needs at a leaf.
-            self.player[t, idx] = self.player[t, parent] if parent >= 0 else 0
-            self.value[t, idx] = state.returns()[self.player[t, idx]]
-        else:
-            self.player[t, idx] = state.current_player()
-        return idx
-
-    def reset(self, t: int, state: pyspiel.State) -> None:
-        """Start tree `t` afresh at `state` (which the tree then owns)."""
-        self.count[t] = 0
+    def reset(self, t: int, state: pyspiel.State, x: np.ndarray | None = None) -> None:
+        """Start tree `t` afresh at `state` (which the tree then owns), encoded as `x` if given."""
         self._clear_rows(t, 0)
-        self.root[t] = self._new_node(t, state, -1)
-        if not state.is_terminal():
-            self.xs[t][0] = self.encoder.encode(state)
+        self.count[t], self.root[t], self.cut[t] = 1, 0, False
+        self.states[t][0] = state
+        self.parent[t, 0] = -1
+        if state.is_terminal():
+            self.terminal[t, 0], self.player[t, 0], self.value[t, 0] = True, 0, state.returns()[0]
+        else:
+            self.player[t, 0] = state.current_player()
+            self.xs[t][0] = self.encoder.encode(state) if x is None else x
 
     def root_state(self, t: int) -> pyspiel.State:
         return self.states[t][self.root[t]]
@@ -194,28 +186,24 @@ class BatchedMCTS:
             return
         state, _ = step(self.states[t][r], action, self.rng)
         parent_x = self.xs[t][r]
-        self.reset(t, state)
-        if not state.is_terminal() and parent_x is not None:
-            # Keep history planes that a fresh encode() of a sampled-through state could not know.
-            self.xs[t][0] = self.encoder.step(parent_x, state)
+        # Stepping the root's encoding keeps history planes that a fresh encode() of a
+        # sampled-through state could not know, and costs no replay of the game.
+        self.reset(t, state, None if state.is_terminal() or parent_x is None else self.encoder.step(parent_x, state))
 
     def _compact(self, t: int, room: int) -> None:
         """Make room for `room` new nodes: keep only the root's subtree, renumbered from 0."""
         if self.count[t] + room <= self.capacity:
             return
-        order = [np.array([self.root[t]])]
-        frontier = order[0]
-        while len(frontier):
-            kids = self.child[t, frontier].ravel()
-            frontier = kids[kids >= 0]
-            order.append(frontier)
-        keep = np.concatenate(order)
-        m = len(keep)
-        if m + room > self.capacity:  # the subtree alone is too big: start over at the root
-            state, x = self.root_state(t), self.root_x(t)
-            self.reset(t, state)
-            self.xs[t][0] = x
+        if room >= self.capacity:  # not even the root fits beside them: start over at the root
+            self.reset(t, self.root_state(t), self.root_x(t))
             return
+        # The subtree's nodes nearest the root, as many as leave `room`: cutting a subtree too big
+        # keeps its top instead of throwing the whole tree away (which cost go9 an encoding of the
+        # game's whole history and a root evaluation on its own, at a third of its moves).
+        keep = np.empty(self.capacity - room, np.int64)
+        m, cut = tree_kernels.subtree(self.child, t, self.root[t], keep)
+        self.cut[t] |= cut
+        keep = keep[:m]
         remap = np.full(self.capacity, -1, np.int32)
         remap[keep] = np.arange(m, dtype=np.int32)
         for arr in (self.edges, self.legal, self.expanded, self.terminal, self.player, self.value, self.sampled):
@@ -245,9 +233,7 @@ class BatchedMCTS:
                              "build the search with a larger capacity")
         for t, sims in zip(trees.tolist(), remaining.tolist()):
             if self.gumbel and self.N[t, self.root[t]].any():  # searched before: start afresh
-                state, x = self.root_state(t), self.root_x(t)
-                self.reset(t, state)
-                self.xs[t][0] = x
+                self.reset(t, self.root_state(t), self.root_x(t))
             self._compact(t, sims + 1)
         roots = self.root[trees]
         fresh = ~self.expanded[trees, roots]
@@ -280,12 +266,31 @@ class BatchedMCTS:
                     priors[i, idx] = (1 - eps) * priors[i, idx] + eps * d
         self.root_prior[trees] = priors
 
-    def _expand_edge(self, t: int, parent: int, action: int) -> int:
-        state, sampled = step(self.states[t][parent], action, self.rng)
-        c = self._new_node(t, state, parent)
-        self.sampled[t, c] = sampled
-        self.child[t, parent, action] = c
-        return c
+    def _expand_edges(self, trees: np.ndarray, parents: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        """Create the child of each (tree, parent, action) edge, at most one per tree; returns their
+        nodes. The per-edge Python is only OpenSpiel's step and its two questions about the result;
+        the arrays are written once for the whole batch."""
+        states, rng = self.states, self.rng
+        children, sampled = [], np.zeros(len(trees), bool)
+        for i, (t, p, a) in enumerate(zip(trees.tolist(), parents.tolist(), actions.tolist())):
+            child, sampled[i] = step(states[t][p], a, rng)
+            children.append(child)
+        nodes = self.count[trees]
+        self.count[trees] = nodes + 1
+        for t, c, child in zip(trees.tolist(), nodes.tolist(), children):
+            states[t][c] = child
+        terminal = np.array([s.is_terminal() for s in children], bool)
+        # A terminal node stores its return for the player to move at its parent, the only view backup needs.
+        player = np.array([s.current_player() for s in children], np.int8)
+        player[terminal] = self.player[trees[terminal], parents[terminal]]
+        self.parent[trees, nodes] = parents
+        self.child[trees, parents, actions] = nodes
+        self.sampled[trees, nodes] = sampled
+        self.terminal[trees, nodes] = terminal
+        self.player[trees, nodes] = player
+        for i in np.flatnonzero(terminal).tolist():
+            self.value[trees[i], nodes[i]] = children[i].returns()[player[i]]
+        return nodes
 
     def _select(self, trees: np.ndarray, virtual: bool) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
         """Descend each tree from its root by PUCT to a leaf (compiled: tree_kernels.select); a path
@@ -299,8 +304,9 @@ class BatchedMCTS:
         tree_kernels.select(trees, self.root, self.expanded, self.edges, self.child, self.value, self.root_prior,
                             forced, cfg.c_puct, cfg.fpu_reduction, virtual, VIRTUAL_LOSS,
                             nodes, actions, depth, end, new)
-        for i in np.flatnonzero(new >= 0).tolist():
-            end[i] = self._expand_edge(int(trees[i]), int(end[i]), int(new[i]))
+        grow = np.flatnonzero(new >= 0)
+        if len(grow):
+            end[grow] = self._expand_edges(trees[grow], end[grow], new[grow])
         return end, (nodes, actions, depth)
 
     def _evaluate(self, trees: np.ndarray, nodes: np.ndarray) -> None:

@@ -82,3 +82,24 @@ def backup(trees, path_nodes, path_actions, depth, leaf_value, leaf_player, play
             else:
                 edges[t, node, N, a] += 1.0
                 edges[t, node, W, a] += v
+
+
+@numba.njit(cache=True)
+def subtree(child, t, root, keep):
+    """Tree t's subtree under `root`, breadth first (root first), into keep[:m]; returns m and
+    whether the subtree was cut. A subtree larger than `keep` is cut there: its deepest nodes go,
+    and the edges to them lose their children but keep their visits and values."""
+    keep[0] = root
+    m, head = 1, 0
+    num_actions = child.shape[2]
+    while head < m:
+        node = keep[head]
+        head += 1
+        for a in range(num_actions):
+            c = child[t, node, a]
+            if c >= 0:
+                if m == keep.shape[0]:
+                    return m, True
+                keep[m] = c
+                m += 1
+    return m, False

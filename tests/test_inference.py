@@ -55,12 +55,18 @@ def test_folded_network_matches_the_module_and_follows_loaded_weights():
     torch.manual_seed(5)
     other = build(config.network, spec.encoder.shape, spec.num_actions)
     _train_bn(other, spec, 3)
+    traced = dict(evaluator._traced)
     evaluator.load([other.state_dict()])
     priors2, values2 = evaluator.evaluate(x, legal)
     ref_p2, ref_v2 = _reference(other, x, legal)
     assert max(np.abs(values2 - values).max(), np.abs(priors2 - priors).max()) > 3 * tol  # really new weights
     np.testing.assert_allclose(priors2, ref_p2, atol=tol)
     np.testing.assert_allclose(values2, ref_v2, atol=tol)
+    one_p2, one_v2 = evaluator.evaluate(x[:1], legal[:1])
+    np.testing.assert_allclose(one_p2, ref_p2[:1], atol=1e-5)
+    np.testing.assert_allclose(one_v2, ref_v2[:1], atol=1e-5)
+    # The new weights ran through the calls traced before: a snapshot costs no new trace.
+    assert traced and all(evaluator._traced[k] is call for k, call in traced.items())
 
 
 def test_network_streams_run_torch_on_one_thread_each():

@@ -63,10 +63,7 @@ def expected_visits(m: BatchedMCTS, t: int, sims: int) -> int:
     """Root visits after `sims` more simulations on tree t, given how search makes room first."""
     if not m.expanded[t, m.root[t]]:
         return sims - 1  # a fresh root: its expansion is the first simulation
-    kept = int(m.visit_counts(t).sum())
-    if m.count[t] + sims + 1 <= m.capacity or len(subtree(m, t)) + sims + 1 <= m.capacity:
-        return kept + sims  # room as is, or after compacting to the root's subtree
-    return sims - 1  # the subtree alone is too big: the tree restarts at its root
+    return int(m.visit_counts(t).sum()) + sims  # compaction keeps the root's visits, if it must cut the tree
 
 
 def check_tree(m: BatchedMCTS, t: int, deterministic: bool = True, exact: bool = True) -> int:
@@ -85,18 +82,21 @@ def check_tree(m: BatchedMCTS, t: int, deterministic: bool = True, exact: bool =
         legal = m.legal[t, n]
         assert np.array_equal(legal, np.asarray(m.states[t][n].legal_actions_mask(), bool))
         assert (N[~legal] == 0).all() and (kids[~legal] == -1).all(), "illegal action visited"
-        assert np.array_equal(kids >= 0, N > 0), "children and visits disagree"
+        # A tree cut by compaction keeps the visits of edges whose children it dropped.
+        assert np.array_equal(kids >= 0, N > 0) or (m.cut[t] and ((kids >= 0) <= (N > 0)).all()), \
+            "children and visits disagree"
         for a in np.flatnonzero(kids >= 0):
             c = int(kids[a])
             assert m.parent[t, c] == n
             assert m.terminal[t, c] or m.expanded[t, c], "a leaf was selected but never evaluated"
             k = N[a] - m.N[t, c].sum()
             assert k >= 1
-            if exact and not m.terminal[t, c]:
-                assert k == 1
-            s = 1.0 if m.player[t, c] == m.player[t, n] else -1.0
-            want = s * (k * m.value[t, c] + m.W[t, c].sum())
-            assert W[a] == pytest.approx(want, abs=1e-3), f"W out of balance on edge ({n}, {a})"
+            if not m.cut[t]:  # these identities count only visits the tree still holds
+                if exact and not m.terminal[t, c]:
+                    assert k == 1
+                s = 1.0 if m.player[t, c] == m.player[t, n] else -1.0
+                want = s * (k * m.value[t, c] + m.W[t, c].sum())
+                assert W[a] == pytest.approx(want, abs=1e-3), f"W out of balance on edge ({n}, {a})"
             parent_h, child_h = m.states[t][n].history(), m.states[t][c].history()
             if deterministic:
                 assert child_h == parent_h + [int(a)]
@@ -295,6 +295,21 @@ def test_many_moves_with_reuse_compact_and_stay_consistent():
                 m.reset(t, spec.game.new_initial_state())
     assert compactions > 20
     assert finished >= 2
+
+
+def test_a_tree_too_big_for_its_arrays_is_cut_not_restarted():
+    spec, m = make_search("connect_four", simulations=10)  # room for 22 nodes
+    m.reset(0, play(spec, [3]))
+    for k in range(1, 6):
+        m.search(np.array([0]), 10)
+        assert m.visit_counts(0).sum() == 10 * k - 1  # every simulation after the root's expansion stays
+        assert m.count[0] <= m.capacity
+        check_tree(m, 0)
+    assert m.cut[0]
+    a = int(m.visit_counts(0).argmax())
+    m.advance(0, a)
+    m.reset(0, m.root_state(0))
+    assert not m.cut[0]
 
 
 # ---- virtual loss ------------------------------------------------------------------------------
