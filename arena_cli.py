@@ -321,7 +321,8 @@ def cmd_bench(args) -> None:
         print(json.dumps(result))
     else:
         for k, v in result.items():
-            print(f"{k:40s} {v}")
+            for name, value in (v.items() if isinstance(v, dict) else [(None, v)]):
+                print(f"{k + '.' + name if name else k:48s} {value}")
 
 
 def cmd_play(args) -> None:

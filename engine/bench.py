@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import platform
+import queue
 import time
 
 import numpy as np
@@ -210,7 +211,16 @@ def machine_search_rate(game: str, processes: int, seconds: float, trees: int | 
              for seed in range(processes)]
     for p in procs:
         p.start()
-    outs = [results.get() for _ in procs]
+    outs = []
+    while len(outs) < processes:
+        try:
+            outs.append(results.get(timeout=1.0))
+        except queue.Empty:
+            dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+            if dead:  # the others would wait at the barrier for ever
+                for p in procs:
+                    p.kill()
+                raise RuntimeError(f"a bench actor process died (exit code {dead[0]}); see its error above")
     for p in procs:
         p.join()
     sims = sum(o[0] for o in outs)

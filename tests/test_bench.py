@@ -35,3 +35,18 @@ def test_bench_mcts_of_a_pipelined_search_measures_its_group_batch(monkeypatch):
 def test_bench_selfplay_finishes_games():
     r = bench.bench_selfplay("tic_tac_toe", simulations=4, seconds=0.5, concurrent_games=8)
     assert r["games"] > 0 and 5 <= r["mean_game_length"] <= 9  # tic_tac_toe lasts 5 to 9 moves
+
+
+def test_bench_text_output_names_nested_figures(capsys):
+    """Without --json, nested sections print one dotted name a line (one_process.ratio_to_raw)."""
+    import arena_cli
+    assert arena_cli.main(["bench", "mcts", "--game", "tic_tac_toe", "--seconds", "0.5"]) == 0
+    lines = dict(line.split(maxsplit=1) for line in capsys.readouterr().out.splitlines())
+    assert float(lines["one_process.ratio_to_raw"]) > 0 and lines["network.kind"] == "resnet"
+    assert int(lines.get("actors.processes", 0)) >= 2 or lines["actors"] == "None"  # one actor: no such setup
+
+
+def test_a_dead_bench_actor_is_an_error_not_a_hang():
+    import pytest
+    with pytest.raises(RuntimeError, match="bench actor process died"):
+        bench.machine_search_rate("no_such_game", processes=2, seconds=0.5)
