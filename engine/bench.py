@@ -127,7 +127,7 @@ def openspiel_mcts_rate(spec, evaluator: Evaluator, simulations: int, seconds: f
 
 def _search_setup(game: str, trees: int | None, simulations: int | None, seed: int = 0):
     """The preset's spec, config, evaluator and a search of `trees` trees (default: the preset's
-    concurrent games) at their initial states, warmed up."""
+    concurrent games); `_start` puts the trees at the initial state."""
     spec = games.load(game)
     config = default_config(spec.name)
     if simulations:
@@ -269,29 +269,30 @@ def bench_mcts(game: str, seconds: float = 10.0, trees: int | None = None, simul
     best = max(raw_rates, key=raw_rates.get)
     ours, raw = search_sims / search_time, raw_rates[best]
     one_call = max(rate for (_, s), rate in raw_rates.items() if s is None)  # the ceiling before streams
-    one = {"simulations_per_second": ours, "raw_forward_positions_per_second": raw, "raw_batch": best[0],
-           "raw_streams": best[1].count if best[1] else 1}
+    one = {"simulations_per_second": ours, "network_streams": search.streams.count if search.streams else 1,
+           "raw_forward_positions_per_second": raw, "raw_batch": best[0],
+           "raw_streams": best[1].count if best[1] else 1, "ratio_to_raw": ours / raw,
+           "raw_one_call_positions_per_second": one_call, "ratio_to_one_call": ours / one_call}
     processes = config.actors if processes is None else processes
     actors = machine_search_rate(game, processes, seconds, trees, simulations) if processes > 1 else None
-    machine = max((one, actors) if actors else (one,), key=lambda r: r["simulations_per_second"])
-    ceiling = max((one, actors) if actors else (one,), key=lambda r: r["raw_forward_positions_per_second"])
+    setups = [one] + ([actors] if actors else [])
+    machine = max(setups, key=lambda r: r["simulations_per_second"])
+    ceiling = max(setups, key=lambda r: r["raw_forward_positions_per_second"])
     rate, raw_best = machine["simulations_per_second"], ceiling["raw_forward_positions_per_second"]
     return {"bench": "mcts", "game": spec.name, "network": dataclasses.asdict(config.network),
             "simulations_per_move": config.search.simulations, "trees": trees,
             "simulations_per_second": round(rate, 1), "search_setup": "actors" if machine is actors else "one process",
             "raw_forward_positions_per_second": round(raw_best, 1), "raw_batch": ceiling["raw_batch"],
             "raw_setup": "actors" if ceiling is actors else f"{one['raw_streams']} stream(s)",
-            "ratio_to_raw": round(rate / raw_best, 3),
-            "one_process": {"simulations_per_second": round(ours, 1), "network_streams":
-                            search.streams.count if search.streams else 1,
-                            "raw_forward_positions_per_second": round(raw, 1), "raw_batch": best[0],
-                            "raw_streams": one["raw_streams"], "ratio_to_raw": round(ours / raw, 3),
-                            "raw_one_call_positions_per_second": round(one_call, 1),
-                            "ratio_to_one_call": round(ours / one_call, 3)},
-            "actors": None if actors is None else {k: round(v, 1) if isinstance(v, float) else v
-                                                   for k, v in actors.items()},
+            "ratio_to_raw": round(rate / raw_best, 3), "one_process": _rounded(one),
+            "actors": actors and _rounded(actors),
             "openspiel_mcts_simulations_per_second": round(theirs, 1),
             "speedup_vs_openspiel": round(ours / theirs, 1), **_machine()}
+
+
+def _rounded(figures: dict) -> dict:
+    """Rates to 0.1, ratios to 0.001."""
+    return {k: round(v, 3 if k.startswith("ratio") else 1) if isinstance(v, float) else v for k, v in figures.items()}
 
 
 def bench_selfplay(game: str, simulations: int | None = None, seconds: float = 60.0,

@@ -79,15 +79,19 @@ class Evaluator:
 
     def _fold_all(self) -> None:
         dtypes = {self._precision(1), self._precision(2)}
-        self._folded = [{d: self._fold(m, d) for d in dtypes} for m in self.models]
+        self._folded = [{d: self._as_call(self._fold(m), d) for d in dtypes} for m in self.models]
         self._traced: dict[tuple, Callable] = {}  # (seat, precision, input dtype) -> call
 
     @staticmethod
-    def _fold(model: nn.Module, dtype: torch.dtype) -> _Call:
+    def _fold(model: nn.Module) -> nn.Module:
+        """A copy of `model` with batch norm folded into the convolutions."""
         try:
-            folded = fuse(copy.deepcopy(model))
+            return fuse(copy.deepcopy(model))
         except Exception:  # a module torch.fx cannot trace runs unfused
-            folded = copy.deepcopy(model)
+            return copy.deepcopy(model)
+
+    @staticmethod
+    def _as_call(folded: nn.Module, dtype: torch.dtype) -> _Call:
         # NHWC convolutions: go9's net runs 18% more positions/s batched, 32% more one at a time (2-core CPU)
         return _Call(folded.to(dtype=dtype, memory_format=torch.channels_last), dtype)
 
@@ -113,15 +117,11 @@ class Evaluator:
         share those tensors, so they run the new weights without being traced again (a go9 actor
         polls for weights every 3 s, and tracing both precisions took it 80-140 ms each time).
         """
-        for model, state in zip(self.models, weights):
+        for model, state, calls in zip(self.models, weights, self._folded):
             model.load_state_dict(state)
-        try:
-            with torch.no_grad():
-                for model, folded in zip(self.models, self._folded):
-                    for dtype, call in folded.items():
-                        call.load_state_dict(self._fold(model, dtype).state_dict())
-        except RuntimeError:  # folding gave another structure (cannot happen for one architecture)
-            self._fold_all()
+            folded = self._fold(model).state_dict()
+            for call in calls.values():  # copy_ casts to each call's precision and layout
+                call.net.load_state_dict(folded)
 
     @property
     def per_player(self) -> bool:

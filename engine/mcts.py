@@ -191,7 +191,8 @@ class BatchedMCTS:
         self.reset(t, state, None if state.is_terminal() or parent_x is None else self.encoder.step(parent_x, state))
 
     def _compact(self, t: int, room: int) -> None:
-        """Make room for `room` new nodes: keep only the root's subtree, renumbered from 0."""
+        """Make room for `room` new nodes: keep only the root's subtree (its top, if all of it does
+        not fit), renumbered from 0."""
         if self.count[t] + room <= self.capacity:
             return
         if room >= self.capacity:  # not even the root fits beside them: start over at the root
@@ -271,14 +272,12 @@ class BatchedMCTS:
         nodes. The per-edge Python is only OpenSpiel's step and its two questions about the result;
         the arrays are written once for the whole batch."""
         states, rng = self.states, self.rng
-        children, sampled = [], np.zeros(len(trees), bool)
-        for i, (t, p, a) in enumerate(zip(trees.tolist(), parents.tolist(), actions.tolist())):
-            child, sampled[i] = step(states[t][p], a, rng)
-            children.append(child)
         nodes = self.count[trees]
         self.count[trees] = nodes + 1
-        for t, c, child in zip(trees.tolist(), nodes.tolist(), children):
-            states[t][c] = child
+        children, sampled = [], np.zeros(len(trees), bool)
+        for i, (t, p, a, c) in enumerate(zip(trees.tolist(), parents.tolist(), actions.tolist(), nodes.tolist())):
+            states[t][c], sampled[i] = step(states[t][p], a, rng)
+            children.append(states[t][c])
         terminal = np.array([s.is_terminal() for s in children], bool)
         # A terminal node stores its return for the player to move at its parent, the only view backup needs.
         player = np.array([s.current_player() for s in children], np.int8)
