@@ -311,7 +311,7 @@ class BatchedMCTS:
     def _evaluate(self, trees: np.ndarray, nodes: np.ndarray) -> None:
         """Encode and evaluate unexpanded non-terminal nodes in one batch, then expand them."""
         batch = self._encode(trees, nodes)
-        self._expand(trees, nodes, batch[1], *self.evaluator.evaluate(*batch, trees))
+        self._expand(trees, nodes, batch, *self.evaluator.evaluate(*batch, trees))
 
     def _encode(self, trees: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The network's input for unexpanded nodes: (positions, legal masks, players to move).
@@ -331,10 +331,12 @@ class BatchedMCTS:
                 return x, legal, self.player[trees, nodes]
         return np.stack([self.xs[t][n] for t, n in pairs]), legal, self.player[trees, nodes]
 
-    def _expand(self, trees: np.ndarray, nodes: np.ndarray, legal: np.ndarray, priors: np.ndarray,
-                values: np.ndarray) -> None:
+    def _expand(self, trees: np.ndarray, nodes: np.ndarray, batch: tuple[np.ndarray, np.ndarray, np.ndarray],
+                priors: np.ndarray, values: np.ndarray) -> None:
+        """Store the network's answer (batch: the positions, legal masks and players it was given)."""
+        legal = batch[1]
         if self.config.win_check:
-            self._check_wins(trees, nodes, priors, values)
+            self._check_wins(trees, nodes, batch[0], priors, values)
         self.P[trees, nodes] = priors
         self.L[trees, nodes] = legal
         self.legal[trees, nodes] = legal
@@ -342,17 +344,24 @@ class BatchedMCTS:
         self.expanded[trees, nodes] = True
         self.stats.evaluations += len(trees)
 
-    def _check_wins(self, trees: np.ndarray, nodes: np.ndarray, priors: np.ndarray, values: np.ndarray) -> None:
+    def _check_wins(self, trees: np.ndarray, nodes: np.ndarray, x: np.ndarray, priors: np.ndarray,
+                    values: np.ndarray) -> None:
         """One-ply solver (search.win_check): a node whose mover has a winning move is worth +1, and
-        its priors go to its winning moves (in place)."""
-        for i, (t, n) in enumerate(zip(trees.tolist(), nodes.tolist())):
-            state, p = self.states[t][n], int(self.player[t, n])
-            wins = [a for a in state.legal_actions()
-                    if (c := state.child(a)).is_terminal() and c.returns()[p] > 0]
-            if wins:
-                priors[i] = 0.0
-                priors[i, wins] = 1.0 / len(wins)
-                values[i] = 1.0
+        its priors go to its winning moves (in place). The encoder answers for the whole batch when
+        it can (k-in-a-row games); otherwise each legal move's child state is asked."""
+        wins = self.encoder.winning_moves(x)
+        if wins is None:
+            wins = np.zeros(priors.shape, bool)
+            for i, (t, n) in enumerate(zip(trees.tolist(), nodes.tolist())):
+                state, p = self.states[t][n], int(self.player[t, n])
+                for a in state.legal_actions():
+                    c = state.child(a)
+                    wins[i, a] = c.is_terminal() and c.returns()[p] > 0
+        won = np.flatnonzero(wins.any(1))
+        if len(won):
+            w = wins[won]
+            priors[won] = w / w.sum(1, keepdims=True)
+            values[won] = 1.0
 
     def _wave(self, trees: np.ndarray, remaining: np.ndarray) -> None:
         wave = self._start_wave(trees, remaining)
@@ -385,7 +394,7 @@ class BatchedMCTS:
     def _end_wave(self, wave: _Wave, result: tuple[np.ndarray, np.ndarray] | None) -> None:
         """Expand the wave's new leaves with the network's answer, then back the values up."""
         if result is not None:
-            self._expand(wave.trees, wave.nodes, wave.batch[1], *result)
+            self._expand(wave.trees, wave.nodes, wave.batch, *result)
         for ts, leaf, (nodes, actions, depth) in wave.passes:
             tree_kernels.backup(ts, nodes, actions, depth, self.value[ts, leaf], self.player[ts, leaf], self.player,
                                 self.edges, wave.virtual, VIRTUAL_LOSS)

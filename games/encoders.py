@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import pyspiel
 
+from games import wins
+
 # Black is player 0 in OpenSpiel's go; its observation planes are black, white, empty, white-to-play.
 _GO_BLACK, _GO_WHITE, _GO_WHITE_TO_PLAY = 0, 1, 3
 
@@ -89,6 +91,11 @@ class Encoder:
         """``step`` for each (parent encoding, state) pair, stacked into one array [B, *shape]."""
         return np.stack([self.step(p, s) for p, s in zip(parent_xs, states)])
 
+    def winning_moves(self, x: np.ndarray) -> np.ndarray | None:
+        """[B, actions] bool: the moves that win at once from each encoding, when the encoding tells
+        (games/wins.py); None when only the game's states can."""
+        return None
+
 
 class BoardEncoder(Encoder):
     """OpenSpiel's observation planes (C, H, W) plus one to-move plane (ones when player 1 moves).
@@ -105,6 +112,7 @@ class BoardEncoder(Encoder):
         self.shape = (c + 1, h, w)
         # 0/1 planes store compactly as uint8 in HDF5; unknown games may carry other values.
         self.dtype = np.uint8 if binary else np.float32
+        self._rule = wins.line_rule(game, c)
 
     def encode(self, state: pyspiel.State) -> np.ndarray:
         x = np.empty(self.shape, self.dtype)
@@ -117,6 +125,9 @@ class BoardEncoder(Encoder):
         x[:, : self._planes] = self._reader.read_batch(states).reshape(len(states), self._planes, *self.shape[1:])
         x[:, self._planes] = np.array([s.current_player() == 1 for s in states])[:, None, None]
         return x
+
+    def winning_moves(self, x: np.ndarray) -> np.ndarray | None:
+        return None if self._rule is None else wins.winning_moves(x, self._rule)
 
 
 class GoEncoder(Encoder):
