@@ -156,12 +156,10 @@ def _self_play_search(search: BatchedMCTS, spec, config, seconds: float) -> tupl
 def _start(search: BatchedMCTS, spec) -> None:
     for t in range(search.num_trees):
         search.reset(t, spec.game.new_initial_state())
-    # Warm-up: the first call in each precision traces the network. Batched calls run in the
-    # first searches; single positions when a finished game's new root is evaluated alone.
+    # Warm-up: the first call in each precision traces the network (single positions run when a
+    # finished game's new root is evaluated alone).
     search.search(np.arange(search.num_trees), 2)
-    root = search.root[0]
-    search.evaluator.evaluate(search.root_x(0)[None], search.legal[0, root][None], search.player[0, root][None],
-                              np.array([0]))
+    search.evaluator.warm(search.root_x(0), search.legal[0, search.root[0]])
 
 
 def _ceiling_batches(search: BatchedMCTS) -> list[int]:

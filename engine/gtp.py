@@ -343,7 +343,12 @@ class GTPServer:
         self._bots: dict[tuple[int, float], pyspiel.Bot] = {}
         self._bot_moves: list[int] | None = None
         self._clear()
-        self._bot()  # a spec that names no player fails now, not at the first genmove
+        bot = self._bot()  # a spec that names no player fails now, not at the first genmove
+        if self._neural is not None:
+            # A first search loads the compiled tree kernels and traces the network (0.6 s and
+            # more): pay it now, not on the clock of the first genmove.
+            bot.think(self.state, 8)
+            bot.restart_at(self.state)
 
     # -- board --
 

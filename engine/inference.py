@@ -123,6 +123,14 @@ class Evaluator:
             for call in calls.values():  # copy_ casts to each call's precision and layout
                 call.net.load_state_dict(folded)
 
+    def warm(self, x: np.ndarray, legal: np.ndarray) -> None:
+        """Trace every call ahead of use (one position and a batch, each seat) from one encoded
+        position `x` and its legal mask: a first call traces, tens of ms and more on a busy machine,
+        which a move under a clock or a timed benchmark should not pay."""
+        for batch in (1, 2):
+            for seat in range(len(self.models)):
+                self._forward(seat, np.repeat(x[None], batch, 0), np.repeat(legal[None], batch, 0))
+
     @property
     def per_player(self) -> bool:
         return len(self.models) > 1
