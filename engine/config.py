@@ -169,7 +169,9 @@ GAME_DEFAULTS: dict[str, dict[str, Any]] = {
         "network": {"kind": "resnet", "channels": 32, "blocks": 2, "hidden": 64},
         "search": {"simulations": 25, "dirichlet_alpha": 1.0, "win_check": True},
         "selfplay": {"temperature_moves": 3, "concurrent_games": 64},
-        "train": {"window": 20_000, "min_positions": 500, "snapshot_every": 100, "batch_size": 128},
+        # The default 100k-position window: 20k held only the last 20 s of games, and from about
+        # 9,000 steps on the net forgot the lines after rare openings (docs/benchmarks.md, tttT).
+        "train": {"min_positions": 500, "snapshot_every": 100, "batch_size": 128},
         "league": {"pool_every": 300, "anchors": ["random", "minimax"]},
     },
     "connect_four": {
