@@ -31,6 +31,7 @@ import torch
 from engine.config import SearchConfig
 from engine import tree_kernels
 from engine.inference import Evaluator, NetworkStreams
+from games.wins import child_wins
 
 VIRTUAL_LOSS = 1.0
 PIPELINE_MIN_TREES = 8  # searches of at least twice this many trees overlap Python work and network calls
@@ -351,12 +352,8 @@ class BatchedMCTS:
         it can (k-in-a-row games); otherwise each legal move's child state is asked."""
         wins = self.encoder.winning_moves(x)
         if wins is None:
-            wins = np.zeros(priors.shape, bool)
-            for i, (t, n) in enumerate(zip(trees.tolist(), nodes.tolist())):
-                state, p = self.states[t][n], int(self.player[t, n])
-                for a in state.legal_actions():
-                    c = state.child(a)
-                    wins[i, a] = c.is_terminal() and c.returns()[p] > 0
+            wins = np.stack([child_wins(self.states[t][n], self.num_actions)
+                             for t, n in zip(trees.tolist(), nodes.tolist())])
         won = np.flatnonzero(wins.any(1))
         if len(won):
             w = wins[won]

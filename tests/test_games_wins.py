@@ -4,6 +4,7 @@ import pyspiel
 import pytest
 
 from games.encoders import BoardEncoder, GoEncoder
+from games.wins import child_wins
 
 
 def _random_positions(game: pyspiel.Game, count: int, seed: int) -> list[pyspiel.State]:
@@ -17,15 +18,6 @@ def _random_positions(game: pyspiel.Game, count: int, seed: int) -> list[pyspiel
     return positions[:count]
 
 
-def _openspiel_wins(state: pyspiel.State, num_actions: int) -> np.ndarray:
-    wins = np.zeros(num_actions, bool)
-    p = state.current_player()
-    for a in state.legal_actions():
-        child = state.child(a)
-        wins[a] = child.is_terminal() and child.returns()[p] > 0
-    return wins
-
-
 @pytest.mark.parametrize("name", ["tic_tac_toe", "connect_four", "connect_four(rows=5,columns=6,x_in_row=3)"])
 def test_the_scan_finds_exactly_the_moves_that_win_at_once(name):
     game = pyspiel.load_game(name)
@@ -33,7 +25,7 @@ def test_the_scan_finds_exactly_the_moves_that_win_at_once(name):
     states = _random_positions(game, 3000, seed=7)
     x = np.stack([encoder.encode(s) for s in states])
     got = encoder.winning_moves(x)
-    want = np.stack([_openspiel_wins(s, game.num_distinct_actions()) for s in states])
+    want = np.stack([child_wins(s, game.num_distinct_actions()) for s in states])
     assert want.any(1).sum() > 100  # the sample holds plenty of positions with a win on the board
     np.testing.assert_array_equal(got, want)
 
