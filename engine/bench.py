@@ -20,7 +20,7 @@ import torch
 import games
 from engine.config import default_config
 from engine.inference import Evaluator, NetworkStreams, low_precision
-from engine.mcts import BatchedMCTS
+from engine.mcts import BatchedMCTS, make_search
 from engine.networks import build, default_device
 from engine.selfplay import SelfPlayActor, pick_action
 
@@ -134,7 +134,7 @@ def _search_setup(game: str, trees: int | None, simulations: int | None, seed: i
         config.search.simulations = simulations
     trees = trees or config.selfplay.concurrent_games
     evaluator = _evaluator(spec, config)
-    search = BatchedMCTS(spec.encoder, spec.num_actions, evaluator, config.search, trees,
+    search = make_search(spec.encoder, spec.num_actions, evaluator, config.search, trees,
                          np.random.default_rng(seed))
     return spec, config, evaluator, search
 

@@ -33,7 +33,7 @@ from open_spiel.python.algorithms.mcts import RandomRolloutEvaluator
 from engine import checkpoint, rundir
 from engine.config import ConfigError, SearchConfig, _apply, default_config
 from engine.inference import Evaluator
-from engine.mcts import BatchedMCTS
+from engine.mcts import make_search
 from engine.networks import default_device
 from engine.world_sampler import WorldSampler, WorldSamplerError
 
@@ -81,7 +81,7 @@ class NeuralBot(pyspiel.Bot):
         self.search_config = search
         self.name = name
         self.rng = np.random.default_rng(seed)
-        self.mcts = BatchedMCTS(game_spec.encoder, game_spec.num_actions, evaluator, search, 1, self.rng)
+        self.mcts = make_search(game_spec.encoder, game_spec.num_actions, evaluator, search, 1, self.rng)
         self._history: list[int] | None = None
         self._has_chance = game_spec.game.get_type().chance_mode != pyspiel.GameType.ChanceMode.DETERMINISTIC
 

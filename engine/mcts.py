@@ -2,7 +2,8 @@
 
 The trees live in preallocated numpy arrays indexed [tree, node, action]; selection and backup walk
 them in compiled loops (engine/tree_kernels.py), so the only per-simulation Python work is stepping
-the OpenSpiel state into the new leaf and encoding it. Each wave selects one
+the OpenSpiel state into the new leaf and encoding it (for Go, engine/go_search.py does even that
+in compiled code, on arrays of boards; `make_search` picks it). Each wave selects one
 leaf per tree (or `leaves_per_tree` leaves, spread apart by virtual loss), evaluates every new
 leaf of every tree in one batch, then backs the values up. With 16 trees or more and a network of
 30 MFLOP a position or more (go9 and up), groups of the trees take turns: their network calls run
@@ -151,6 +152,10 @@ class BatchedMCTS:
         self.edges[t, start:, :2] = 0  # N and W; P and L are written whole at expansion
         self.expanded[t, start:] = False
         self.terminal[t, start:] = False
+        self._clear_positions(t, start)
+
+    def _clear_positions(self, t: int, start: int) -> None:
+        """Drop the positions (OpenSpiel states and encodings) of tree t's nodes from `start` on."""
         for i in range(start, self.capacity):
             if self.states[t][i] is None:
                 break
@@ -214,12 +219,16 @@ class BatchedMCTS:
         self.child[t, :m] = np.where(kids >= 0, remap[np.maximum(kids, 0)], -1)
         par = self.parent[t, keep]
         self.parent[t, :m] = np.where(par >= 0, remap[np.maximum(par, 0)], -1)
-        states, xs = self.states[t], self.xs[t]
-        self.states[t] = [states[i] for i in keep] + [None] * (self.capacity - m)
-        self.xs[t] = [xs[i] for i in keep] + [None] * (self.capacity - m)
+        self._keep_positions(t, keep)
         self.count[t] = m
         self.root[t] = 0
         self._clear_rows(t, m)
+
+    def _keep_positions(self, t: int, keep: np.ndarray) -> None:
+        """Compaction: tree t's node i gets the position of its node keep[i]."""
+        states, xs, m = self.states[t], self.xs[t], len(keep)
+        self.states[t] = [states[i] for i in keep] + [None] * (self.capacity - m)
+        self.xs[t] = [xs[i] for i in keep] + [None] * (self.capacity - m)
 
     # ---- search -----------------------------------------------------------------------------
 
@@ -404,7 +413,7 @@ class BatchedMCTS:
             from torch.utils.flop_counter import FlopCounterMode
             r = self.root[t]
             with FlopCounterMode(display=False) as counter:
-                self.evaluator.evaluate(self.xs[t][r][None], self.legal[t, r][None], self.player[t, r][None],
+                self.evaluator.evaluate(self.root_x(t)[None], self.legal[t, r][None], self.player[t, r][None],
                                         np.array([t]))
             self._flops = float(counter.get_total_flops())
         return self._flops
@@ -527,3 +536,12 @@ class BatchedMCTS:
         r = self.root[t]
         n = self.N[t, r]
         return np.where(n > 0, self.W[t, r] / np.maximum(n, 1.0), np.nan)
+
+
+def make_search(encoder, num_actions: int, evaluator: Evaluator, config: SearchConfig, num_trees: int,
+                rng: np.random.Generator, capacity: int | None = None) -> BatchedMCTS:
+    """The search for a game: GoSearch where it serves (Go's tree positions as compiled arrays),
+    BatchedMCTS over OpenSpiel states everywhere else."""
+    from engine import go_search  # it builds on this module
+    cls = go_search.GoSearch if go_search.supports(encoder, config) else BatchedMCTS
+    return cls(encoder, num_actions, evaluator, config, num_trees, rng, capacity)

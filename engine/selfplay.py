@@ -21,7 +21,7 @@ import numpy as np
 
 from engine.config import RunConfig
 from engine.inference import Evaluator, RoutedEvaluator
-from engine.mcts import BatchedMCTS
+from engine.mcts import make_search
 from engine.store import GameRecord, StoreMeta
 
 
@@ -134,11 +134,11 @@ class SelfPlayActor(LeagueActor):
                  participant: str = "self", opponents: OpponentSource | None = None) -> None:
         super().__init__(spec, config, rng, participant, opponents)
         n = len(self.games)
-        self.mcts = BatchedMCTS(spec.encoder, spec.num_actions, evaluator, config.search, n, rng)
+        self.mcts = make_search(spec.encoder, spec.num_actions, evaluator, config.search, n, rng)
         if opponents is not None:
             # Opponents search as bots do at play time: PUCT, no root noise.
             search = dataclasses.replace(config.search, root="puct", leaves_per_tree=1)
-            self.opponent_mcts = BatchedMCTS(spec.encoder, spec.num_actions, self.slots.routed, search, n, rng)
+            self.opponent_mcts = make_search(spec.encoder, spec.num_actions, self.slots.routed, search, n, rng)
         for t in range(n):
             self._new_game(t)
 

@@ -143,10 +143,10 @@ class GoEncoder(Encoder):
 
     def __init__(self, game: pyspiel.Game, history: int = 4):
         n = game.get_parameters()["board_size"]
-        self._n = n
-        self._h = history
+        self.size = n
+        self.history = history
         self._reader = _TensorReader(game)
-        self._game = game
+        self.game = game
         self.name = f"go-h{history}-v1"
         self.shape = (2 * history + 2, n, n)
         self.dtype = np.uint8
@@ -157,23 +157,23 @@ class GoEncoder(Encoder):
 
     def _board(self, state: pyspiel.State) -> tuple[np.ndarray, bool]:
         """Black and white planes [2, n, n] (a view) and whether black is to move."""
-        planes = self._reader.read(state).reshape(4, self._n, self._n)
+        planes = self._reader.read(state).reshape(4, self.size, self.size)
         # Read the colour from the tensor, not current_player(), so terminal states encode too.
         return planes[_GO_BLACK:_GO_WHITE + 1], not planes[_GO_WHITE_TO_PLAY, 0, 0]
 
     def _fill_top(self, x: np.ndarray, stones: np.ndarray, black_to_move: bool) -> None:
         order = [0, 1] if black_to_move else [1, 0]
         x[0:2] = stones[order]
-        x[2 * self._h] = black_to_move
-        x[2 * self._h + 1] = 1
+        x[2 * self.history] = black_to_move
+        x[2 * self.history + 1] = 1
 
     def encode(self, state: pyspiel.State) -> np.ndarray:
         x = np.zeros(self.shape, self.dtype)
         history = state.history()
         # Replay only to collect the boards of the last H positions (absolute colours).
         boards: list[np.ndarray] = []
-        s = self._game.new_initial_state()
-        first_kept = len(history) - (self._h - 1)
+        s = self.game.new_initial_state()
+        first_kept = len(history) - (self.history - 1)
         for i in range(len(history) + 1):
             if i >= first_kept:
                 boards.append(self._board(s)[0].copy())
@@ -190,14 +190,14 @@ class GoEncoder(Encoder):
     def step(self, parent_x: np.ndarray, state: pyspiel.State) -> np.ndarray:
         x = np.empty(self.shape, self.dtype)
         stones, black_to_move = self._board(state)
-        parent_black = bool(parent_x[2 * self._h, 0, 0])
+        parent_black = bool(parent_x[2 * self.history, 0, 0])
         older = self._swap if parent_black != black_to_move else self._keep
-        x[2:2 * self._h] = parent_x[older]
+        x[2:2 * self.history] = parent_x[older]
         self._fill_top(x, stones, black_to_move)
         return x
 
     def step_batch(self, parent_xs: list[np.ndarray], states: list[pyspiel.State]) -> np.ndarray:
-        b, n, h = len(states), self._n, self._h
+        b, n, h = len(states), self.size, self.history
         planes = self._reader.read_batch(states).reshape(b, 4, n, n)
         black = planes[:, _GO_WHITE_TO_PLAY, 0, 0] == 0
         parents = np.stack(parent_xs)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from engine.bots import is_neural, load_bot, load_neural
 from engine.gtp import GTPError
-from engine.mcts import BatchedMCTS
+from engine.mcts import BatchedMCTS, make_search
 from engine.selfplay import pick_action
 
 
@@ -275,7 +275,7 @@ def _play_batched(spec, neural: str, other: str, games: int, seed: int, a_first:
         evaluator, config, player_seed = load_neural(player, spec)
         config.leaves_per_tree = 1  # the games themselves fill the batch
         rng = np.random.default_rng(player_seed + seed + offset)
-        return BatchedMCTS(spec.encoder, spec.num_actions, evaluator, config, games, rng), config.simulations
+        return make_search(spec.encoder, spec.num_actions, evaluator, config, games, rng), config.simulations
 
     mcts, sims = searcher(neural, 0)
     rng = mcts.rng
