@@ -278,7 +278,7 @@ def bench_mcts(game: str, seconds: float = 10.0, trees: int | None = None, simul
     ceiling = max(setups, key=lambda r: r["raw_forward_positions_per_second"])
     rate, raw_best = machine["simulations_per_second"], ceiling["raw_forward_positions_per_second"]
     return {"bench": "mcts", "game": spec.name, "network": dataclasses.asdict(config.network),
-            "simulations_per_move": config.search.simulations, "trees": trees,
+            "simulations_per_move": config.search.simulations, "trees": trees, "search": type(search).__name__,
             "simulations_per_second": round(rate, 1), "search_setup": "actors" if machine is actors else "one process",
             "raw_forward_positions_per_second": round(raw_best, 1), "raw_batch": ceiling["raw_batch"],
             "raw_setup": "actors" if ceiling is actors else f"{one['raw_streams']} stream(s)",

@@ -20,6 +20,7 @@ def test_bench_mcts_reports_a_consistent_ratio():
     assert one["raw_forward_positions_per_second"] >= one["raw_one_call_positions_per_second"] > 0
     assert one["ratio_to_one_call"] >= one["ratio_to_raw"]
     assert r["precision"] in ("float32", "bfloat16")  # what the batched calls ran in
+    assert r["search"] == "BatchedMCTS"  # Go's would be GoSearch
 
 
 def test_bench_mcts_of_a_pipelined_search_measures_its_group_batch(monkeypatch):

@@ -18,7 +18,7 @@ def _pair(spec, config, trees, capacity=None):
 
 
 @pytest.mark.parametrize("search", [dict(simulations=40), dict(simulations=40, leaves_per_tree=4),
-                                    dict(simulations=30, reuse_tree=False)])
+                                    dict(simulations=30, reuse_tree=False), dict(simulations=16, root="gumbel")])
 def test_both_searches_visit_alike_move_after_move_through_whole_games(search):
     spec = games.load("go(board_size=5,komi=0.5)")
     config = dataclasses.replace(SearchConfig(), **search)
