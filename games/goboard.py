@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyspiel
 
-EMPTY, BLACK, WHITE = 0, 1, 2  # board codes; OpenSpiel's player 0 is Black
+from games.gorules import BLACK, EMPTY, WHITE, area_score, chain, legal_moves  # noqa: F401 (re-exported)
 
 
 @dataclass
@@ -36,34 +36,6 @@ def board(state: pyspiel.State) -> np.ndarray:
     size = size_of(game)
     planes = np.asarray(state.observation_tensor(0), np.float32).reshape(-1, size * size)
     return (planes[0] * BLACK + planes[1] * WHITE).astype(np.int8)
-
-
-def neighbours(point: int, size: int) -> list[int]:
-    r, c = divmod(point, size)
-    out = []
-    if r > 0:
-        out.append(point - size)
-    if r < size - 1:
-        out.append(point + size)
-    if c > 0:
-        out.append(point - 1)
-    if c < size - 1:
-        out.append(point + 1)
-    return out
-
-
-def group(stones: np.ndarray, point: int, size: int) -> tuple[set[int], set[int]]:
-    """The chain of stones through `point` and its liberties (flood fill)."""
-    colour = stones[point]
-    chain, liberties, todo = {point}, set(), [point]
-    while todo:
-        for n in neighbours(todo.pop(), size):
-            if stones[n] == EMPTY:
-                liberties.add(n)
-            elif stones[n] == colour and n not in chain:
-                chain.add(n)
-                todo.append(n)
-    return chain, liberties
 
 
 def position(state: pyspiel.State) -> GoPosition:
@@ -91,45 +63,15 @@ def _ko_point(state: pyspiel.State, stones: np.ndarray, last: int | None, captur
     """The classic ko: the last move took one stone with a lone stone now in atari on that point."""
     if last is None or len(captured) != 1 or last >= size * size or state.is_terminal():
         return None
-    chain, liberties = group(stones, last, size)
-    if len(chain) == 1 and liberties == {captured[0]} and captured[0] not in state.legal_actions():
+    # A lone stone with one liberty: that liberty is the point it just emptied.
+    if chain(stones, size, last) == (1, 1) and captured[0] not in state.legal_actions():
         return captured[0]
     return None
 
 
 def is_suicide(stones: np.ndarray, point: int, colour: int, size: int) -> bool:
     """Whether a stone of `colour` on empty `point` would have no liberties and capture nothing."""
-    trial = stones.copy()
-    trial[point] = colour
-    for n in neighbours(point, size):
-        if trial[n] not in (EMPTY, colour) and not group(trial, n, size)[1]:
-            return False  # it captures, so it gains a liberty
-    return not group(trial, point, size)[1]
-
-
-def area_score(stones: np.ndarray, size: int, komi: float) -> float:
-    """Tromp–Taylor area score, Black minus White minus komi (OpenSpiel's Go scores this way)."""
-    score = float((stones == BLACK).sum() - (stones == WHITE).sum())
-    seen = np.zeros(size * size, bool)
-    for start in np.flatnonzero(stones == EMPTY):
-        if seen[start]:
-            continue
-        region, borders, todo = {int(start)}, set(), [int(start)]
-        seen[start] = True
-        while todo:
-            for n in neighbours(todo.pop(), size):
-                if stones[n] == EMPTY:
-                    if not seen[n]:
-                        seen[n] = True
-                        region.add(n)
-                        todo.append(n)
-                else:
-                    borders.add(int(stones[n]))
-        if borders == {BLACK}:
-            score += len(region)
-        elif borders == {WHITE}:
-            score -= len(region)
-    return score - komi
+    return not legal_moves(stones, size, colour)[point]
 
 
 def result_string(state: pyspiel.State) -> str:

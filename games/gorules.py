@@ -48,54 +48,32 @@ def zobrist_table(size: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _liberties(board, nbr, p, stamp, gen, stack, limit):
-    """Distinct liberties of the chain through stone p, counted up to `limit`. `stamp` marks
-    points visited in this count with `gen[0]`, which it advances first (no clearing needed)."""
+def _chain(board, nbr, p, stamp, gen, queue, limit):
+    """Flood the chain through stone p breadth first, its stones into queue[:size]. Returns (its
+    distinct liberties, counted up to `limit`, where the flood stops; size). `stamp` marks points
+    visited with `gen[0]`, which it advances first (no clearing needed)."""
     gen[0] += 1
     g = gen[0]
     colour = board[p]
-    stack[0] = p
+    queue[0] = p
     stamp[p] = g
-    top, libs = 1, 0
-    while top > 0:
-        top -= 1
-        q = stack[top]
+    head, size, libs = 0, 1, 0
+    while head < size:
+        q = queue[head]
+        head += 1
         for d in range(4):
             m = nbr[q, d]
             if m < 0 or stamp[m] == g:
                 continue
+            stamp[m] = g
             if board[m] == EMPTY:
-                stamp[m] = g
                 libs += 1
                 if libs >= limit:
-                    return libs
+                    return libs, size
             elif board[m] == colour:
-                stamp[m] = g
-                stack[top] = m
-                top += 1
-    return libs
-
-
-@numba.njit(cache=True)
-def _remove_chain(board, nbr, zobrist, p, stack):
-    """Take the chain through p off the board; returns (stones removed, hash delta)."""
-    colour = board[p]
-    board[p] = EMPTY
-    delta = zobrist[p, colour]
-    stack[0] = p
-    top, removed = 1, 1
-    while top > 0:
-        top -= 1
-        q = stack[top]
-        for d in range(4):
-            m = nbr[q, d]
-            if m >= 0 and board[m] == colour:
-                board[m] = EMPTY
-                delta ^= zobrist[m, colour]
-                removed += 1
-                stack[top] = m
-                top += 1
-    return removed, delta
+                queue[size] = m
+                size += 1
+    return libs, size
 
 
 @numba.njit(cache=True)
@@ -113,10 +91,14 @@ def play(board, nbr, zobrist, p, colour, stamp, gen, stack):
     captured, last = 0, -1
     for d in range(4):
         m = nbr[p, d]
-        if m >= 0 and board[m] == enemy and _liberties(board, nbr, m, stamp, gen, stack, 1) == 0:
-            removed, dh = _remove_chain(board, nbr, zobrist, m, stack)
-            captured += removed
-            delta ^= dh
+        if m < 0 or board[m] != enemy:
+            continue
+        libs, size = _chain(board, nbr, m, stamp, gen, stack, 1)
+        if libs == 0:  # captured: the flood left its stones in stack[:size]
+            for k in range(size):
+                board[stack[k]] = EMPTY
+                delta ^= zobrist[stack[k], enemy]
+            captured += size
             last = m
     return (last if enemy_eye and captured == 1 else -1), delta
 
@@ -141,7 +123,7 @@ def legal_mask(board, nbr, ko, colour, stamp, gen, stack, out):
                 m = nbr[p, d]
                 if m < 0:
                     continue
-                libs = _liberties(board, nbr, m, stamp, gen, stack, 2)
+                libs = _chain(board, nbr, m, stamp, gen, stack, 2)[0]
                 if (board[m] == colour and libs >= 2) or (board[m] == enemy and libs == 1):
                     ok = True
                     break
@@ -187,6 +169,28 @@ def black_score(board, nbr, komi):
             elif white and not black:
                 delta -= size
     return delta - komi
+
+
+def _scratch(points: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return np.zeros(points, np.int64), np.zeros(1, np.int64), np.empty(points, np.int64)
+
+
+def chain(board: np.ndarray, size: int, point: int) -> tuple[int, int]:
+    """(liberties counted up to 2, stones) of the chain through the stone on `point`."""
+    libs, stones = _chain(np.asarray(board, np.int8), neighbour_table(size), point, *_scratch(size * size), 2)
+    return int(libs), int(stones)
+
+
+def legal_moves(board: np.ndarray, size: int, colour: int, ko: int = -1) -> np.ndarray:
+    """The bool mask of `colour`'s legal moves (the pass last) on `board`, with `ko` forbidden."""
+    mask = np.zeros(size * size + 1, bool)
+    legal_mask(np.asarray(board, np.int8), neighbour_table(size), ko, colour, *_scratch(size * size), mask)
+    return mask
+
+
+def area_score(board: np.ndarray, size: int, komi: float) -> float:
+    """Tromp–Taylor area score of `board`, Black's minus White's, less komi."""
+    return float(black_score(np.asarray(board, np.int8), neighbour_table(size), komi))
 
 
 @numba.njit(cache=True)
