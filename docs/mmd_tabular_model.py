@@ -21,7 +21,7 @@ import torch
 from open_spiel.python import policy as openspiel_policy
 from open_spiel.python.algorithms import action_value, exploitability
 
-from engine import mmd
+from engine.train import mmd
 
 
 def main() -> None:

@@ -12,9 +12,10 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from engine.errors import ArenaError
 
 
-class ConfigError(ValueError):
+class ConfigError(ArenaError):
     """A bad config key or value; the message is one line naming the fix."""
 
 

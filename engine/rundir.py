@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from engine import config as cfg
+from engine.errors import ArenaError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 MAIN = "main"  # the run's own learning agent
@@ -23,7 +24,7 @@ AGENTS = "agents"  # home of the other agents' directories
 _AGENT = re.compile(r"^(main|league)-exploiter-\d+$")  # as league/roles.py names them
 
 
-class RunError(ValueError):
+class RunError(ArenaError):
     """A missing or unusable run; one line naming the fix."""
 
 

@@ -16,9 +16,10 @@ import pyspiel
 
 from games.encoders import Encoder, encoder_for
 from games.symmetry import Symmetry, symmetries_for
+from games.errors import ArenaError
 
 
-class GameError(ValueError):
+class GameError(ArenaError):
     """A game name that cannot be served; the message is one line that names the fix."""
 
 

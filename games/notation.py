@@ -18,12 +18,13 @@ from dataclasses import dataclass
 import pyspiel
 
 from games import goboard, poker
+from games.errors import ArenaError
 
 GO_COLUMNS = "ABCDEFGHJKLMNOPQRSTUVWXYZ"  # GTP: no I, at most 25 columns
 _CELL = re.compile(r"^([a-z])(\d+)$")
 
 
-class NotationError(ValueError):
+class NotationError(ArenaError):
     """A move a player typed that cannot be played; one line saying what is accepted."""
 
 

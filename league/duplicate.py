@@ -32,13 +32,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyspiel
 
-from engine.bots import load_bot
+from engine.players import load_bot
 from league.match import Forfeit, play_game, sample_chance
+from engine.errors import ArenaError
 
 Z95 = 1.96
 
 
-class DuplicateError(ValueError):
+class DuplicateError(ArenaError):
     """A duplicate match that cannot be played as asked; one line naming the fix."""
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from league.ledger import GameRecord, Ledger
+from league.ledger import GameResult, Ledger
 from league.match import play_match, play_table
 from league.pool import step_of
 from league.ratings import RatingConfig, Ratings, fit_bradley_terry, fit_plackett_luce
@@ -72,7 +72,7 @@ def round_robin(spec, players: Sequence[str], games: int, ledger: Ledger, gauntl
         else:
             result = play_table(spec, table, games, seed + 7919 * k, opening_plies=opening_plies)
         total += ledger.record_many(
-            GameRecord(players=seats, returns=returns, length=length, kind="rating", game=spec.game_string,
+            GameResult(players=seats, returns=returns, length=length, kind="rating", game=spec.game_string,
                        time=time.time(), uid=f"ladder:{batch}:{k}:{i}", match_id=f"ladder:{batch}")
             for i, (seats, returns, length) in enumerate(result.seated()))
         if progress:

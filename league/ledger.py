@@ -47,6 +47,7 @@ from typing import BinaryIO, NamedTuple
 import numpy as np
 
 from engine import rundir
+from engine.errors import ArenaError
 
 SCHEMA_VERSION = 1
 FORMAT = "arena-ledger"
@@ -81,7 +82,7 @@ CREATE INDEX seats_player ON seats (player_id, game_id);
 """
 
 
-class LedgerError(ValueError):
+class LedgerError(ArenaError):
     """A ledger or results file that cannot be used; the message is one line naming the fix."""
 
 
@@ -89,7 +90,7 @@ class LedgerError(ValueError):
 
 
 @dataclass(frozen=True)
-class GameRecord:
+class GameResult:
     """One finished game as a writer hands it to the ledger; per-seat tuples, seat 0 first."""
 
     players: tuple[str, ...]  # player spec per seat, e.g. ('c4run:step-0000400', 'mcts:1000')
@@ -252,11 +253,11 @@ class Ledger:
 
     # ------------------------------------------------------------------------------------ writing
 
-    def record(self, game: GameRecord) -> bool:
+    def record(self, game: GameResult) -> bool:
         """Record one game; False if its uid was already there."""
         return self.record_many([game]) == 1
 
-    def record_many(self, games: Iterable[GameRecord]) -> int:
+    def record_many(self, games: Iterable[GameResult]) -> int:
         """Record a batch in one transaction: all of it or, on any error or kill, none of it.
 
         Returns how many games were new; games whose uid is already recorded are skipped, so a
@@ -334,7 +335,7 @@ class Ledger:
 
     def games(
         self, kinds: Sequence[str] | None = None, after_id: int = 0, limit: int | None = None
-    ) -> list[tuple[int, GameRecord]]:
+    ) -> list[tuple[int, GameResult]]:
         """(id, record) of games after ``after_id``, oldest first: a live view's increment."""
         where, params = self._where(kinds, after_id)
         rows = self._db.execute(
@@ -343,7 +344,7 @@ class Ledger:
             "JOIN seats s ON s.game_id = g.id JOIN players p ON p.id = s.player_id ORDER BY g.id, s.seat",
             [*params, -1 if limit is None else limit],
         ).fetchall()
-        out: list[tuple[int, GameRecord]] = []
+        out: list[tuple[int, GameResult]] = []
         i = 0
         while i < len(rows):
             j = i
@@ -352,7 +353,7 @@ class Ledger:
             gid, uid, match_id, kind, game, length, t = rows[i][:7]
             players = tuple(r[7] for r in rows[i:j])
             returns = tuple(r[8] for r in rows[i:j])
-            out.append((gid, GameRecord(players, returns, length, kind, game, uid, t, match_id)))
+            out.append((gid, GameResult(players, returns, length, kind, game, uid, t, match_id)))
             i = j
         return out
 
@@ -439,7 +440,7 @@ class Ledger:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
         now = time.time()
         return self.record_many(
-            GameRecord((r.player0, r.player1), (r.return0, r.return1), 0, kind, game, f"import:{digest}:{i}", now, match_id)
+            GameResult((r.player0, r.player1), (r.return0, r.return1), 0, kind, game, f"import:{digest}:{i}", now, match_id)
             for i, r in enumerate(results)
         )
 

@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from engine.bots import is_neural, load_bot, load_neural
-from engine.gtp import GTPError
-from engine.mcts import BatchedMCTS, make_search
-from engine.selfplay import pick_action
+from engine.players import is_neural, load_bot, load_neural
+from engine.players import GTPError
+from engine.search import BatchedMCTS, make_search
+from engine.train import pick_action
 
 
 Seated = tuple[tuple[str, ...], tuple[float, ...], int]  # one game: players and returns by seat, length
@@ -332,7 +332,8 @@ def learning_curve(run: str, opponent: str, games: int, points: int = 6, seed: i
     Minutes are wall-clock time since the run's first snapshot, read from the snapshots' records.
     """
     import games as catalogue
-    from engine import checkpoint, rundir
+    from engine.nn import checkpoint
+    from engine import rundir
 
     run_dir = rundir.existing_run(run)
     spec = catalogue.load(rundir.load_config(run_dir).game)

@@ -22,12 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-from engine import checkpoint, rundir
+from engine.nn import checkpoint
+from engine import rundir
 from engine.config import LeagueConfig
-from engine.inference import Evaluator
+from engine.nn import Evaluator
 from engine.rundir import MAIN
 from league import roles
-from league.ledger import GameRecord, Ledger
+from league.ledger import GameResult, Ledger
 from league.pool import Pool, agent_of, snapshot_file, spec, step_of
 
 MATCHMAKING_FILE = "matchmaking.json"
@@ -51,13 +52,13 @@ def weights(x: np.ndarray, kind: str, p: float = 2.0) -> np.ndarray:
 Opponent = tuple[str, "int | None"]  # (pool member, the seat it takes; None: either seat)
 
 
-def recent(ledger: Ledger) -> list[GameRecord]:
+def recent(ledger: Ledger) -> list[GameResult]:
     """The newest RECENT_GAMES training games, oldest first: read once, shared by every agent's rates."""
     after = max(0, ledger.last_id() - RECENT_GAMES)
     return [game for _, game in ledger.games(kinds=("training",), after_id=after)]
 
 
-def agent_games(games: Sequence[GameRecord], agent: str = MAIN, since: int = 0) -> Iterator[tuple[str, int, float]]:
+def agent_games(games: Sequence[GameResult], agent: str = MAIN, since: int = 0) -> Iterator[tuple[str, int, float]]:
     """(opponent spec, its seat, the agent's score) of the agent's 2-player training games against
     snapshots, newest first, only those its weights of step `since` or later played."""
     for game in reversed(games):
@@ -77,7 +78,7 @@ def agent_games(games: Sequence[GameRecord], agent: str = MAIN, since: int = 0) 
         yield game.players[seat], seat, 1.0 if r_own > r_opp else 0.5 if r_own == r_opp else 0.0
 
 
-def win_rates(ledger: Ledger | Sequence[GameRecord], opponents: list[Opponent], decay: float,
+def win_rates(ledger: Ledger | Sequence[GameResult], opponents: list[Opponent], decay: float,
               prior_games: float = 1.0, agent: str = MAIN, since: int = 0) -> dict[Opponent, dict]:
     """An agent's (main's by default) decayed score against each opponent: {(spec, seat): {"x": rate,
     "games": n}}, from the ledger's recent games or the given ones (`recent`); `since` as in `agent_games`.
@@ -95,7 +96,7 @@ def win_rates(ledger: Ledger | Sequence[GameRecord], opponents: list[Opponent], 
     return {m: _rate(s, w, n, prior_games) for m, (s, w, n) in sums.items()}
 
 
-def overall(games: Sequence[GameRecord], agent: str, decay: float, since: int = 0,
+def overall(games: Sequence[GameResult], agent: str, decay: float, since: int = 0,
             only: Callable[[str], bool] | None = None, prior_games: float = 1.0) -> dict:
     """The agent's decayed score over all its recent games (against players `only` accepts):
     {"x": rate, "games": n}. An exploiter's join rule and the dashboard read it."""
@@ -119,7 +120,7 @@ def _rate(score: float, weight: float, games: int, prior_games: float) -> dict:
 
 def matchmaking(run_dir: Path, config: LeagueConfig, ledger: Ledger, seats: int = 0,
                 agent: roles.Agent = roles.MAIN_AGENT, since: int = 0,
-                games: Sequence[GameRecord] | None = None) -> dict:
+                games: Sequence[GameResult] | None = None) -> dict:
     """The current opponent distribution of an agent (main by default), as written to its
     matchmaking.json; `since`: its rates count only games of its weights from that step on (an
     exploiter's fresh start), `games`: the recent training games if already read.
@@ -150,7 +151,7 @@ def entries(table: dict) -> list[dict]:
 
 
 def publish(run_dir: Path, config: LeagueConfig, ledger: Ledger, seats: int = 0,
-            agent: roles.Agent = roles.MAIN_AGENT, since: int = 0, games: Sequence[GameRecord] | None = None) -> dict:
+            agent: roles.Agent = roles.MAIN_AGENT, since: int = 0, games: Sequence[GameResult] | None = None) -> dict:
     """Compute an agent's matchmaking table and write it where its actors read it."""
     table = matchmaking(run_dir, config, ledger, seats, agent, since, games)
     rundir.write_json(rundir.agent_dir(run_dir, agent.name) / MATCHMAKING_FILE, table)

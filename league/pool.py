@@ -19,7 +19,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from engine import checkpoint, rundir
+from engine.nn import checkpoint
+from engine import rundir
 from engine.rundir import MAIN
 
 POOL_FILE = "pool.json"

@@ -1,0 +1,570 @@
+"""Terminal play: the interactive session behind `arena play`, and the step-through of `arena replay`.
+
+`arena play GAME --vs SPEC`: a person at the terminal against a bot (`--as` picks the seat); in a
+game of n players, n - 1 `--vs` (or one, for every other seat) seat the bots around the person, and
+n `--vs` play each other while the terminal watches (a pause of `--delay` seconds a move); `--vs
+human`: people share the terminal. Moves are typed in the game's notation (games/notation.py);
+`undo`, `hint`, `help` and `quit` work at any prompt. A neural bot shows its search after each move
+(top moves, visits, values). Chance (cards, dice) is drawn from the session's seeded generator and
+recorded with the moves. Every game is saved as JSON (and SGF for Go).
+
+Hidden information stays hidden from a lone person at the terminal: poker shows their own cards
+only, phantom Go and dark hex their own view of the board, and a bot's moves in those two are not
+named; everything shows once the game is over (and always to a watcher, and in replays). A bot's
+action probabilities in such games are shown after each move to a watcher, and to a player only at
+the end, since they hint at the bot's cards.
+"""
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyspiel
+import torch
+from rich import box
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+import games
+from engine.players import MinimaxBot, NeuralBot, load_bot
+from games.notation import (NotationError, describe, either, family, format_action, hidden_moves, parse_action,
+                            player_name, view_rows)
+from games.render import render
+from arena_cli import saved_games as records
+from engine.errors import ArenaError
+
+HUMAN = "human"
+ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+SEATS = ORDINALS[:2] + ("black", "white", "random")
+QUIT, UNDO, HINT, HELP = ("quit", "exit"), ("undo",), ("hint",), ("help", "?")
+
+
+class PlayError(ArenaError):
+    """A play command that cannot start (seats, players, game); one line naming the fix."""
+
+
+@dataclass
+class PlayConfig:
+    game: str
+    vs: list[str]  # one spec: you against it; two: they play each other (first --vs first)
+    seat: str | None = None  # --as: first/second/black/white/random (with one --vs)
+    delay: float = 0.5  # seconds between moves when no human plays
+    save: str | None = None  # where the record goes (default ./games/)
+    seed: int | None = None  # None: a fresh seed each game, recorded in the saved game
+    # One torch thread: a network call of 8 leaves gains little from more, and torch's spinning
+    # threads make a move 10-50x slower whenever another process holds a core (go9: 0.17 s a move
+    # at 100 simulations on 1 thread, 1.4 s median and 12 s worst on 2, with a neighbour busy).
+    threads: int = 1
+
+
+def _seat_index(seat: str | None, game: str, players: int, rng: np.random.Generator) -> int:
+    """The seat `--as` names: first/second/... (or 1, 2, ...), black/white (first/second), random."""
+    if seat is None:
+        return 0
+    word = seat.strip().lower()
+    if word == "random":
+        return int(rng.integers(players))
+    # black/white are the first/second seat in every game (Black moves first in Go).
+    index = {"black": 0, "white": 1}.get(word)
+    if index is None and word in ORDINALS:
+        index = ORDINALS.index(word)
+    if index is None and word.isdigit():
+        index = int(word) - 1
+    if index is None or not 0 <= index < players:
+        raise PlayError(f"--as {seat}: {game} has {players} seats; choose {', '.join(ORDINALS[:players])} "
+                        f"(or 1-{players}) or random")
+    return index
+
+
+def seat_specs(config: PlayConfig, rng: np.random.Generator, players: int = 2) -> list[str]:
+    """The player spec of each seat, HUMAN where a person plays.
+
+    With n players: n `--vs` play each other (you watch); n - 1 `--vs` take the other seats in order,
+    and one `--vs` takes them all; `--as` places you among them.
+    """
+    count = len(config.vs)
+    if count == players:
+        if config.seat is not None:
+            raise PlayError(f"--as places you among the players; with {players} --vs the bots play each other "
+                            "and you watch (give one --vs fewer to play)")
+        return list(config.vs)
+    if count == 1 or count == players - 1:
+        seat = _seat_index(config.seat, config.game, players, rng)
+        opponents = list(config.vs) * (players - 1) if count == 1 else list(config.vs)
+        return opponents[:seat] + [HUMAN] + opponents[seat:]
+    if players == 2:
+        raise PlayError("give one --vs SPEC (you against it) or two (they play each other, you watch)")
+    raise PlayError(f"{config.game} has {players} players: give {players - 1} --vs (you and {players - 1} others), "
+                    f"one (the same player in every other seat) or {players} (watch them play), not {count}")
+
+
+def _playable(spec) -> None:
+    info = spec.game.get_type()
+    if info.dynamics != pyspiel.GameType.Dynamics.SEQUENTIAL:
+        raise PlayError(f"{spec.name} has simultaneous moves: arena play serves only turn-based games")
+    if spec.num_players < 2:
+        raise PlayError(f"{spec.name} has {spec.num_players} player: arena play needs two or more")
+
+
+def _hidden(spec) -> bool:
+    """Whether the game hides something from someone (cards, dice, stones)."""
+    return spec.game.get_type().information != pyspiel.GameType.Information.PERFECT_INFORMATION
+
+
+def _reads_true_state(bot: pyspiel.Bot) -> bool:
+    """Bots that search the true state, hidden cards and stones included: their hints would tell them."""
+    from engine.players import GTPBot
+    return isinstance(bot, (pyspiel.MCTSBot, MinimaxBot, NeuralBot, GTPBot))
+
+
+def policy_line(spec, state: pyspiel.State, policy: list[tuple[int, float]], top: int = 5) -> str | None:
+    """`raise 62% · call 30% · fold 8%`, the most likely first; None for a uniform policy (it says nothing)."""
+    probs = [(int(a), float(p)) for a, p in policy if p > 0]
+    if not probs or max(p for _, p in probs) - min(p for _, p in probs) < 1e-6 and len(probs) == len(
+            state.legal_actions()):
+        return None
+    probs.sort(key=lambda ap: -ap[1])
+    shown = " · ".join(f"{format_action(spec, state, a)} {p:.0%}" for a, p in probs[:top])
+    return shown + (f" · {len(probs) - top} more" if len(probs) > top else "")
+
+
+# ---- what a neural bot thinks ---------------------------------------------------------------------
+
+
+@dataclass
+class SearchView:
+    """A search's root, for people: the most visited moves, their values, the position's value."""
+
+    moves: list[tuple[str, int, float, float]]  # (move, visits, value for the mover, prior), best first
+    visits: int
+    value: float  # root value for the player to move, in [-1, 1]
+
+    @property
+    def win(self) -> float:
+        """The value as a winning chance (draws count half)."""
+        return 50.0 * (self.value + 1.0)
+
+
+def search_view(spec, state: pyspiel.State, stats: dict, top: int = 5) -> SearchView:
+    visits, q, prior = stats["visits"], stats["q"], stats["prior"]
+    order = [int(a) for a in np.argsort(-visits, kind="stable") if visits[a] > 0][:top]
+    moves = [(format_action(spec, state, a), int(visits[a]), float(q[a]), float(prior[a])) for a in order]
+    return SearchView(moves, int(visits.sum()), float(stats["value"]))
+
+
+def last_search(bot: NeuralBot) -> dict:
+    """The root statistics of a neural bot's last search (its tree stays rooted there until its next move)."""
+    mcts = bot.mcts
+    return {"visits": mcts.visit_counts(0), "q": mcts.q_values(0), "prior": mcts.P[0, mcts.root[0]].copy(),
+            "value": mcts.root_value(0)}
+
+
+def search_table(view: SearchView, title: str) -> Group:
+    """The heading, a table of the top moves (value: the mover's, -1 loss .. +1 win) and the position's value."""
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False)
+    for col in ("move", "visits", "value", "prior"):
+        table.add_column(col, justify="left" if col == "move" else "right")
+    for move, visits, q, p in view.moves:
+        table.add_row(move, str(visits), f"{q:+.2f}", f"{p:.2f}")
+    summary = f"position value {view.value:+.2f} (win estimate {view.win:.0f}%) after {view.visits} visits"
+    return Group(Text(title), table, Text(summary, style="dim"))
+
+
+# ---- the session ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Session:
+    """One game at the terminal. `read` is `input` (swapped for scripted input in tests of the logic)."""
+
+    spec: games.GameSpec
+    players: list[str]
+    config: PlayConfig
+    console: Console = field(default_factory=lambda: Console(highlight=False))
+    read: Callable[[str], str] = input
+
+    def __post_init__(self) -> None:
+        self.seed = self.config.seed if self.config.seed is not None else secrets.randbelow(2**31)
+        self.rng = np.random.default_rng(self.seed)
+        self.bots: list[pyspiel.Bot | None] = [
+            None if p == HUMAN else load_bot(p, self.spec, seed=self.seed + seat) for seat, p in enumerate(self.players)]
+        self.state = self.spec.game.new_initial_state()
+        self.humans = {seat for seat, bot in enumerate(self.bots) if bot is None}
+        self.hidden = _hidden(self.spec)
+        self.last_viewer = min(self.humans) if self.humans else None
+        self.dirty = True  # the state changed since it was last shown
+        self.refused = 0  # a bot's refused tries this turn (phantom Go, dark hex)
+        self.policies: list[tuple[int, pyspiel.State, list]] = []  # bots' policies, for the end of the game
+        self.quit = False
+
+    def name(self, seat: int) -> str:
+        """The seat's name for console markup (specs escaped: a path may hold brackets)."""
+        return escape(self.label(seat))
+
+    def label(self, seat: int) -> str:
+        who = "you" if seat in self.humans and len(self.humans) == 1 else self.players[seat]
+        return f"{player_name(self.spec, seat)} ({who})"
+
+    @property
+    def viewer(self) -> int | None:
+        """Whose view to draw in a game with hidden information: the lone person; with several people,
+        the one to move (or who moved last); None when only bots play (a watcher sees everything)."""
+        if not self.hidden or not self.humans:
+            return None
+        if len(self.humans) == 1:
+            return self.last_viewer
+        if self.state.current_player() in self.humans:
+            self.last_viewer = self.state.current_player()
+        return self.last_viewer
+
+    def show(self) -> None:
+        over = self.state.is_terminal()
+        what = "showdown" if over and family(self.spec) == "poker" else f"move {len(self.state.history())}"
+        title = f"{self.spec.name} · {what}"
+        self.console.print(render(self.spec, self.state, self.viewer, title,
+                                  names=[self.label(s) for s in range(self.spec.num_players)]))
+        self.dirty = False
+
+    # -- the loop --
+
+    def run(self) -> records.SavedGame | None:
+        """Play to the end or until quit; returns the saved record (None when nothing was played)."""
+        seats = " vs ".join(self.name(s) for s in range(self.spec.num_players))
+        self.console.print(f"[bold]{escape(self.spec.name)}[/]: {seats}. Moves: {describe(self.spec)}."
+                           + (" Type help for commands." if self.humans else ""))
+        if self.hidden and self.humans:
+            self.console.print("You see only your own cards, dice or stones until the game is over."
+                               if len(self.humans) == 1 else
+                               "Each of you sees only your own side at your turn: look away when it is not yours.")
+        for bot in self.bots:
+            if bot is not None:
+                bot.restart_at(self.state)
+        try:
+            while not self.state.is_terminal() and not self.quit:
+                if self.state.is_chance_node():  # cards and dice: from the seeded generator, recorded
+                    outcomes, probs = zip(*self.state.chance_outcomes())
+                    self._apply(int(self.rng.choice(outcomes, p=probs)))
+                    self.dirty = True
+                elif self.state.current_player() in self.humans:
+                    if self.dirty:
+                        self.show()
+                    self._human_turn()
+                else:
+                    self._bot_turn()
+        except KeyboardInterrupt:  # Ctrl-C while a bot thinks or the watcher waits
+            self.quit = True
+        if self.state.is_terminal() and self.dirty:
+            self.show()  # the final position; in hidden-information games everything, now it is over
+        self.console.print()
+        return self._finish()
+
+    def _apply(self, action: int) -> None:
+        player = self.state.current_player()
+        for seat, bot in enumerate(self.bots):
+            if bot is not None and seat != player and player >= 0:
+                bot.inform_action(self.state, player, action)
+        self.state.apply_action(action)
+
+    def _refused(self, player: int, action: int) -> bool:
+        """Whether the move just played was refused (phantom Go, dark hex: it hit an unseen stone)."""
+        return (hidden_moves(self.spec) and not self.state.is_terminal() and self.state.current_player() == player
+                and format_action(self.spec, self.state, action) != "pass")
+
+    def _human_turn(self) -> None:
+        seat = self.state.current_player()
+        try:
+            text = self.read(f"{self.name(seat)} > ").strip()
+        except (EOFError, KeyboardInterrupt):
+            self.quit = True
+            return
+        command = text.lower()
+        if not text:
+            return
+        if command in QUIT:
+            self.quit = True
+        elif command in HELP:
+            self._help()
+        elif command in UNDO:
+            self._undo()
+        elif command in HINT:
+            self._hint()
+        else:
+            try:
+                action = parse_action(self.spec, self.state, text)
+            except NotationError as exc:
+                self.console.print(f"[red]{escape(str(exc))}[/] (help lists what you can type)")
+                return
+            self._apply(action)
+            self.dirty = True
+            if self._refused(seat, action):
+                self.console.print(f"[red]{escape(self._refusal(seat, action))}[/]")
+
+    def _refusal(self, seat: int, action: int) -> str:
+        """Why the game refused a move the player could not know was illegal."""
+        move = format_action(self.spec, self.state, action)
+        rows = view_rows(self.state.observation_string(seat))  # the point as the player now sees it
+        size = len(rows[0]) if rows else 0
+        row, col = divmod(action, size) if size else (0, 0)
+        if family(self.spec) == "phantom_go":
+            row = len(rows) - 1 - row
+        cell = rows[row][col].lower() if rows and 0 <= row < len(rows) and 0 <= col < size else ""
+        if cell and cell not in ("+", ".", "xo"[seat]):  # Black/x moves first in both games
+            return f"{move} is occupied by an unseen stone (now shown on your board): move again"
+        return f"{move} is illegal on the true board (unseen stones make it suicide or ko): move again"
+
+    def _bot_turn(self) -> None:
+        seat = self.state.current_player()
+        bot = self.bots[seat]
+        before = self.state.clone()
+        start = time.perf_counter()
+        policy = None
+        if self.hidden and not isinstance(bot, NeuralBot) and bot.provides_policy():
+            policy, action = bot.step_with_policy(self.state)
+        else:
+            action = bot.step(self.state)
+        seconds = time.perf_counter() - start
+        move = format_action(self.spec, before, action)
+        self._apply(action)
+        refused = self._refused(seat, action)
+        watched = not self.humans
+        if hidden_moves(self.spec) and not watched:  # the stone is not the person's to see
+            self.refused += refused
+            if not refused:
+                tries = (f" (after {self.refused} refused tr{'y' if self.refused == 1 else 'ies'}: it hit your "
+                         "stones, so it knows where they are)") if self.refused else ""
+                done = "passes" if move == "pass" else "has moved"  # a pass is announced to both players
+                self.console.print(f"{self.name(seat)} {done}{tries}" + ("" if move == "pass" else
+                                                                        "; its stone is hidden from you"))
+                self.refused = 0
+        elif refused:
+            self.console.print(f"{self.name(seat)} tries [bold]{escape(move)}[/]: an unseen stone is there, "
+                               "it moves again")
+        elif family(self.spec) in ("poker", "liars_dice"):
+            self.console.print(f"{self.name(seat)}: [bold]{escape(move)}[/] ({seconds:.2f} s)")
+        else:
+            self.console.print(f"{self.name(seat)} plays [bold]{escape(move)}[/] ({seconds:.2f} s)")
+        if isinstance(bot, NeuralBot):
+            view = search_view(self.spec, before, last_search(bot))
+            self.console.print(search_table(view, f"{self.players[seat]} thought:"))
+        if policy is not None:
+            if watched:  # a watcher sees every card: the policy gives nothing away
+                line = policy_line(self.spec, before, policy)
+                if line:
+                    self.console.print(escape(f"  {self.players[seat]}'s policy: {line}"), style="dim")
+            else:  # it hints at the bot's cards: kept for the end of the game
+                self.policies.append((seat, before, policy))
+        self.dirty = True
+        if watched:
+            self.show()
+            if not self.state.is_terminal():
+                time.sleep(max(self.config.delay, 0.0))
+
+    # -- commands --
+
+    def _help(self) -> None:
+        self.console.print(
+            f"Type a move: {describe(self.spec)}.\n"
+            "  undo  take back your last move (and the replies to it)\n"
+            "  hint  ask the bot what it would play here\n"
+            "  help  this list\n"
+            "  quit  stop here (Ctrl-D and Ctrl-C too); the game so far is saved")
+        if self.state.is_terminal():
+            return
+        kind = family(self.spec)
+        if kind in ("poker", "liars_dice", "other"):
+            legal = [format_action(self.spec, self.state, a) for a in self.state.legal_actions()]
+            if kind == "liars_dice" and len(legal) > 6:
+                bids = [m for m in legal if m != "liar"]
+                legal = [f"bids {bids[0]} to {bids[-1]}"] + (["liar"] if "liar" in legal else [])
+            self.console.print("legal now: " + escape(either(legal)))
+
+    def _undo(self) -> None:
+        """Back to before the last human move, dropping the replies that followed it."""
+        history = self.state.history()
+        replay = self.spec.game.new_initial_state()
+        cut = None
+        for i, action in enumerate(history):
+            if replay.current_player() in self.humans:
+                cut = i
+            replay.apply_action(action)
+        if cut is None:
+            self.console.print("nothing to undo: you have not moved yet")
+            return
+        problem = self._undo_problem(history, cut) if self.hidden else None
+        if problem:
+            self.console.print(f"cannot undo: {problem}")
+            return
+        self.state = self.spec.game.new_initial_state()
+        for action in history[:cut]:
+            self.state.apply_action(action)
+        for bot in self.bots:
+            if bot is not None:
+                bot.restart_at(self.state)
+        self.refused = 0
+        self.console.print(f"took back {len(history) - cut} move(s)")
+        self.show()
+
+    def _undo_problem(self, history: list[int], cut: int) -> str | None:
+        """Why taking back to `cut` would keep hidden information the player has since seen, or None."""
+        replay = self.spec.game.new_initial_state()
+        for action in history[:cut]:
+            replay.apply_action(action)
+        for action in history[cut:]:
+            player = replay.current_player()
+            if replay.is_chance_node():
+                return "cards or dice were dealt since your move, and you have seen them"
+            replay.apply_action(action)
+            if player in self.humans and hidden_moves(self.spec) and replay.current_player() == player \
+                    and not replay.is_terminal() and format_action(self.spec, replay, action) != "pass":
+                return "your refused move showed you an unseen stone"
+        return None
+
+    def _hint(self) -> None:
+        bot = next((b for b in self.bots if b is not None), None)
+        if bot is None:
+            self.console.print("no bot in this game to ask: hints come from the --vs bot")
+            return
+        who = escape(self.players[self.bots.index(bot)])
+        if self.hidden and _reads_true_state(bot):
+            self.console.print(f"no hint from {who}: it searches the true state, so its hint would give away "
+                               "hidden cards or stones")
+            return
+        if isinstance(bot, NeuralBot):
+            view = search_view(self.spec, self.state, bot.think(self.state))
+            best = view.moves[0]
+            self.console.print(search_table(view, f"hint: {best[0]} ({best[1]} of {view.visits} visits, "
+                                                  f"win estimate {view.win:.0f}% for you)"))
+        elif self.hidden and bot.provides_policy():
+            policy, action = bot.step_with_policy(self.state.clone())
+            line = policy_line(self.spec, self.state, policy)
+            self.console.print(f"hint from {who}: [bold]{escape(format_action(self.spec, self.state, action))}[/]"
+                               + (escape(f" (its policy: {line})") if line else ""))
+        else:
+            action = bot.step(self.state.clone())
+            self.console.print(f"hint from {who}: "
+                               f"[bold]{escape(format_action(self.spec, self.state, action))}[/]")
+
+    # -- the end --
+
+    def _finish(self) -> records.SavedGame | None:
+        if self.state.is_terminal():
+            self.console.print(f"[bold]game over: {self._verdict()}[/]")
+            shown = [(seat, state, line) for seat, state, policy in self.policies
+                     if (line := policy_line(self.spec, state, policy))]
+            if shown:
+                self.console.print("the bots' policies, now the cards are known:")
+                for seat, state, line in shown:
+                    self.console.print(escape(f"  {self.label(seat)} at move {len(state.history())}: {line}"),
+                                       style="dim")
+        elif not self.state.history():
+            self.console.print("quit before any move; nothing saved")
+            return None
+        else:
+            self.console.print("game left unfinished")
+        record = records.record_of(self.spec, self.state, self.players, self.seed)
+        paths = records.save(record, self.config.save)
+        self.console.print("saved " + escape(", ".join(str(p) for p in paths)))
+        return record
+
+    def _verdict(self) -> str:
+        returns = self.state.returns()
+        result = records.result_string(self.spec, self.state)
+        scores = f"returns {', '.join(f'{r:+g}' for r in returns)}"
+        chips = family(self.spec) == "poker"
+        if chips and len(self.humans) == 1:
+            mine = returns[next(iter(self.humans))]
+            amount = f"{abs(mine):g} chip{'' if abs(mine) == 1 else 's'}"
+            outcome = f"you win {amount}" if mine > 0 else f"you lose {amount}" if mine < 0 else "you break even"
+            return f"{outcome} ({scores})"
+        if max(returns) == min(returns):
+            return f"draw ({result})"
+        best = max(returns)
+        winners = [s for s, r in enumerate(returns) if r == best]
+        if len(self.humans) == 1:
+            outcome = "you win" if next(iter(self.humans)) in winners else "you lose"
+        else:
+            outcome = " and ".join(self.name(w) for w in winners) + (" wins" if len(winners) == 1 else " win")
+        if chips:  # poker is played for chips, not for a win
+            return f"{outcome} {best:g} chip{'' if best == 1 else 's'} ({scores})"
+        return f"{outcome}, {result} ({scores})"
+
+
+def play(config: PlayConfig, console: Console | None = None) -> records.SavedGame | None:
+    """Set up and run one game at the terminal (the `arena play` command)."""
+    spec = games.load(config.game)
+    _playable(spec)
+    if config.delay < 0 or (config.seed is not None and config.seed < 0):
+        raise PlayError("--delay and --seed must not be negative")
+    _line_editing()
+    torch.set_num_threads(config.threads)
+    seed_rng = np.random.default_rng(config.seed)
+    session = Session(spec, seat_specs(config, seed_rng, spec.num_players), config, console or Console(highlight=False))
+    return session.run()
+
+
+def _line_editing() -> None:
+    """Arrow keys and history at the prompt, where Python has readline."""
+    try:
+        import readline  # noqa: F401  (importing it is what turns it on for input())
+    except ImportError:
+        pass
+
+
+# ---- replay ---------------------------------------------------------------------------------------
+
+
+def replay(path: str | Path, show_all: bool = False, console: Console | None = None,
+           read: Callable[[str], str] = input) -> None:
+    """Step through a saved game: Enter next, b back, q quit; `show_all` prints every position."""
+    console = console or Console(highlight=False)
+    record = records.load(path)
+    spec, states = records.replay_states(record, str(path))
+    n = len(states) - 1
+    console.print(f"[bold]{escape(spec.name)}[/]: " + " vs ".join(
+        escape(f"{player_name(spec, s)} ({p})") for s, p in enumerate(record.players))
+        + escape(f" · {n} moves · result {record.result}" + (f" · {record.date}" if record.date else "")))
+    if _hidden(spec):
+        console.print("This replay shows everything, hidden cards, dice and stones included: the game is over. "
+                      "Deals and rolls count as moves.", style="dim")
+
+    names = [f"{player_name(spec, s)} ({p})" for s, p in enumerate(record.players)]
+
+    def show(i: int) -> None:
+        console.print(render(spec, states[i], title=f"{spec.name} · move {i} of {n}", names=names))
+
+    if show_all:
+        try:
+            for i in range(n + 1):
+                show(i)
+        except KeyboardInterrupt:  # a long game piped to a pager, cut short
+            return
+        console.print(f"result {escape(record.result)}")
+        return
+    if read is input:
+        _line_editing()
+    i, shown = 0, None
+    while True:
+        if i != shown:
+            show(i)
+            shown = i
+        try:
+            key = read("Enter next · b back · q quit > ").strip().lower()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if key in ("q", "quit", "exit"):
+            break
+        if key in ("b", "back"):
+            i = max(i - 1, 0)
+        elif key == "":
+            if i == n:
+                console.print(f"end of game: result {escape(record.result)}")
+                break
+            i += 1
+        else:
+            console.print("Enter: next move · b: back · q: quit")

@@ -1,0 +1,245 @@
+"""Saved games: a JSON record for every game, SGF as well for Go; written atomically, read back for replay.
+
+The JSON record holds the OpenSpiel game string, the players' specs by seat, every action (chance
+outcomes included, so the game replays exactly), the moves in the game's notation, the returns and
+the date. SGF (FF[4]) carries Go games to other Go programs; `load` reads either back.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyspiel
+
+import games
+from engine.rundir import atomic_write_text
+from games import goboard
+from games.notation import family, format_action
+from engine.errors import ArenaError
+
+FORMAT = "arena-game"
+VERSION = 1
+
+
+class RecordError(ArenaError):
+    """A saved game that cannot be read or replayed; one line naming the file and the fix."""
+
+
+@dataclass
+class SavedGame:
+    game: str  # OpenSpiel game string, e.g. "go(board_size=9,komi=7.5)"
+    players: list[str]  # player spec by seat ("human" for a person at the terminal)
+    actions: list[int]  # the whole history, chance outcomes included
+    moves: list[str] = field(default_factory=list)  # the actions in the game's notation
+    returns: list[float] | None = None  # None: the game was left unfinished
+    result: str = ""  # "1-0", "0-1", "1/2-1/2", "B+3.5" in Go, "*" unfinished
+    date: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    seed: int | None = None
+
+    def as_dict(self) -> dict:
+        return {"format": FORMAT, "version": VERSION, "game": self.game, "players": self.players,
+                "actions": self.actions, "moves": self.moves, "returns": self.returns, "result": self.result,
+                "date": self.date, "seed": self.seed}
+
+
+def spec_of(game: str):
+    """The GameSpec of a recorded game string. A string with spaces (hold'em's `blind=10 5`) is not a
+    name `games.load` takes, so it is matched to the preset that produces it."""
+    try:
+        return games.load(game)
+    except games.GameError:
+        for preset in games.presets():
+            spec = games.load(preset.name)
+            if spec.game_string == game:
+                return spec
+        raise RecordError(f"the recorded game {game!r} cannot be loaded: it is no preset and no OpenSpiel "
+                          "game string without spaces") from None
+
+
+def record_of(spec, state: pyspiel.State, players: list[str], seed: int | None = None) -> SavedGame:
+    """The record of a game (finished or not) that reached `state`."""
+    replay = spec.game.new_initial_state()
+    moves = []
+    for action in state.history():
+        moves.append(format_action(spec, replay, action))
+        replay.apply_action(action)
+    return SavedGame(game=spec.game_string, players=list(players), actions=list(state.history()), moves=moves,
+                      returns=list(state.returns()) if state.is_terminal() else None,
+                      result=result_string(spec, state), seed=seed)
+
+
+def result_string(spec, state: pyspiel.State) -> str:
+    """`1-0` (first seat won), `0-1`, `1/2-1/2`; Go's score margin (`B+3.5`); `*` while unfinished."""
+    if not state.is_terminal():
+        return "*"
+    if family(spec) == "go":
+        return goboard.result_string(state)
+    returns = state.returns()
+    if len(returns) != 2 or returns[0] == returns[1]:
+        return "1/2-1/2" if len(returns) == 2 else " ".join(f"{r:g}" for r in returns)
+    return "1-0" if returns[0] > returns[1] else "0-1"
+
+
+def default_path(record: SavedGame, directory: Path) -> Path:
+    """`games/20261125-101500-go9-human-vs-mygo.json`, made unique if the second is taken."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    players = "-vs-".join(_safe(p) for p in record.players)
+    name = "-".join([stamp, _safe(_short_name(record.game)), players])
+    path = directory / f"{name}.json"
+    n = 2
+    while path.exists():
+        path = directory / f"{name}-{n}.json"
+        n += 1
+    return path
+
+
+def _short_name(game: str) -> str:
+    """The preset's name for a game string (holdem_limit for its long universal_poker string)."""
+    return next((p.name for p in games.presets() if games.load(p.name).game_string == game), game)
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.]+", "_", Path(text).stem if text.endswith(".pt") else text).strip("_")[:40]
+
+
+def default_directory() -> Path:
+    """./games/, unless that is the source package of the same name (playing from Arena's own checkout)."""
+    here = Path("games")
+    return Path("saved-games") if (here / "__init__.py").exists() else here
+
+
+def save(record: SavedGame, target: str | Path | None = None) -> list[Path]:
+    """Write the JSON record, and SGF for Go, atomically; returns the paths written.
+
+    `target`: None saves under default_directory(); a directory saves there under a made-up name; a file name
+    is the JSON's path (or the SGF's when it ends in .sgf; the other file goes beside it).
+    """
+    target = Path(target) if target else default_directory()
+    if target.is_dir() or str(target).endswith(("/", "\\")) or not target.suffix:
+        json_path = default_path(record, target)
+    else:
+        json_path = target.with_suffix(".json") if target.suffix.lower() == ".sgf" else target
+    written = [json_path]
+    atomic_write_text(json_path, json.dumps(record.as_dict(), indent=1) + "\n")
+    if family(spec_of(record.game)) == "go":
+        sgf_path = target if target.suffix.lower() == ".sgf" else json_path.with_suffix(".sgf")
+        atomic_write_text(sgf_path, to_sgf(record))
+        written.append(sgf_path)
+    return written
+
+
+# ---- SGF ------------------------------------------------------------------------------------------
+
+
+def _sgf_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("]", "\\]")
+
+
+def to_sgf(record: SavedGame) -> str:
+    """FF[4] SGF of a Go record: size, komi, players, date, result, then the moves (pass as B[])."""
+    spec = spec_of(record.game)
+    size = goboard.size_of(spec.game)
+    komi = float(spec.game.get_parameters()["komi"])
+    props = [f"GM[1]FF[4]CA[UTF-8]AP[arena:1]SZ[{size}]KM[{komi:g}]",
+             f"PB[{_sgf_escape(record.players[0])}]PW[{_sgf_escape(record.players[1])}]",
+             f"DT[{record.date[:10]}]"]
+    if record.result != "*":
+        props.append(f"RE[{'Draw' if record.result == '0' else record.result}]")
+    nodes = []
+    for i, action in enumerate(record.actions):
+        point = "" if action == size * size else _sgf_point(action, size)
+        nodes.append(f";{'BW'[i % 2]}[{point}]")
+    return "(;" + "".join(props) + "\n" + "\n".join(nodes) + ")\n"
+
+
+def _sgf_point(action: int, size: int) -> str:
+    """SGF counts rows from the top, OpenSpiel from the bottom."""
+    row, col = divmod(action, size)
+    return chr(ord("a") + col) + chr(ord("a") + size - 1 - row)
+
+
+def from_sgf(text: str, source: str = "SGF") -> SavedGame:
+    """A Go record from SGF's main line: SZ, KM, PB/PW, DT, RE and the B/W moves (no setup stones)."""
+    def prop(name: str, default: str = "") -> str:
+        m = re.search(rf"(?<![A-Z]){name}\[((?:[^\]\\]|\\.)*)\]", text)
+        return m.group(1).replace("\\]", "]").replace("\\\\", "\\") if m else default
+
+    if not text.lstrip().startswith("(;"):
+        raise RecordError(f"{source} is not SGF: it must start with '(;'")
+    if prop("GM", "1") != "1":
+        raise RecordError(f"{source} is not a Go game (GM[{prop('GM')}]): only Go SGF can be replayed")
+    if re.search(r"(?<![A-Z])A[BWE]\[", text):
+        raise RecordError(f"{source} has setup stones (handicap AB/AW): only games from an empty board replay")
+    try:
+        size, komi = int(prop("SZ", "19")), float(prop("KM", "0") or 0)
+    except ValueError:
+        raise RecordError(f"{source} has a bad SZ or KM property: fix the header") from None
+    actions = []
+    # The main line: comments dropped (they may hold parentheses), then up to the first ')'.
+    moves = re.sub(r"(?<![A-Z])C\[(?:[^\]\\]|\\.)*\]", "", text).split(")")[0]
+    for i, m in enumerate(re.finditer(r";\s*([BW])\[([a-z]{0,2})\]", moves)):
+        colour, point = m.groups()
+        if colour != "BW"[i % 2]:  # OpenSpiel's Go alternates strictly (a pass is a move)
+            raise RecordError(f"{source}: move {i + 1} is {colour} but {'BW'[i % 2]} is to play; "
+                              "only alternating games replay")
+        if point == "" or (point == "tt" and size <= 19):
+            actions.append(size * size)
+        elif len(point) == 2:
+            col, row = ord(point[0]) - ord("a"), size - 1 - (ord(point[1]) - ord("a"))
+            if not (0 <= col < size and 0 <= row < size):
+                raise RecordError(f"{source}: move {point!r} is off the {size}x{size} board")
+            actions.append(row * size + col)
+        else:
+            raise RecordError(f"{source}: bad move {point!r}")
+    result = prop("RE", "*") or "*"
+    return SavedGame(game=f"go(board_size={size},komi={komi:g})", players=[prop("PB", "Black"), prop("PW", "White")],
+                      actions=actions, result=result, date=prop("DT", ""))
+
+
+# ---- reading back ---------------------------------------------------------------------------------
+
+
+def load(path: str | Path) -> SavedGame:
+    """A record from a JSON file written by `save`, or from an SGF file; RecordError if unreadable."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except (FileNotFoundError, IsADirectoryError):
+        raise RecordError(f"game file {path} not found: give a .json or .sgf file saved by `arena play`") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecordError(f"cannot read {path}: {exc}") from None
+    if path.suffix.lower() == ".sgf" or text.lstrip().startswith("(;"):
+        return from_sgf(text, str(path))
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RecordError(f"{path} is neither JSON nor SGF ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise RecordError(f"{path} is not a game saved by `arena play` (no \"format\": \"{FORMAT}\")")
+    if data.get("version") != VERSION:
+        raise RecordError(f"{path} has game record version {data.get('version')}, this Arena reads {VERSION}")
+    try:
+        return SavedGame(game=str(data["game"]), players=[str(p) for p in data["players"]],
+                          actions=[int(a) for a in data["actions"]], moves=list(data.get("moves", [])),
+                          returns=data.get("returns"), result=str(data.get("result", "*")),
+                          date=str(data.get("date", "")), seed=data.get("seed"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RecordError(f"{path} lacks or garbles field {exc}: it is not a complete game record") from None
+
+
+def replay_states(record: SavedGame, source: str = "record") -> tuple:
+    """(GameSpec, [state after 0, 1, ... moves]) of a record; RecordError at the first illegal move."""
+    spec = spec_of(record.game)
+    state = spec.game.new_initial_state()
+    states = [state.clone()]
+    for i, action in enumerate(record.actions):
+        if state.is_terminal():
+            raise RecordError(f"{source}: the game is already over before move {i + 1}")
+        if action not in state.legal_actions():
+            raise RecordError(f"{source}: move {i + 1} (action {action}) is illegal in that position")
+        state.apply_action(action)
+        states.append(state.clone())
+    return spec, states

@@ -1,0 +1,119 @@
+"""Snapshots and learner state on disk: atomic writes, `weights_only` loads, game checks.
+
+A snapshot (`snapshots/step-000200.pt`) is what a user may be handed: the network weights plus the
+game, network config, step and format version (and, from learners that keep one apart from their
+current weights, the output policy's weights: bots play those), all plain tensors and strings (no
+pickle needed to read it back: it loads with `torch.load(weights_only=True)`). The learner's own state (optimizer,
+step, sample counters) lives beside it in `learner.pt` so a resumed run continues exactly.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from engine import rundir
+from engine.config import NetworkConfig
+from engine.nn.networks import build
+from engine.errors import ArenaError
+
+FORMAT = "arena-snapshot"
+VERSION = 1
+_STEP_FILE = re.compile(r"step-(\d+)\.pt$")
+
+
+class CheckpointError(ArenaError):
+    """A snapshot that cannot be used here; the message is one line naming the fix."""
+
+
+def atomic_save(obj: Any, path: Path) -> None:
+    """torch.save to a temp file in the same directory, fsync, then rename over `path`."""
+    rundir.atomic_write(path, lambda f: torch.save(obj, f))
+
+
+def load_file(path: Path) -> dict[str, Any]:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"snapshot {path} not found: check the path or the run name") from None
+    except Exception as exc:  # a torn or foreign file
+        raise CheckpointError(f"{path} is not a readable Arena snapshot ({type(exc).__name__}): "
+                              "pick another snapshot of the run") from None
+
+
+@dataclass
+class Snapshot:
+    game: str  # OpenSpiel game string
+    network: NetworkConfig
+    obs_shape: tuple[int, ...]
+    num_actions: int
+    step: int
+    weights: list[dict[str, torch.Tensor]]  # one per network: 1 shared, or one per seat
+    path: Path | None = None
+    # The output policy, where the learner keeps one apart from its current weights (mmd: its
+    # magnet, an average of recent iterates). Actors go on playing `weights`; bots play this.
+    output: list[dict[str, torch.Tensor]] | None = None
+
+    def build_models(self, device: torch.device | str = "cpu", output: bool = False) -> list[nn.Module]:
+        """The networks of the current weights, or with `output` of the output policy where there is one."""
+        models = []
+        for state in (self.output if output and self.output else self.weights):
+            model = build(self.network, self.obs_shape, self.num_actions)
+            model.load_state_dict(state)
+            models.append(model.to(device).eval())
+        return models
+
+
+def state_dicts(models: list[nn.Module]) -> list[dict[str, torch.Tensor]]:
+    """The models' weights as CPU tensors, ready to save."""
+    return [{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in models]
+
+
+def save_snapshot(path: Path, game: str, network: NetworkConfig, obs_shape: tuple[int, ...], num_actions: int,
+                  step: int, models: list[nn.Module], output: list[nn.Module] | None = None) -> None:
+    data = {"format": FORMAT, "version": VERSION, "game": game, "network": dataclasses.asdict(network),
+            "obs_shape": list(obs_shape), "num_actions": num_actions, "step": step, "created": time.time(),
+            "weights": state_dicts(models)}
+    if output is not None:
+        data["output"] = state_dicts(output)
+    atomic_save(data, path)
+
+
+def load_snapshot(path: Path, game: str | None = None) -> Snapshot:
+    """Read a snapshot; refuse one of another format version or, when `game` is given, another game."""
+    data = load_file(path)
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not an Arena snapshot: give a step-*.pt file from checkpoints/<run>/snapshots")
+    if data.get("version") != VERSION:
+        raise CheckpointError(f"{path} has snapshot format {data.get('version')}, this Arena reads {VERSION}: "
+                              "upgrade Arena or re-export the snapshot")
+    if game is not None and data["game"] != game:
+        raise CheckpointError(f"snapshot {path} was trained on '{data['game']}', not '{game}': "
+                              f"use a snapshot of {game}, or play {data['game']}")
+    return Snapshot(game=data["game"], network=NetworkConfig(**data["network"]), obs_shape=tuple(data["obs_shape"]),
+                    num_actions=int(data["num_actions"]), step=int(data["step"]), weights=list(data["weights"]),
+                    path=Path(path), output=list(data["output"]) if "output" in data else None)
+
+
+def snapshot_path(run_dir: Path, step: int) -> Path:
+    return run_dir / "snapshots" / f"step-{step:07d}.pt"
+
+
+def list_snapshots(run_dir: Path) -> list[tuple[int, Path]]:
+    """(step, path) of every snapshot of a run, oldest first; temp files are ignored."""
+    folder = run_dir / "snapshots"
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _STEP_FILE.search(p.name))]
+    return sorted(found)
+
+
+def latest_snapshot(run_dir: Path) -> tuple[int, Path] | None:
+    snaps = list_snapshots(run_dir)
+    return snaps[-1] if snaps else None

@@ -1,0 +1,6 @@
+"""Batched neural tree search: PUCT and Gumbel root search over many trees at once, the compiled
+tree kernels, Go's array search, and `make_search`, which picks the right one for a game."""
+from engine.search.make import make_search
+from engine.search.mcts import BatchedMCTS
+
+__all__ = ["BatchedMCTS", "make_search"]

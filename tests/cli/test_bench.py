@@ -1,0 +1,53 @@
+"""`arena bench` paths run end to end and report consistent figures (speed itself is not asserted)."""
+from __future__ import annotations
+
+from arena_cli import bench
+
+
+def test_bench_mcts_reports_a_consistent_ratio():
+    r = bench.bench_mcts("tic_tac_toe", seconds=0.5, trees=8, processes=2)
+    one, actors = r["one_process"], r["actors"]
+    assert actors["processes"] == 2 and actors["simulations_per_second"] > 0
+    # The machine's figures are the better of the two setups, against the best ceiling of either.
+    assert r["simulations_per_second"] == max(one["simulations_per_second"], actors["simulations_per_second"])
+    assert r["raw_forward_positions_per_second"] == max(one["raw_forward_positions_per_second"],
+                                                        actors["raw_forward_positions_per_second"]) > 0
+    ratio = r["simulations_per_second"] / r["raw_forward_positions_per_second"]
+    assert abs(r["ratio_to_raw"] - ratio) < 2e-3
+    assert r["openspiel_mcts_simulations_per_second"] > 0
+    assert abs(r["speedup_vs_openspiel"] - one["simulations_per_second"] / r["openspiel_mcts_simulations_per_second"]) < 0.1
+    # The ceiling is the best setup measured, so never below the one-call figure.
+    assert one["raw_forward_positions_per_second"] >= one["raw_one_call_positions_per_second"] > 0
+    assert one["ratio_to_one_call"] >= one["ratio_to_raw"]
+    assert r["precision"] in ("float32", "bfloat16")  # what the batched calls ran in
+    assert r["search"] == "BatchedMCTS"  # Go's would be GoSearch
+
+
+def test_bench_mcts_of_a_pipelined_search_measures_its_group_batch(monkeypatch):
+    """A pipelined search's calls carry one group of trees; the ceiling covers that batch size."""
+    from engine.search import mcts
+    monkeypatch.setattr(mcts, "PIPELINE_MIN_FLOPS", 0)
+    r = bench.bench_mcts("tic_tac_toe", seconds=0.5, trees=24, processes=1)
+    one = r["one_process"]
+    assert r["actors"] is None and one["network_streams"] >= 1 and one["simulations_per_second"] > 0
+    assert one["raw_batch"] in {24, 12, 24 // (one["network_streams"] + 1)}
+
+
+def test_bench_selfplay_finishes_games():
+    r = bench.bench_selfplay("tic_tac_toe", simulations=4, seconds=0.5, concurrent_games=8)
+    assert r["games"] > 0 and 5 <= r["mean_game_length"] <= 9  # tic_tac_toe lasts 5 to 9 moves
+
+
+def test_bench_text_output_names_nested_figures(capsys):
+    """Without --json, nested sections print one dotted name a line (one_process.ratio_to_raw)."""
+    import arena_cli
+    assert arena_cli.main(["bench", "mcts", "--game", "tic_tac_toe", "--seconds", "0.5"]) == 0
+    lines = dict(line.split(maxsplit=1) for line in capsys.readouterr().out.splitlines())
+    assert float(lines["one_process.ratio_to_raw"]) > 0 and lines["network.kind"] == "resnet"
+    assert int(lines.get("actors.processes", 0)) >= 2 or lines["actors"] == "None"  # one actor: no such setup
+
+
+def test_a_dead_bench_actor_is_an_error_not_a_hang():
+    import pytest
+    with pytest.raises(RuntimeError, match="bench actor process died"):
+        bench.machine_search_rate("no_such_game", processes=2, seconds=0.5)

@@ -1,0 +1,84 @@
+"""Evaluator: folded (and traced, and on AMX CPUs bfloat16) inference copies agree with the trained
+modules and follow new weights; single positions stay float32."""
+import sys
+
+import numpy as np
+import torch
+
+import games
+from arena_cli.bench import random_positions
+from engine.config import default_config
+from engine.nn.inference import Evaluator, NetworkStreams
+from engine.nn.networks import build
+
+
+def _batch(spec, n: int, seed: int):
+    return random_positions(spec, n, seed, max_plies=8)
+
+
+def _reference(model, x, legal):
+    with torch.inference_mode():
+        logits, values = model(torch.from_numpy(x.astype(np.float32)))
+        logits = logits.masked_fill(~torch.from_numpy(legal), float("-inf"))
+        return torch.softmax(logits, -1).numpy(), values.numpy()
+
+
+def _train_bn(model, spec, seed):
+    """Move batch-norm statistics off their defaults, so folding them is really exercised."""
+    model.train()
+    x, _ = _batch(spec, 64, seed)
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.from_numpy(x.astype(np.float32)) * 3 + 1)
+    model.eval()
+
+
+def test_folded_network_matches_the_module_and_follows_loaded_weights():
+    spec = games.load("connect_four")
+    config = default_config("connect_four")
+    torch.manual_seed(0)
+    model = build(config.network, spec.encoder.shape, spec.num_actions)
+    _train_bn(model, spec, 1)
+    evaluator = Evaluator([model], torch.device("cpu"))
+    # bfloat16 keeps 8 bits of mantissa: batched answers agree to about 1e-3 of a probability
+    tol = 1e-5 if evaluator.low_precision is None else 3e-3
+    x, legal = _batch(spec, 32, 2)
+    priors, values = evaluator.evaluate(x, legal)
+    ref_p, ref_v = _reference(model, x, legal)
+    np.testing.assert_allclose(priors, ref_p, atol=tol)
+    np.testing.assert_allclose(values, ref_v, atol=tol)
+    assert np.allclose(priors.sum(1), 1.0, atol=1e-5) and (priors[~legal] == 0).all()
+    one_p, one_v = evaluator.evaluate(x[:1], legal[:1])  # one position: float32 whatever the hardware
+    np.testing.assert_allclose(one_p, ref_p[:1], atol=1e-5)
+    np.testing.assert_allclose(one_v, ref_v[:1], atol=1e-5)
+
+    torch.manual_seed(5)
+    other = build(config.network, spec.encoder.shape, spec.num_actions)
+    _train_bn(other, spec, 3)
+    traced = dict(evaluator._traced)
+    evaluator.load([other.state_dict()])
+    priors2, values2 = evaluator.evaluate(x, legal)
+    ref_p2, ref_v2 = _reference(other, x, legal)
+    assert max(np.abs(values2 - values).max(), np.abs(priors2 - priors).max()) > 3 * tol  # really new weights
+    np.testing.assert_allclose(priors2, ref_p2, atol=tol)
+    np.testing.assert_allclose(values2, ref_v2, atol=tol)
+    one_p2, one_v2 = evaluator.evaluate(x[:1], legal[:1])
+    np.testing.assert_allclose(one_p2, ref_p2[:1], atol=1e-5)
+    np.testing.assert_allclose(one_v2, ref_v2[:1], atol=1e-5)
+    # The new weights ran through the calls traced before: a snapshot costs no new trace.
+    assert traced and all(evaluator._traced[k] is call for k, call in traced.items())
+
+
+def test_network_streams_run_torch_on_one_thread_each():
+    """Worker streams take one torch thread each; the caller's thread count is left as it was."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        streams = NetworkStreams(2)
+        counts = [streams.submit(lambda: (torch.ones(1 << 17).add_(1), torch.get_num_threads())[1]).result()
+                  for _ in range(4)]
+        assert counts == [1, 1, 1, 1]
+        assert torch.get_num_threads() == 2
+        assert sys.getswitchinterval() <= 1e-4  # streams get the GIL back between layers quickly
+    finally:
+        torch.set_num_threads(before)

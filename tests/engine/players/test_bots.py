@@ -1,0 +1,298 @@
+"""engine.bots: player specs into pyspiel.Bots that play legal moves in OpenSpiel's own tools."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyspiel
+import pytest
+import torch
+from open_spiel.python.algorithms import evaluate_bots
+
+import games
+from engine.nn import checkpoint
+from engine import rundir
+from engine import config as cfg
+from engine.players.bots import BotError, MinimaxBot, NeuralBot, RandomBot, SampledISMCTSBot, load_bot, parse_spec
+from engine.nn.checkpoint import CheckpointError
+from engine.train.alphazero import Learner
+from engine.rundir import RunError
+
+TTT = games.load("tic_tac_toe")
+TINY_NET = {"network": {"channels": 8, "blocks": 1, "hidden": 16}}
+
+
+def make_run(name: str, game: str, steps: list[int]) -> tuple:
+    """A run directory under $ARENA_HOME with one snapshot per step, each with different weights."""
+    config = cfg.resolve(game, TINY_NET)
+    run_dir = rundir.run_path(name)
+    rundir.atomic_write_text(run_dir / "config.toml", cfg.dumps(config))
+    learner = Learner(games.load(game), config, run_dir)
+    for step in steps:
+        learner.step = step
+        with torch.no_grad():
+            learner.models[0].policy_head[-1].bias.fill_(float(step))  # tells the snapshots apart
+        learner.publish()
+    return run_dir, config
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARENA_HOME", str(tmp_path))
+    make_run("r", "tic_tac_toe", [0, 10, 20])
+    return tmp_path
+
+
+def loaded_step(bot: NeuralBot) -> float:
+    return float(bot.mcts.evaluator.models[0].policy_head[-1].bias[0].detach())
+
+
+def one_line(exc: pytest.ExceptionInfo) -> str:
+    msg = str(exc.value)
+    assert msg and "\n" not in msg, f"not one line: {msg!r}"
+    return msg
+
+
+def play_checked(bots, game=TTT.game, seed: int = 0) -> list[float]:
+    """A game where every move is checked against the legal moves before it is applied."""
+    state = game.new_initial_state()
+    for bot in bots:
+        bot.restart_at(state)
+    while not state.is_terminal():
+        player = state.current_player()
+        action = bots[player].step(state)
+        assert action in state.legal_actions(), f"{type(bots[player]).__name__} played illegal {action}"
+        for i, bot in enumerate(bots):
+            if i != player:
+                bot.inform_action(state, player, action)
+        state.apply_action(action)
+    return state.returns()
+
+
+# ---- specs that work ---------------------------------------------------------------------------
+
+SPECS = ["random", "mcts:50", "minimax", "r", "r:latest", "r:step-10", "r@sims=8", "r:step-0@sims=4@seed=3",
+         "SNAPSHOT"]
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_every_spec_is_a_bot_that_plays_legal_moves(home, spec):
+    if spec == "SNAPSHOT":
+        spec = str(checkpoint.snapshot_path(home / "r", 10))
+    bot = load_bot(spec, TTT)
+    assert isinstance(bot, pyspiel.Bot)
+    opponent = load_bot("random", TTT, seed=1)
+    rng = np.random.RandomState(0)
+    for seat in (0, 1):
+        bots = [bot, opponent] if seat == 0 else [opponent, bot]
+        returns = evaluate_bots.evaluate_bots(TTT.game.new_initial_state(), bots, rng)
+        assert sorted(returns) in ([-1.0, 1.0], [0.0, 0.0])
+        play_checked(bots)
+
+
+def test_spec_by_game_name_too(home):
+    assert isinstance(load_bot("random", "tic_tac_toe"), RandomBot)
+    assert isinstance(load_bot("r", "tic_tac_toe"), NeuralBot)
+
+
+def test_run_specs_pick_the_right_snapshot(home):
+    assert loaded_step(load_bot("r", TTT)) == 20
+    assert loaded_step(load_bot("r:latest", TTT)) == 20
+    assert loaded_step(load_bot("r:step-10", TTT)) == 10
+    assert loaded_step(load_bot("r:step-0", TTT)) == 0
+    assert loaded_step(load_bot(str(checkpoint.snapshot_path(home / "r", 10)), TTT)) == 10
+
+
+def test_bot_kinds(home):
+    assert isinstance(load_bot("random", TTT), RandomBot)
+    assert isinstance(load_bot("minimax", TTT), MinimaxBot)
+    assert isinstance(load_bot("mcts:50", TTT), pyspiel.MCTSBot)
+    assert isinstance(load_bot("r", TTT), NeuralBot)
+
+
+def test_sims_option_applies(home):
+    default = load_bot("r", TTT)
+    assert default.search_config.simulations == cfg.default_config("tic_tac_toe").search.simulations
+    bot = load_bot("r@sims=13", TTT)
+    assert bot.search_config.simulations == 13
+    info = bot.think(TTT.game.new_initial_state())
+    assert info["visits"].sum() == 12  # a fresh root: the expansion is the first simulation
+    other = load_bot("r@sims=6,c_puct=2.5@leaves_per_tree=2@reuse_tree=false", TTT)
+    assert other.search_config.simulations == 6 and other.search_config.c_puct == 2.5
+    assert other.search_config.leaves_per_tree == 2 and other.search_config.reuse_tree is False
+    assert other.think(TTT.game.new_initial_state())["visits"].sum() == 5
+
+
+def test_seed_option_makes_random_bots_repeat(home):
+    def moves(spec):
+        bot = load_bot(spec, TTT)
+        return [bot.step(TTT.game.new_initial_state()) for _ in range(20)]
+    assert moves("random@seed=5") == moves("random@seed=5")
+    assert moves("random@seed=5") != moves("random@seed=6")
+
+
+def test_neural_bot_step_with_policy(home):
+    bot = load_bot("r@sims=20", TTT)
+    state = TTT.game.new_initial_state()
+    for a in (4, 0):
+        state.apply_action(a)
+    policy, action = bot.step_with_policy(state)
+    legal = state.legal_actions()
+    assert [a for a, _ in policy] == legal
+    assert sum(p for _, p in policy) == pytest.approx(1.0)
+    assert all(p >= 0 for _, p in policy)
+    assert action in legal
+    assert dict(policy)[action] == max(p for _, p in policy)
+    assert bot.provides_policy()
+
+
+def test_neural_bot_with_one_simulation_falls_back_to_the_priors(home):
+    bot = load_bot("r@sims=1", TTT)
+    state = TTT.game.new_initial_state()
+    policy, action = bot.step_with_policy(state)
+    assert sum(p for _, p in policy) == pytest.approx(1.0) and action in state.legal_actions()
+
+
+def test_neural_bot_reuses_its_tree_between_moves(home):
+    bot = load_bot("r@sims=200@leaves_per_tree=1", TTT)
+    state = TTT.game.new_initial_state()
+    a = bot.step(state)
+    state.apply_action(a)
+    m = bot.mcts  # its root is still the position before its own move
+    mine = m.child[0, m.root[0], a]
+    kept = {int(r): m.N[0, m.child[0, mine, r]].sum() for r in np.flatnonzero(m.child[0, mine] >= 0)}
+    reply = max(kept, key=kept.get)  # the opponent's reply with the biggest searched subtree
+    subtree = kept[reply]
+    assert subtree > 0
+    state.apply_action(reply)
+    info = bot.think(state)
+    assert info["visits"].sum() == subtree + 200  # the kept subtree plus this search
+    # A position that does not follow from the last one starts a fresh tree.
+    other = TTT.game.new_initial_state()
+    other.apply_action(8)
+    assert bot.think(other)["visits"].sum() == 199
+
+
+def test_minimax_never_loses_to_random(home):
+    minimax = load_bot("minimax", TTT)
+    rng = np.random.RandomState(0)
+    results = []
+    for i in range(20):
+        random = load_bot("random", TTT, seed=i)
+        seat = i % 2
+        bots = [minimax, random] if seat == 0 else [random, minimax]
+        results.append(evaluate_bots.evaluate_bots(TTT.game.new_initial_state(), bots, rng)[seat])
+    assert min(results) >= 0
+    assert results.count(1.0) >= 10  # and it beats random most of the time
+
+
+def test_minimax_finds_the_win_and_the_block():
+    bot = MinimaxBot(TTT.game)
+    state = TTT.game.new_initial_state()
+    for a in (0, 3, 1, 4):  # X to move: 2 wins now
+        state.apply_action(a)
+    assert bot.step(state) == 2
+    state = TTT.game.new_initial_state()
+    for a in (0, 4, 1):  # O to move must block at 2
+        state.apply_action(a)
+    assert bot.step(state) == 2
+
+
+# ---- specs that fail ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("spec, error, words", [
+    ("", BotError, "empty player spec"),
+    ("   ", BotError, "empty player spec"),
+    ("@sims=3", BotError, "empty player spec"),
+    ("nope", RunError, "no run named 'nope'"),
+    ("nope:latest", RunError, "no run named 'nope'"),
+    ("bad/name", RunError, "not valid"),
+    ("r:step-999", BotError, "no snapshot at step 999"),
+    ("r:step-x", BotError, "bad snapshot selector"),
+    ("r:newest", BotError, "bad snapshot selector"),
+    ("mcts:x", BotError, "mcts:N"),
+    ("mcts:0", BotError, "mcts:N"),
+    ("mcts:-5", BotError, "mcts:N"),
+    ("mcts:50@sims=0", BotError, "positive"),
+    ("mcts:5@rollouts=0", BotError, "positive"),
+    ("random@foo=1", BotError, "unknown option"),
+    ("r@bogus=3", BotError, "unknown option"),
+    ("minimax@sims=3", BotError, "unknown option"),
+    ("random@seed=x", BotError, "must be an integer"),
+    ("random@seed=-1", BotError, "must not be negative"),
+    ("random@verbose", BotError, "@key=value"),
+    ("r@sims=abc", BotError, "must be a number"),
+    ("r@sims=0", BotError, "positive"),
+    ("r@sims=-3", BotError, "positive"),
+    ("r@leaves_per_tree=0", BotError, "positive"),
+    ("r@c_puct=-1", BotError, "negative"),
+    ("r@dirichlet_fraction=2", BotError, "[0, 1]"),
+    ("r@reuse_tree=maybe", BotError, "true or false"),
+    ("missing.pt", BotError, "not found"),
+    ("human", BotError, "not available"),
+    ("gtp:gnugo --mode gtp", BotError, "plays Go only"),
+    ("ismcts:50", BotError, "perfect information"),
+    ("ismcts:x", BotError, "ismcts:N"),
+    ("ismcts:5@rollouts=0", BotError, "positive"),
+])
+def test_bad_specs_raise_one_line_errors(home, spec, error, words):
+    with pytest.raises(error) as e:
+        load_bot(spec, TTT)
+    assert words in one_line(e)
+
+
+@pytest.mark.parametrize("game", ["kuhn_poker", "leduc_poker"])
+def test_ismcts_plays_imperfect_information_games(game):
+    spec = games.load(game)
+    bots = [load_bot("ismcts:30", spec, seed=1), RandomBot(2)]
+    assert isinstance(bots[0], pyspiel.ISMCTSBot)  # OpenSpiel resamples poker's hidden cards itself
+    for i in range(4):
+        returns = evaluate_bots.evaluate_bots(spec.game.new_initial_state(), bots, np.random.RandomState(i))
+        assert sum(returns) == 0 and any(returns)  # zero-sum poker: somebody won chips
+
+
+def test_ismcts_refuses_simultaneous_moves():
+    with pytest.raises(BotError) as e:
+        load_bot("ismcts:5", "matrix_rps")
+    assert "turn-based" in one_line(e)
+
+
+def test_ismcts_plays_games_openspiel_cannot_resample():
+    """Phantom tic-tac-toe lacks ResampleFromInfostate: worlds come from engine.world_sampler."""
+    spec = games.load("phantom_ttt")
+    bot = load_bot("ismcts:20@seed=3", spec)
+    assert isinstance(bot, SampledISMCTSBot)
+    for i in range(2):
+        bots = [bot, RandomBot(2)] if i == 0 else [RandomBot(2), bot]
+        returns = evaluate_bots.evaluate_bots(spec.game.new_initial_state(), bots, np.random.RandomState(i))
+        assert sorted(returns) in ([-1.0, 1.0], [0.0, 0.0])
+
+
+def test_a_run_without_snapshots(home):
+    rundir.atomic_write_text(rundir.run_path("empty") / "config.toml", cfg.dumps(cfg.default_config("tic_tac_toe")))
+    with pytest.raises(BotError) as e:
+        load_bot("empty", TTT)
+    assert "no snapshots" in one_line(e)
+
+
+def test_snapshot_of_another_game_is_refused(home):
+    run_dir, _ = make_run("c4", "connect_four", [0])
+    for spec in ("c4", "c4:step-0", str(checkpoint.snapshot_path(run_dir, 0))):
+        with pytest.raises(CheckpointError) as e:
+            load_bot(spec, TTT)
+        msg = one_line(e)
+        assert "connect_four" in msg and "tic_tac_toe" in msg
+    assert isinstance(load_bot("c4", "connect_four"), NeuralBot)
+
+
+def test_garbage_snapshot_file_is_refused(home, tmp_path):
+    path = tmp_path / "garbage.pt"
+    path.write_bytes(b"\x00" * 100)
+    with pytest.raises(CheckpointError) as e:
+        load_bot(str(path), TTT)
+    one_line(e)
+
+
+def test_parse_spec():
+    assert parse_spec("r:step-5@sims=8,seed=2") == ("r:step-5", {"sims": "8", "seed": "2"})
+    assert parse_spec("r@sims=8@seed=2") == ("r", {"sims": "8", "seed": "2"})
+    assert parse_spec(" random ") == ("random", {})
