@@ -36,7 +36,7 @@ GNUGO = "/usr/games/gnugo"
 # capture the stones it judges dead before passing (--capture-all-dead), or random stones left in its
 # territory count as alive and it can lose games it won.
 GNUGO_CMD = f"{GNUGO} --mode gtp --level 1 --chinese-rules --capture-all-dead"
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 GO9 = games.load("go9")
 
 pytestmark = pytest.mark.skipif(not os.access(GNUGO, os.X_OK), reason="GNU Go is not installed at /usr/games/gnugo")

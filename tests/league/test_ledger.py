@@ -25,7 +25,7 @@ from league.ledger import (
     read_results,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 C4 = "connect_four()"
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from engine.data.store import Trajectory, ReplayWindow, SegmentWriter, StoreError, StoreMeta, bench_sample, bench_write, describe, go9_bench_meta, inspect, list_segments, read_segment, synthetic_game
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 # A tiny game whose obs spell out (game number, move number), so every sampled row can be traced
 # back to the position it came from.
