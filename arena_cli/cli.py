@@ -80,11 +80,11 @@ def cmd_league_status(args) -> None:
 
 
 def cmd_data_inspect(args) -> None:
-    from engine.data import store
+    from engine.data import describe, inspect
     if args.json:
-        print(json.dumps(store.inspect(args.path), indent=1, default=str))
+        print(json.dumps(inspect(args.path), indent=1, default=str))
     else:
-        print(store.describe(args.path))
+        print(describe(args.path))
 
 
 def _print_ratings(ratings, args, title: str) -> None:

@@ -1,7 +1,12 @@
 """The trajectory store: HDF5 segments of finished games (schema, writer, reader), the learner's
-replay window over them, and `arena data inspect`'s report."""
-from engine.data.store import (Batch, Trajectory, ReplayWindow, SegmentWriter, StoreError, StoreMeta, describe,
-                               inspect, list_segments, read_segment, synthetic_game)
+replay window over them, `arena data inspect`'s report, and synthetic games for benchmarks and tests."""
+from engine.data.reader import Segment, list_segments, read_meta, read_segment
+from engine.data.report import describe, inspect
+from engine.data.schema import COMPRESSION, COMPRESSION_LEVEL, POLICY_DTYPE, StoreError, StoreMeta, Trajectory
+from engine.data.synthetic import go9_bench_meta, synthetic_game
+from engine.data.window import Batch, ReplayWindow
+from engine.data.writer import SegmentWriter
 
-__all__ = ["Batch", "Trajectory", "ReplayWindow", "SegmentWriter", "StoreError", "StoreMeta", "describe",
-           "inspect", "list_segments", "read_segment", "synthetic_game"]
+__all__ = ["COMPRESSION", "COMPRESSION_LEVEL", "POLICY_DTYPE", "Batch", "ReplayWindow",
+           "Segment", "SegmentWriter", "StoreError", "StoreMeta", "Trajectory", "describe", "go9_bench_meta",
+           "inspect", "list_segments", "read_meta", "read_segment", "synthetic_game"]

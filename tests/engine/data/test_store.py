@@ -1,4 +1,4 @@
-"""Tests for engine.store: real HDF5 files in tmp_path, real processes killed with SIGKILL."""
+"""Tests for the trajectory store, engine.data: real HDF5 files in tmp_path, real processes killed with SIGKILL."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ import h5py
 import numpy as np
 import pytest
 
-from engine.data.store import Trajectory, ReplayWindow, SegmentWriter, StoreError, StoreMeta, bench_sample, bench_write, describe, go9_bench_meta, inspect, list_segments, read_segment, synthetic_game
+from engine.data import (ReplayWindow, SegmentWriter, StoreError, StoreMeta, Trajectory, describe, go9_bench_meta, inspect,
+                         list_segments, read_segment, synthetic_game)
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -145,7 +146,7 @@ WRITER_SCRIPT = textwrap.dedent(
     import sys, uuid
     import numpy as np
     sys.path.insert(0, sys.argv[1])
-    from engine.data.store import SegmentWriter, go9_bench_meta, synthetic_game
+    from engine.data import SegmentWriter, go9_bench_meta, synthetic_game
 
     directory, seed, max_games = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     meta = go9_bench_meta()
@@ -352,13 +353,3 @@ def test_inspect_and_describe(tmp_path: Path) -> None:
     text = describe(tmp_path)
     assert "tiny()" in text and "seat 0: 3 W / 1 D / 2 L" in text and "seat 1: 2 W / 1 D / 3 L" in text
     assert "positions       45" in text
-
-
-def test_benches_return_json_able_dicts(tmp_path: Path) -> None:
-    import json
-
-    w = bench_write(tmp_path, positions=3000)
-    assert w["positions"] >= 3000 and w["positions_per_s"] > 0
-    s = bench_sample(tmp_path, capacity=2000, iterations=20)
-    assert s["positions"] == 2000 and s["sample_ms_mean"] > 0
-    json.dumps([w, s])

@@ -18,7 +18,7 @@ from engine.train.mmd import MMDLearner, behaviour, mmd_target, trail
 from engine.nn.networks import build
 from engine.train.policy_actor import PolicyActor
 from engine.train.selfplay import store_meta
-from engine.data.store import SegmentWriter, read_segment
+from engine.data import SegmentWriter, read_segment
 from league.run.runner import LeagueRun, prepare_run
 
 

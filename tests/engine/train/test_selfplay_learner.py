@@ -18,7 +18,7 @@ from engine.nn.inference import Evaluator
 from engine.train.alphazero import STATE_FILE, Learner, augment
 from engine.nn.networks import build
 from engine.train.selfplay import SelfPlayActor, pick_action, play_games, store_meta
-from engine.data.store import Batch, Trajectory, SegmentWriter, StoreError, read_segment
+from engine.data import Batch, Trajectory, SegmentWriter, StoreError, read_segment
 
 TINY = {
     "network": {"channels": 16, "blocks": 1, "hidden": 32},

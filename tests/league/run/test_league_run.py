@@ -22,7 +22,7 @@ import torch
 import games
 from engine.nn import checkpoint
 from engine import rundir
-from engine.data import store
+from engine.data import inspect, list_segments, read_segment
 from engine import config as cfg
 from engine.players.bots import NeuralBot, load_bot
 from league.ledger import Ledger
@@ -41,9 +41,9 @@ def test_run_makes_a_complete_run_dir_and_resumes(tmp_path, run_cli):
     assert (run_dir / "learner.pt").is_file()
     assert json.loads((run_dir / "status.json").read_text())["step"] == 20
     assert len(rundir.read_jsonl(run_dir / "metrics.jsonl")) == 3  # one line per snapshot
-    segments = store.list_segments(run_dir / "trajectories")
+    segments = list_segments(run_dir / "trajectories")
     assert segments
-    games_before = store.inspect(run_dir / "trajectories")["games"]
+    games_before = inspect(run_dir / "trajectories")["games"]
     assert games_before >= 8 and games_before == first["stored_games"]
 
     shown = run_cli.ok(run_cli.arena(home, "data", "inspect", str(run_dir / "trajectories")))
@@ -64,9 +64,9 @@ def test_run_makes_a_complete_run_dir_and_resumes(tmp_path, run_cli):
     for step, data in kept.items():  # snapshots that stay are never rewritten
         if step != 10:
             assert checkpoint.snapshot_path(run_dir, step).read_bytes() == data
-    games_after = store.inspect(run_dir / "trajectories")["games"]
+    games_after = inspect(run_dir / "trajectories")["games"]
     assert games_after > games_before
-    assert len(store.list_segments(run_dir / "trajectories")) > len(segments)
+    assert len(list_segments(run_dir / "trajectories")) > len(segments)
     # The resumed learner continued the old one: same run, same snapshot lineage.
     assert json.loads((run_dir / "status.json").read_text())["step"] == 40
 
@@ -79,8 +79,8 @@ def test_same_seed_repeats_exactly(tmp_path, run_cli):
     # The seed is used: another seed gives other weights from the very first snapshot.
     assert not run_cli.same_weights(run_cli.snapshot_weights(tmp_path / "a", 0), run_cli.snapshot_weights(tmp_path / "c", 0))
     assert not run_cli.same_weights(run_cli.snapshot_weights(tmp_path / "a", 20), run_cli.snapshot_weights(tmp_path / "c", 20))
-    ga = [r.game_id for p in store.list_segments(tmp_path / "a" / "trajectories") for r in store.read_segment(p).records()]
-    gb = [r.game_id for p in store.list_segments(tmp_path / "b" / "trajectories") for r in store.read_segment(p).records()]
+    ga = [r.game_id for p in list_segments(tmp_path / "a" / "trajectories") for r in read_segment(p).records()]
+    gb = [r.game_id for p in list_segments(tmp_path / "b" / "trajectories") for r in read_segment(p).records()]
     assert ga == gb
 
 
@@ -134,7 +134,7 @@ def test_multiprocess_run_exits_cleanly(tmp_path, run_cli):
     assert run_cli.wait_gone(proc.pid), "an actor process outlived the run"
     run_dir = tmp_path / "mp"
     assert 10 in run_cli.snapshot_steps(run_dir)
-    info = store.inspect(run_dir / "trajectories")
+    info = inspect(run_dir / "trajectories")
     assert info["writers"] == ["actor-0"] and info["games"] >= 8
 
 
@@ -163,8 +163,8 @@ def test_kill_9_then_resume(tmp_path, run_cli):
 
     def ready(run_dir: Path) -> bool:
         latest = checkpoint.latest_snapshot(run_dir)
-        if store.list_segments(traj) and latest and latest[0] > 0:
-            flushed.append(store.inspect(traj)["games"])
+        if list_segments(traj) and latest and latest[0] > 0:
+            flushed.append(inspect(traj)["games"])
             return True
         return False
     seen_step = run_cli.kill_9_when(tmp_path, "tic_tac_toe", config, "k", ready)
@@ -175,12 +175,12 @@ def test_kill_9_then_resume(tmp_path, run_cli):
     assert final >= seen_step + 5, (seen_step, final)  # resumed from the last snapshot, not from 0
     assert run_cli.snapshot_steps(run_dir)[-1] == final
     stored = []
-    for path in store.list_segments(traj):  # every trajectory file reads
-        info = store.inspect(path)
+    for path in list_segments(traj):  # every trajectory file reads
+        info = inspect(path)
         assert info["games"] >= 1
-        stored += store.read_segment(path).games["game_id"]
+        stored += read_segment(path).games["game_id"]
     assert not list(traj.glob("*.tmp")) and not list((run_dir / "snapshots").glob("*.tmp"))
-    assert store.inspect(traj)["games"] >= flushed[0]
+    assert inspect(traj)["games"] >= flushed[0]
     # The ledger came through intact: every stored game recorded once, nothing it lacks.
     with sqlite3.connect(run_dir / "league.sqlite") as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -203,8 +203,8 @@ def test_kill_9_then_resume_an_mmd_run(tmp_path, run_cli):
     final = run_cli.final_json(result)["step"]
     assert final >= seen_step + 2 and run_cli.snapshot_steps(run_dir)[-1] == final
     traj = run_dir / "trajectories"
-    for path in store.list_segments(traj):
-        assert store.inspect(path)["games"] >= 1
+    for path in list_segments(traj):
+        assert inspect(path)["games"] >= 1
     assert not list(traj.glob("*.tmp")) and not list((run_dir / "snapshots").glob("*.tmp"))
     lines = (run_dir / "exploitability.jsonl").read_text().splitlines()
     assert [json.loads(line)["nash_conv"] for line in lines if line.endswith("}")]

@@ -13,7 +13,7 @@ import torch
 import games
 from engine.nn import checkpoint
 from engine import config as cfg, rundir
-from engine.data import store
+from engine.data import inspect, list_segments, read_segment
 from engine.players.bots import BotError, NeuralBot, load_bot
 from engine.config import ConfigError, LeagueConfig
 from engine.train.alphazero import Learner
@@ -46,8 +46,8 @@ def learner_state(run_dir, agent: str) -> dict:
 def stored_game_ids(run_dir) -> list[str]:
     ids = []
     for agent in ("main", *rundir.agent_names(run_dir)):
-        for path in store.list_segments(rundir.agent_dir(run_dir, agent) / "trajectories"):
-            ids += store.read_segment(path, slice(0, 0)).games["game_id"]
+        for path in list_segments(rundir.agent_dir(run_dir, agent) / "trajectories"):
+            ids += read_segment(path, slice(0, 0)).games["game_id"]
     return ids
 
 
@@ -289,7 +289,7 @@ def test_kill_9_with_exploiter_actors_then_resume(tmp_path, run_cli):
 
     def ready(d) -> bool:
         return all((checkpoint.latest_snapshot(rundir.agent_dir(d, a)) or (0,))[0] > 0 for a in (ME, LE)) \
-            and all(store.list_segments(rundir.agent_dir(d, a) / "trajectories") for a in (ME, LE))
+            and all(list_segments(rundir.agent_dir(d, a) / "trajectories") for a in (ME, LE))
     run_cli.kill_9_when(tmp_path, "tic_tac_toe", config, "k", ready)
     seen = {a: learner_state(run_dir, a)["step"] for a in (ME, LE)}
     assert all(seen.values())
@@ -298,6 +298,6 @@ def test_kill_9_with_exploiter_actors_then_resume(tmp_path, run_cli):
     for agent, step in seen.items():
         assert learner_state(run_dir, agent)["step"] >= step
         assert not list((rundir.agent_dir(run_dir, agent) / "trajectories").glob("*.tmp"))
-    info = store.inspect(rundir.agent_dir(run_dir, ME) / "trajectories")
+    info = inspect(rundir.agent_dir(run_dir, ME) / "trajectories")
     assert info["games"] > 0 and all(w.startswith("actor-") for w in info["writers"])
     assert_ledger_matches_store(run_dir)
