@@ -3,7 +3,7 @@
 Layout: `config.toml` (resolved config), `snapshots/step-*.pt`, `learner.pt`, `trajectories/*.h5`,
 `metrics.jsonl`, `status.json`. The root is `checkpoints/` under the working directory, or
 `$ARENA_HOME` when set. The main agent lives in the run directory itself; each other learning agent
-(league/roles.py: exploiters) has the same layout of its own under `agents/<name>/`.
+has the same layout of its own under `agents/<name>/`: an agent is whatever has a directory there.
 """
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from engine.errors import ArenaError
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 MAIN = "main"  # the run's own learning agent
 AGENTS = "agents"  # home of the other agents' directories
-_AGENT = re.compile(r"^(main|league)-exploiter-\d+$")  # as league/roles.py names them
 
 
 class RunError(ArenaError):
@@ -35,7 +34,7 @@ def root() -> Path:
 def run_path(name: str) -> Path:
     if not _NAME.match(name):
         raise RunError(f"run name {name!r} is not valid: use letters, digits, '_', '-' and '.' "
-                       "(an exploiter of a run: RUN/main-exploiter-K or RUN/league-exploiter-K)")
+                       "(another agent of a run: RUN/AGENT)")
     return root() / name
 
 
@@ -51,10 +50,6 @@ def existing_run(name: str) -> Path:
 def agent_dir(run_dir: Path, agent: str = MAIN) -> Path:
     """Where an agent keeps its snapshots, learner state and trajectories."""
     return Path(run_dir) if agent == MAIN else Path(run_dir) / AGENTS / agent
-
-
-def is_agent_name(name: str) -> bool:
-    return bool(_AGENT.match(name))
 
 
 def agent_names(run_dir: Path) -> list[str]:

@@ -18,7 +18,7 @@ leduc_poker 2 chips and kuhn_poker 1 chip, their first-round bet, which is what 
 limit hold'em (OpenSpiel's leduc antes 1 and raises 2 then 4; kuhn antes 1 and bets 1). Chips per
 hand are reported as well; for other games with chance (liars_dice) only points per hand.
 
-Bots are loaded once (`engine.bots.load_bot`) and played through league.match's game loop
+Bots are loaded once (`engine.players.load_bot`) and played through league.match's game loop
 (restart_at, inform_action, forfeits), so every player spec works, snapshots included.
 """
 from __future__ import annotations

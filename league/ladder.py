@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.players import step_of
 from league.ledger import GameResult, Ledger
 from league.match import play_match, play_table
-from league.pool import step_of
 from league.ratings import RatingConfig, Ratings, fit_bradley_terry, fit_plackett_luce
 
 

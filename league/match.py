@@ -21,10 +21,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from engine.players import is_neural, load_bot, load_neural
-from engine.players import GTPError
-from engine.search import BatchedMCTS, make_search
-from engine.train import pick_action
+from engine.players import GTPError, is_neural, load_bot, load_neural
+from engine.search import make_search, most_visited
 
 
 Seated = tuple[tuple[str, ...], tuple[float, ...], int]  # one game: players and returns by seat, length
@@ -108,7 +106,7 @@ def play_match(spec, a: str, b: str, games: int, seed: int = 0,
     `on_game(i, final_state, [bot_a, bot_b])`, when given, sees each game played one by one (neither
     side a snapshot) before the next starts: e.g. to ask GTP engines for their final_score.
     """
-    # Snapshots of imperfect-information games sample their policy (engine.bots.PolicyBot): no
+    # Snapshots of imperfect-information games sample their policy (engine.players.PolicyBot): no
     # search to batch, so they play through the plain loop below.
     if spec.perfect_information and is_neural(a):
         return _play_batched(spec, a, b, games, seed, opening_plies=opening_plies)
@@ -258,12 +256,6 @@ def play_game(state, bots, rng: np.random.Generator, chance: Callable[[object], 
     return state
 
 
-def _best(mcts: BatchedMCTS, t: int, rng: np.random.Generator) -> int:
-    """The most visited root action; the best prior when a one-simulation search only expanded the root."""
-    visits = mcts.visit_counts(t)
-    return pick_action(visits if visits.sum() > 0 else mcts.P[t, mcts.root[t]], 0.0, rng)
-
-
 def _play_batched(spec, neural: str, other: str, games: int, seed: int, a_first: bool = True,
                   opening_plies: int = 0) -> MatchResult:
     """All games at once; `neural` sits first in even games (odd ones if not a_first). Trees are reused.
@@ -304,11 +296,12 @@ def _play_batched(spec, neural: str, other: str, games: int, seed: int, a_first:
             player = state.current_player()
             try:
                 if player == seat[t]:
-                    action = _best(mcts, t, rng)
+                    action = most_visited(mcts.visit_counts(t), rng, mcts.P[t, mcts.root[t]])
                     if not theirs_mcts:
                         _inform(opponents[t], 1 - player, state, player, action)
                 elif theirs_mcts:
-                    action = _best(theirs_mcts, t, theirs_mcts.rng)
+                    action = most_visited(theirs_mcts.visit_counts(t), theirs_mcts.rng,
+                                          theirs_mcts.P[t, theirs_mcts.root[t]])
                 else:
                     action = _move(opponents[t], player, state)
             except Forfeit as lost:

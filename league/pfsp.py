@@ -26,10 +26,11 @@ from engine.nn import checkpoint
 from engine import rundir
 from engine.config import LeagueConfig
 from engine.nn import Evaluator
+from engine.players import agent_of, step_of
 from engine.rundir import MAIN
 from league import roles
 from league.ledger import GameResult, Ledger
-from league.pool import Pool, agent_of, snapshot_file, spec, step_of
+from league.pool import Pool, snapshot_file, spec
 
 MATCHMAKING_FILE = "matchmaking.json"
 RECENT_GAMES = 20_000  # training games read back for win rates; older ones weigh nothing anyway

@@ -10,7 +10,8 @@ keeps sparse coverage; an agent's first member (the anchor of its history) and n
 removed. Snapshot files that are neither pool members nor among an agent's newest few are deleted,
 so disk stays bounded.
 
-Specs: main's snapshots are `<run>:step-K`, another agent's `<run>/<agent>:step-K`.
+Specs: main's snapshots are `<run>:step-K`, another agent's `<run>/<agent>:step-K`; the grammar is
+engine/players/spec.py's (`snapshot_spec`, `step_of`, `agent_of`).
 """
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from engine.nn import checkpoint
 from engine import rundir
+from engine.nn import checkpoint
+from engine.players import agent_of, snapshot_spec, step_of
 from engine.rundir import MAIN
 
 POOL_FILE = "pool.json"
@@ -35,22 +37,8 @@ class Member:
 
 
 def spec(run_dir: Path, step: int, agent: str = MAIN) -> str:
-    """The player spec of a run's snapshot, as the ledger and ladders name it."""
-    name = Path(run_dir).name if agent == MAIN else f"{Path(run_dir).name}/{agent}"
-    return f"{name}:step-{step}"
-
-
-def step_of(player: str) -> int | None:
-    """The learner step in a `<run>:step-K` spec (options after @ ignored), or None for other players."""
-    head = player.split("@", 1)[0]
-    _, sep, tail = head.rpartition(":step-")
-    return int(tail) if sep and tail.isdigit() else None
-
-
-def agent_of(player: str) -> str:
-    """The agent of a `<run>:step-K` (main) or `<run>/<agent>:step-K` spec."""
-    run = player.split("@", 1)[0].split(":", 1)[0]
-    return run.partition("/")[2] or MAIN
+    """The player spec of this run's snapshot, as the ledger and ladders name it."""
+    return snapshot_spec(Path(run_dir).name, step, agent)
 
 
 def snapshot_file(run_dir: Path, player: str) -> Path | None:

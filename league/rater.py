@@ -36,7 +36,7 @@ import numpy as np
 import games
 from engine.nn import checkpoint
 from engine import rundir
-from engine.players import BotError, load_bot
+from engine.players import BotError, load_bot, step_of
 from engine.config import RunConfig
 from league import pool as pool_mod
 from league.ledger import GameResult, Ledger
@@ -214,7 +214,7 @@ class Rater:
                                     seed=seed, opening_plies=self.lc.eval_opening_plies)
         except (BotError, checkpoint.CheckpointError) as exc:
             for name in job.table:
-                if pool_mod.step_of(name) is None:
+                if step_of(name) is None:
                     self.broken.add(name)  # a bad anchor spec: skip it from now on
             rundir.append_jsonl(self.run_dir / "evaluator.log", {"time": time.time(), "error": str(exc)})
             return None
@@ -238,7 +238,7 @@ class Rater:
         decision = self.gate.decision()
         if decision is None and self.gate.games >= self.lc.gate_max_games:
             decision = "reject"
-        step = pool_mod.step_of(job.a)
+        step = step_of(job.a)
         if decision == "accept":
             self.pool.add(step)
             self.pool.prune_files()

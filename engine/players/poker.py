@@ -3,14 +3,15 @@ when the rules allow, else call), for OpenSpiel's kuhn_poker, leduc_poker and un
 (holdem_limit). They are the yardsticks a learned poker bot must beat, beside `random`.
 
 Both are deterministic `pyspiel.Bot`s that provide their policy (all mass on the chosen action), so
-they work in OpenSpiel's own tools too. `engine.bots.load_bot` hands them out for the specs `call` and
-`raise`; `poker_bot` refuses other games with a one-line BotError.
+they work in OpenSpiel's own tools too. `engine.players.load_bot` hands them out for the specs `call`
+and `raise`; `poker_bot` refuses other games with a one-line BotError.
 """
 from __future__ import annotations
 
 import pyspiel
 
 from engine.errors import BotError
+from engine.players.spec import PlayerSpec
 
 POKER_GAMES = ("kuhn_poker", "leduc_poker", "universal_poker")  # OpenSpiel short names
 
@@ -62,9 +63,9 @@ class PokerBot(pyspiel.Bot):
         pass
 
 
-def poker_bot(base: str, game: pyspiel.Game, game_name: str) -> PokerBot:
-    """The bot for spec `call` or `raise` on `game`; BotError (one line) for a non-poker game."""
-    if game.get_type().short_name not in POKER_GAMES:
-        raise BotError(f"player '{base}' plays poker only ({', '.join(POKER_GAMES)}, e.g. holdem_limit), "
-                            f"not {game_name}")
-    return PokerBot(game, aggressive=base == "raise")
+def poker_bot(spec: PlayerSpec, game_spec) -> PokerBot:
+    """The bot for spec `call` or `raise`; BotError (one line) for a non-poker game."""
+    if game_spec.game.get_type().short_name not in POKER_GAMES:
+        raise BotError(f"player '{spec.base}' plays poker only ({', '.join(POKER_GAMES)}, e.g. holdem_limit), "
+                       f"not {game_spec.name}")
+    return PokerBot(game_spec.game, aggressive=spec.base == "raise")

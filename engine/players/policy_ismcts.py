@@ -1,9 +1,9 @@
 """ISMCTS guided by an imperfect-information snapshot: the policy network is the search's prior.
 
-A snapshot of the MMD learner plays its policy with no search (engine.bots.PolicyBot). With
-`<run>@sims=N` it searches instead: OpenSpiel's Python information-set MCTS, each simulation in a
-world drawn by engine/world_sampler.py, one random rollout a leaf (the snapshots hold no trained
-value), and PUCT selection with the network's policy as the prior at every information set,
+A snapshot of the MMD learner plays its policy with no search (engine.players.neural.PolicyBot).
+With `<run>@sims=N` it searches instead: OpenSpiel's Python information-set MCTS, each simulation in
+a world drawn by engine/players/world_sampler.py, one random rollout a leaf (the snapshots hold no
+trained value), and PUCT selection with the network's policy as the prior at every information set,
 the opponent's included (the network read on the opponent's view of the sampled world).
 
 OpenSpiel's ISMCTS tries every untried action once before its PUCT rule applies, which spends
@@ -21,8 +21,9 @@ import pyspiel
 from open_spiel.python.algorithms import ismcts
 from open_spiel.python.algorithms.mcts import RandomRolloutEvaluator
 
-from engine.players.bots import PolicyBot, SampledISMCTSBot
 from engine.nn import Evaluator
+from engine.players.ismcts import SampledISMCTSBot
+from engine.players.neural import PolicyBot
 
 
 class PolicyPrior(RandomRolloutEvaluator):

@@ -21,7 +21,7 @@ import numpy as np
 
 from engine.config import RunConfig
 from engine.nn import Evaluator, RoutedEvaluator
-from engine.search import make_search
+from engine.search import make_search, most_visited
 from engine.data import Trajectory, StoreMeta
 
 
@@ -35,8 +35,7 @@ def store_meta(spec) -> StoreMeta:
 def pick_action(visits: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
     """Sample by visits^(1/T); T == 0 plays the most visited action (ties broken at random)."""
     if temperature <= 0:
-        best = np.flatnonzero(visits == visits.max())
-        return int(best[0] if len(best) == 1 else rng.choice(best))
+        return most_visited(visits, rng)
     p = visits ** (1.0 / temperature)
     return int(rng.choice(len(p), p=p / p.sum()))
 

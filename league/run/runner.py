@@ -43,7 +43,8 @@ from league import rater as rating
 from league.ladder import ledger_ratings
 from league.ledger import GameResult, Ledger
 from league.ratings import RatingConfig
-from league.pool import Pool, agent_of, spec as snapshot_spec
+from engine.players import agent_of
+from league.pool import Pool, spec as snapshot_spec
 
 SNAPSHOT_POLL_SECONDS = 3.0
 ON_POLICY_POLL_SECONDS = 0.25  # mmd waits for games of each new snapshot: pick it up at once

@@ -24,8 +24,7 @@ from open_spiel.python.algorithms import evaluate_bots
 import games
 from engine.nn import checkpoint
 from engine import config as cfg
-from engine.players.bots import BotError, RandomBot, load_bot
-from engine.players.gtp_client import GTPBot, GTPError, final_score
+from engine.players import BotError, GTPBot, GTPError, RandomBot, final_score, load_bot
 from engine.nn.networks import build
 from league.ladder import round_robin
 from league.ledger import Ledger

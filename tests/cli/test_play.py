@@ -19,7 +19,7 @@ import games
 from engine.nn import checkpoint, networks
 from engine import rundir
 from engine import config as cfg
-from engine.players.bots import load_bot
+from engine.players import load_bot
 from games import goboard
 from games.notation import go_action
 from arena_cli import saved_games as records

@@ -64,7 +64,7 @@ def test_identical_strategies_cancel_exactly_in_every_pair(name):
 def test_without_duplicate_dealing_identical_strategies_would_not_cancel():
     """The same two hands with fresh cards for the second: the exact zero above is the replay's doing."""
     spec = games.load("leduc_poker")
-    from engine.players.bots import load_bot
+    from engine.players import load_bot
     from league.match import play_game
     rng = np.random.default_rng(1)
     bots = [load_bot("call", spec), load_bot("call", spec)]

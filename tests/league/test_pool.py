@@ -5,7 +5,8 @@ import torch
 
 from engine.nn import checkpoint
 from engine.config import NetworkConfig
-from league.pool import KEEP_RECENT, Pool, spec, step_of
+from engine.players import step_of
+from league.pool import KEEP_RECENT, Pool, spec
 
 
 def _snapshot(run_dir, step):

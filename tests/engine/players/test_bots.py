@@ -1,4 +1,4 @@
-"""engine.bots: player specs into pyspiel.Bots that play legal moves in OpenSpiel's own tools."""
+"""engine.players: player specs into pyspiel.Bots that play legal moves in OpenSpiel's own tools."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import games
 from engine.nn import checkpoint
 from engine import rundir
 from engine import config as cfg
-from engine.players.bots import BotError, MinimaxBot, NeuralBot, RandomBot, SampledISMCTSBot, load_bot, parse_spec
+from engine.players import (BotError, MinimaxBot, NeuralBot, RandomBot, SampledISMCTSBot, agent_of, is_neural, load_bot,
+                            parse_spec, snapshot_spec, step_of)
 from engine.nn.checkpoint import CheckpointError
 from engine.train.alphazero import Learner
 from engine.rundir import RunError
@@ -205,7 +206,10 @@ def test_minimax_finds_the_win_and_the_block():
     ("@sims=3", BotError, "empty player spec"),
     ("nope", RunError, "no run named 'nope'"),
     ("nope:latest", RunError, "no run named 'nope'"),
-    ("bad/name", RunError, "not valid"),
+    ("bad name", RunError, "not valid"),
+    ("bad/name", RunError, "no run named 'bad'"),
+    ("r/nobody", BotError, "run 'r' has no agent 'nobody': it has no exploiters"),
+    ("r/nobody:step-10", BotError, "has no agent 'nobody'"),
     ("r:step-999", BotError, "no snapshot at step 999"),
     ("r:step-x", BotError, "bad snapshot selector"),
     ("r:newest", BotError, "bad snapshot selector"),
@@ -296,3 +300,30 @@ def test_parse_spec():
     assert parse_spec("r:step-5@sims=8,seed=2") == ("r:step-5", {"sims": "8", "seed": "2"})
     assert parse_spec("r@sims=8@seed=2") == ("r", {"sims": "8", "seed": "2"})
     assert parse_spec(" random ") == ("random", {})
+
+
+def test_snapshot_specs_round_trip():
+    assert snapshot_spec("r", 5) == "r:step-5" and snapshot_spec("r", 5, "main-exploiter-0") == "r/main-exploiter-0:step-5"
+    for agent in ("main", "main-exploiter-0", "any-agent"):
+        spec = snapshot_spec("r", 30, agent) + "@sims=4"
+        assert step_of(spec) == 30 and agent_of(spec) == agent
+    assert step_of("r") is None and step_of("r:latest") is None and step_of("gtp:gnugo --mode gtp") is None
+
+
+def test_builtin_kinds_and_snapshots_are_told_apart():
+    for spec in ("random", "random@seed=3", "mcts", "mcts:50", "ismcts:5@rollouts=2", "minimax", "call", "raise",
+                 "human", "gtp:gnugo --mode gtp@x"):
+        assert not is_neural(spec), spec
+    # Only mcts and ismcts take a count: `random:step-5` is step 5 of a run named random.
+    for spec in ("r", "r:step-5@sims=8", "r/main-exploiter-0", "x.pt", "random:step-5", "minimax:latest"):
+        assert is_neural(spec), spec
+
+
+def test_an_agent_is_whatever_has_a_directory(home):
+    """`<run>/<agent>` takes any agent directory under the run's agents/, whatever its name."""
+    source = rundir.agent_dir(home / "r", "main")
+    Learner(TTT, cfg.resolve("tic_tac_toe", TINY_NET), rundir.agent_dir(source, "sparring")).publish()
+    assert isinstance(load_bot("r/sparring", TTT), NeuralBot)
+    with pytest.raises(BotError) as e:
+        load_bot("r/other", TTT)
+    assert "its agents are sparring" in one_line(e)

@@ -8,7 +8,7 @@ import pytest
 from open_spiel.python.algorithms import evaluate_bots
 
 import games
-from engine.players.bots import BotError, is_neural, load_bot
+from engine.players import BotError, is_neural, load_bot
 
 POKER = ["kuhn_poker", "leduc_poker", "leduc_poker3", "holdem_limit"]
 RAISE = {"leduc_poker": 2, "leduc_poker3": 2, "holdem_limit": 2}  # the bet/raise action id

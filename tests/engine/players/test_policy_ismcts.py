@@ -1,4 +1,4 @@
-"""engine.policy_ismcts: ISMCTS with a snapshot's policy as its PUCT prior, on real OpenSpiel games."""
+"""engine.players.policy_ismcts: ISMCTS with a snapshot's policy as its PUCT prior, on real OpenSpiel games."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,10 +8,9 @@ from open_spiel.python.algorithms import evaluate_bots
 
 import games
 from engine.nn import checkpoint
-from engine.players.bots import BotError, PolicyBot, RandomBot, load_bot
+from engine.players import BotError, PolicyBot, PolicyISMCTSBot, RandomBot, load_bot
 from engine.config import resolve
 from engine.nn.networks import build
-from engine.players.policy_ismcts import PolicyISMCTSBot
 
 
 def snapshot(tmp_path, game: str, favourite: int | None = None) -> str:

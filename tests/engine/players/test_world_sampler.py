@@ -1,4 +1,4 @@
-"""engine.world_sampler, and the ismcts:N bot it unblocks: worlds drawn on real OpenSpiel games agree
+"""engine.players.world_sampler, and the ismcts:N bot it unblocks: worlds drawn on real OpenSpiel games agree
 with what the player saw, differ in what it did not, follow the game move by move, and start over
 for a new game."""
 
@@ -9,7 +9,7 @@ import pyspiel
 import pytest
 
 import games
-from engine.players.bots import RandomBot, SampledISMCTSBot, load_bot
+from engine.players import RandomBot, SampledISMCTSBot, load_bot
 from engine.players.world_sampler import SamplerConfig, WorldSampler, WorldSamplerError
 from league.match import play_game, sample_chance
 

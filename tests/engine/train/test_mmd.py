@@ -10,7 +10,7 @@ from open_spiel.python.algorithms import exploitability as os_exploitability
 
 import games
 from engine.nn import checkpoint
-from engine.players.bots import PolicyBot, load_bot
+from engine.players import PolicyBot, load_bot
 from engine.config import resolve
 from engine.train.exploitability import NashConv, supported
 from engine.nn.inference import Evaluator

@@ -24,7 +24,7 @@ from engine.nn import checkpoint
 from engine import rundir
 from engine.data import inspect, list_segments, read_segment
 from engine import config as cfg
-from engine.players.bots import NeuralBot, load_bot
+from engine.players import NeuralBot, load_bot
 from league.ledger import Ledger
 
 

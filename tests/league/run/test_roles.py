@@ -14,13 +14,14 @@ import games
 from engine.nn import checkpoint
 from engine import config as cfg, rundir
 from engine.data import inspect, list_segments, read_segment
-from engine.players.bots import BotError, NeuralBot, load_bot
+from engine.players import BotError, NeuralBot, load_bot
 from engine.config import ConfigError, LeagueConfig
 from engine.train.alphazero import Learner
 from league import pfsp, roles
 from league.ledger import GameResult, Ledger
 from league.run.runner import LeagueRun
-from league.pool import Pool, agent_of, snapshot_file, spec, step_of
+from engine.players import agent_of, step_of
+from league.pool import Pool, snapshot_file, spec
 
 EXPLOITERS = "[league]\nmain_exploiters = 1\nleague_exploiters = 1\nexploiter_steps = 20\n"
 ME, LE = "main-exploiter-0", "league-exploiter-0"
@@ -228,7 +229,7 @@ def test_inline_run_with_exploiters_joins_rates_and_resumes(tmp_path, monkeypatc
     assert isinstance(load_bot(f"r/{ME}", games.load("tic_tac_toe")), NeuralBot)  # its latest
     for bad, error, words in (("r/main-exploiter-5:step-20", BotError, f"its agents are {LE}, {ME}"),
                               (f"r/{ME}:step-19", BotError, "no snapshot at step 19"),
-                              ("r/nobody", rundir.RunError, "RUN/main-exploiter-K")):
+                              ("r/nobody", BotError, f"no agent 'nobody': its agents are {LE}, {ME}")):
         with pytest.raises(error, match=words) as e:
             load_bot(bad, games.load("tic_tac_toe"))
         assert "\n" not in str(e.value)
