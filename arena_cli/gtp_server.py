@@ -22,8 +22,12 @@ from typing import IO
 
 import numpy as np
 import pyspiel
+import torch
 
-from engine.players import BotError, final_score, go_params
+import games
+from engine.nn import load_snapshot
+from engine.players import (BotError, NeuralBot, final_score, go_params, is_neural, load_bot, load_neural, parse_spec,
+                            resolve_snapshot)
 from games import goboard
 from games.notation import NotationError, go_action, go_vertex
 
@@ -93,10 +97,6 @@ class GTPServer:
                 "time_settings", "time_left", "quit")
 
     def __init__(self, spec: str, game: str | None = None, seed: int = 0) -> None:
-        import games
-        from engine.nn import load_snapshot
-        from engine.players import is_neural, load_neural, parse_spec, resolve_snapshot
-
         self.spec, self.seed = spec, seed
         self.trained_size: int | None = None
         self._neural = None
@@ -127,8 +127,7 @@ class GTPServer:
 
     # -- board --
 
-    def _game_spec(self):
-        import games
+    def _game_spec(self) -> games.GameSpec:
         return games.load(f"go(board_size={self.size},komi={self.komi!r})")
 
     def _clear(self) -> None:
@@ -149,11 +148,9 @@ class GTPServer:
         if key not in self._bots:
             spec = self._game_spec()
             if self._neural is not None:
-                from engine.players import NeuralBot
                 evaluator, search, seed = self._neural
                 self._bots[key] = NeuralBot(spec, evaluator, search, seed + self.seed, name=self.spec)
             else:
-                from engine.players import load_bot
                 self._bots[key] = load_bot(self.spec, spec, self.seed)
         return self._bots[key]
 
@@ -367,7 +364,6 @@ class GTPServer:
 
 def serve(spec: str, game: str | None = None, stdin: IO[str] = sys.stdin, stdout: IO[str] = sys.stdout) -> None:
     """Answer GTP commands from `stdin` on `stdout` until `quit` or end of input."""
-    import torch
     torch.set_num_threads(1)  # one game's small batches: more threads only spin against the opponent's
     server = GTPServer(spec, game)
     for line in stdin:

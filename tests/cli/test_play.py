@@ -22,7 +22,7 @@ from engine import config as cfg
 from engine.players import load_bot
 from games import goboard
 from games.notation import go_action
-from arena_cli import saved_games as records
+from arena_cli.play import saved_games as records
 from games import poker
 from arena_cli.play import PlayConfig, Session, last_search, policy_line, search_view
 

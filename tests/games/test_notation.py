@@ -1,4 +1,5 @@
-"""games.notation, games.goboard, games.render and league.record: move names, Go positions, boards, saved games."""
+"""games.notation, games.goboard, games.render and arena_cli.play.saved_games: move names, Go positions,
+boards, saved games."""
 from __future__ import annotations
 
 import io
@@ -14,7 +15,7 @@ import games
 from games import goboard
 from games.notation import NotationError, format_action, go_action, go_vertex, parse_action
 from games.render import render
-from arena_cli import saved_games as records
+from arena_cli.play import saved_games as records
 
 GO5 = games.load("go(board_size=5,komi=0.5)")
 

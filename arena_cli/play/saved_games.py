@@ -15,10 +15,10 @@ from pathlib import Path
 import pyspiel
 
 import games
+from engine.errors import ArenaError
 from engine.rundir import atomic_write_text
 from games import goboard
 from games.notation import family, format_action
-from engine.errors import ArenaError
 
 FORMAT = "arena-game"
 VERSION = 1

@@ -1,4 +1,4 @@
-"""Terminal play: the interactive session behind `arena play`, and the step-through of `arena replay`.
+"""Terminal play: the interactive session behind `arena play`, and `play()`, which sets it up.
 
 `arena play GAME --vs SPEC`: a person at the terminal against a bot (`--as` picks the seat); in a
 game of n players, n - 1 `--vs` (or one, for every other seat) seat the bots around the person, and
@@ -20,163 +20,29 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pyspiel
 import torch
-from rich import box
-from rich.console import Console, Group
+from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
+import arena_cli.play.saved_games as records
 import games
-from engine.players import MinimaxBot, NeuralBot, load_bot
+from arena_cli.play.prompt import line_editing
+from arena_cli.play.search_view import last_search, policy_line, search_table, search_view
+from arena_cli.play.seating import HUMAN, PlayConfig, PlayError, seat_specs
+from engine.players import GTPBot, MinimaxBot, NeuralBot, load_bot
 from games.notation import (NotationError, describe, either, family, format_action, hidden_moves, parse_action,
                             player_name, view_rows)
 from games.render import render
-from arena_cli import saved_games as records
-from engine.errors import ArenaError
 
-HUMAN = "human"
-ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
-SEATS = ORDINALS[:2] + ("black", "white", "random")
 QUIT, UNDO, HINT, HELP = ("quit", "exit"), ("undo",), ("hint",), ("help", "?")
-
-
-class PlayError(ArenaError):
-    """A play command that cannot start (seats, players, game); one line naming the fix."""
-
-
-@dataclass
-class PlayConfig:
-    game: str
-    vs: list[str]  # one spec: you against it; two: they play each other (first --vs first)
-    seat: str | None = None  # --as: first/second/black/white/random (with one --vs)
-    delay: float = 0.5  # seconds between moves when no human plays
-    save: str | None = None  # where the record goes (default ./games/)
-    seed: int | None = None  # None: a fresh seed each game, recorded in the saved game
-    # One torch thread: a network call of 8 leaves gains little from more, and torch's spinning
-    # threads make a move 10-50x slower whenever another process holds a core (go9: 0.17 s a move
-    # at 100 simulations on 1 thread, 1.4 s median and 12 s worst on 2, with a neighbour busy).
-    threads: int = 1
-
-
-def _seat_index(seat: str | None, game: str, players: int, rng: np.random.Generator) -> int:
-    """The seat `--as` names: first/second/... (or 1, 2, ...), black/white (first/second), random."""
-    if seat is None:
-        return 0
-    word = seat.strip().lower()
-    if word == "random":
-        return int(rng.integers(players))
-    # black/white are the first/second seat in every game (Black moves first in Go).
-    index = {"black": 0, "white": 1}.get(word)
-    if index is None and word in ORDINALS:
-        index = ORDINALS.index(word)
-    if index is None and word.isdigit():
-        index = int(word) - 1
-    if index is None or not 0 <= index < players:
-        raise PlayError(f"--as {seat}: {game} has {players} seats; choose {', '.join(ORDINALS[:players])} "
-                        f"(or 1-{players}) or random")
-    return index
-
-
-def seat_specs(config: PlayConfig, rng: np.random.Generator, players: int = 2) -> list[str]:
-    """The player spec of each seat, HUMAN where a person plays.
-
-    With n players: n `--vs` play each other (you watch); n - 1 `--vs` take the other seats in order,
-    and one `--vs` takes them all; `--as` places you among them.
-    """
-    count = len(config.vs)
-    if count == players:
-        if config.seat is not None:
-            raise PlayError(f"--as places you among the players; with {players} --vs the bots play each other "
-                            "and you watch (give one --vs fewer to play)")
-        return list(config.vs)
-    if count == 1 or count == players - 1:
-        seat = _seat_index(config.seat, config.game, players, rng)
-        opponents = list(config.vs) * (players - 1) if count == 1 else list(config.vs)
-        return opponents[:seat] + [HUMAN] + opponents[seat:]
-    if players == 2:
-        raise PlayError("give one --vs SPEC (you against it) or two (they play each other, you watch)")
-    raise PlayError(f"{config.game} has {players} players: give {players - 1} --vs (you and {players - 1} others), "
-                    f"one (the same player in every other seat) or {players} (watch them play), not {count}")
-
-
-def _playable(spec) -> None:
-    info = spec.game.get_type()
-    if info.dynamics != pyspiel.GameType.Dynamics.SEQUENTIAL:
-        raise PlayError(f"{spec.name} has simultaneous moves: arena play serves only turn-based games")
-    if spec.num_players < 2:
-        raise PlayError(f"{spec.name} has {spec.num_players} player: arena play needs two or more")
-
-
-def _hidden(spec) -> bool:
-    """Whether the game hides something from someone (cards, dice, stones)."""
-    return spec.game.get_type().information != pyspiel.GameType.Information.PERFECT_INFORMATION
 
 
 def _reads_true_state(bot: pyspiel.Bot) -> bool:
     """Bots that search the true state, hidden cards and stones included: their hints would tell them."""
-    from engine.players import GTPBot
     return isinstance(bot, (pyspiel.MCTSBot, MinimaxBot, NeuralBot, GTPBot))
-
-
-def policy_line(spec, state: pyspiel.State, policy: list[tuple[int, float]], top: int = 5) -> str | None:
-    """`raise 62% · call 30% · fold 8%`, the most likely first; None for a uniform policy (it says nothing)."""
-    probs = [(int(a), float(p)) for a, p in policy if p > 0]
-    if not probs or max(p for _, p in probs) - min(p for _, p in probs) < 1e-6 and len(probs) == len(
-            state.legal_actions()):
-        return None
-    probs.sort(key=lambda ap: -ap[1])
-    shown = " · ".join(f"{format_action(spec, state, a)} {p:.0%}" for a, p in probs[:top])
-    return shown + (f" · {len(probs) - top} more" if len(probs) > top else "")
-
-
-# ---- what a neural bot thinks ---------------------------------------------------------------------
-
-
-@dataclass
-class SearchView:
-    """A search's root, for people: the most visited moves, their values, the position's value."""
-
-    moves: list[tuple[str, int, float, float]]  # (move, visits, value for the mover, prior), best first
-    visits: int
-    value: float  # root value for the player to move, in [-1, 1]
-
-    @property
-    def win(self) -> float:
-        """The value as a winning chance (draws count half)."""
-        return 50.0 * (self.value + 1.0)
-
-
-def search_view(spec, state: pyspiel.State, stats: dict, top: int = 5) -> SearchView:
-    visits, q, prior = stats["visits"], stats["q"], stats["prior"]
-    order = [int(a) for a in np.argsort(-visits, kind="stable") if visits[a] > 0][:top]
-    moves = [(format_action(spec, state, a), int(visits[a]), float(q[a]), float(prior[a])) for a in order]
-    return SearchView(moves, int(visits.sum()), float(stats["value"]))
-
-
-def last_search(bot: NeuralBot) -> dict:
-    """The root statistics of a neural bot's last search (its tree stays rooted there until its next move)."""
-    mcts = bot.mcts
-    return {"visits": mcts.visit_counts(0), "q": mcts.q_values(0), "prior": mcts.P[0, mcts.root[0]].copy(),
-            "value": mcts.root_value(0)}
-
-
-def search_table(view: SearchView, title: str) -> Group:
-    """The heading, a table of the top moves (value: the mover's, -1 loss .. +1 win) and the position's value."""
-    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False)
-    for col in ("move", "visits", "value", "prior"):
-        table.add_column(col, justify="left" if col == "move" else "right")
-    for move, visits, q, p in view.moves:
-        table.add_row(move, str(visits), f"{q:+.2f}", f"{p:.2f}")
-    summary = f"position value {view.value:+.2f} (win estimate {view.win:.0f}%) after {view.visits} visits"
-    return Group(Text(title), table, Text(summary, style="dim"))
-
-
-# ---- the session ----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -192,11 +58,11 @@ class Session:
     def __post_init__(self) -> None:
         self.seed = self.config.seed if self.config.seed is not None else secrets.randbelow(2**31)
         self.rng = np.random.default_rng(self.seed)
-        self.bots: list[pyspiel.Bot | None] = [
-            None if p == HUMAN else load_bot(p, self.spec, seed=self.seed + seat) for seat, p in enumerate(self.players)]
+        self.bots: list[pyspiel.Bot | None] = [None if p == HUMAN else load_bot(p, self.spec, seed=self.seed + seat)
+                                               for seat, p in enumerate(self.players)]
         self.state = self.spec.game.new_initial_state()
         self.humans = {seat for seat, bot in enumerate(self.bots) if bot is None}
-        self.hidden = _hidden(self.spec)
+        self.hidden = not self.spec.perfect_information
         self.last_viewer = min(self.humans) if self.humans else None
         self.dirty = True  # the state changed since it was last shown
         self.refused = 0  # a bot's refused tries this turn (phantom Go, dark hex)
@@ -501,70 +367,17 @@ def play(config: PlayConfig, console: Console | None = None) -> records.SavedGam
     _playable(spec)
     if config.delay < 0 or (config.seed is not None and config.seed < 0):
         raise PlayError("--delay and --seed must not be negative")
-    _line_editing()
+    line_editing()
     torch.set_num_threads(config.threads)
     seed_rng = np.random.default_rng(config.seed)
     session = Session(spec, seat_specs(config, seed_rng, spec.num_players), config, console or Console(highlight=False))
     return session.run()
 
 
-def _line_editing() -> None:
-    """Arrow keys and history at the prompt, where Python has readline."""
-    try:
-        import readline  # noqa: F401  (importing it is what turns it on for input())
-    except ImportError:
-        pass
-
-
-# ---- replay ---------------------------------------------------------------------------------------
-
-
-def replay(path: str | Path, show_all: bool = False, console: Console | None = None,
-           read: Callable[[str], str] = input) -> None:
-    """Step through a saved game: Enter next, b back, q quit; `show_all` prints every position."""
-    console = console or Console(highlight=False)
-    record = records.load(path)
-    spec, states = records.replay_states(record, str(path))
-    n = len(states) - 1
-    console.print(f"[bold]{escape(spec.name)}[/]: " + " vs ".join(
-        escape(f"{player_name(spec, s)} ({p})") for s, p in enumerate(record.players))
-        + escape(f" · {n} moves · result {record.result}" + (f" · {record.date}" if record.date else "")))
-    if _hidden(spec):
-        console.print("This replay shows everything, hidden cards, dice and stones included: the game is over. "
-                      "Deals and rolls count as moves.", style="dim")
-
-    names = [f"{player_name(spec, s)} ({p})" for s, p in enumerate(record.players)]
-
-    def show(i: int) -> None:
-        console.print(render(spec, states[i], title=f"{spec.name} · move {i} of {n}", names=names))
-
-    if show_all:
-        try:
-            for i in range(n + 1):
-                show(i)
-        except KeyboardInterrupt:  # a long game piped to a pager, cut short
-            return
-        console.print(f"result {escape(record.result)}")
-        return
-    if read is input:
-        _line_editing()
-    i, shown = 0, None
-    while True:
-        if i != shown:
-            show(i)
-            shown = i
-        try:
-            key = read("Enter next · b back · q quit > ").strip().lower()
-        except (EOFError, KeyboardInterrupt):
-            break
-        if key in ("q", "quit", "exit"):
-            break
-        if key in ("b", "back"):
-            i = max(i - 1, 0)
-        elif key == "":
-            if i == n:
-                console.print(f"end of game: result {escape(record.result)}")
-                break
-            i += 1
-        else:
-            console.print("Enter: next move · b: back · q: quit")
+def _playable(spec: games.GameSpec) -> None:
+    """Refuses the games `arena play` cannot serve: simultaneous moves, one player."""
+    info = spec.game.get_type()
+    if info.dynamics != pyspiel.GameType.Dynamics.SEQUENTIAL:
+        raise PlayError(f"{spec.name} has simultaneous moves: arena play serves only turn-based games")
+    if spec.num_players < 2:
+        raise PlayError(f"{spec.name} has {spec.num_players} player: arena play needs two or more")

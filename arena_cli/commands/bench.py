@@ -1,0 +1,52 @@
+"""`arena bench`: search, self-play, learner, store and rating throughput, and a run's learning curve."""
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("bench", help="measure search, self-play or store throughput")
+    p.add_argument("what", choices=["mcts", "selfplay", "store", "learner", "curve", "ratings"])
+    p.add_argument("--run", help="run whose snapshots `curve` rates")
+    p.add_argument("--opponent", default="mcts:1000", help="fixed opponent of `curve` (a player spec)")
+    p.add_argument("--games", type=int, default=100, help="games per point of `curve`, seats alternating")
+    p.add_argument("--points", type=int, default=6, help="snapshots rated by `curve`")
+    p.add_argument("--game", default="connect_four")
+    p.add_argument("--sims", type=int, help="simulations per move (selfplay)")
+    p.add_argument("--seconds", type=float, help="measurement time")
+    p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench)
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    import torch
+
+    from arena_cli import bench
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.what == "curve":
+        from league.match import learning_curve
+        if not args.run:
+            from engine.config import ConfigError
+            raise ConfigError("bench curve needs --run RUN: the name of a run in checkpoints/")
+        result = {"bench": "curve", "run": args.run, "opponent": args.opponent,
+                  "curve": learning_curve(args.run, args.opponent, args.games, args.points)}
+    elif args.what == "mcts":
+        result = bench.bench_mcts(args.game, seconds=args.seconds or 10.0)
+    elif args.what == "learner":
+        result = bench.bench_learner(args.game)
+    elif args.what == "ratings":
+        result = bench.bench_ratings()
+    elif args.what == "selfplay":
+        result = bench.bench_selfplay(args.game, simulations=args.sims, seconds=args.seconds or 60.0)
+    else:
+        result = bench.bench_store()
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            for name, value in (v.items() if isinstance(v, dict) else [(None, v)]):
+                print(f"{k + '.' + name if name else k:48s} {value}")
