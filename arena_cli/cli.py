@@ -122,8 +122,9 @@ def cmd_ladder(args) -> None:
     from engine import rundir
     from engine.config import ConfigError
     from league import ladder
-    from league.ledger import Ledger, read_results
+    from league.ledger import Ledger
     from league.ratings import RatingConfig, rate_records
+    from league.results_file import read_results
 
     config = RatingConfig(anchor=args.anchor or None, resamples=args.resamples)
     if not (args.run or args.players or args.results) or (args.run and args.players):

@@ -9,8 +9,9 @@ import pytest
 
 import games
 from league import ladder
-from league.ledger import GameResult, Ledger, read_results
+from league.ledger import GameResult, Ledger
 from league.ratings import RatingConfig
+from league.results_file import read_results
 
 
 def arena(tmp_path, *args):
