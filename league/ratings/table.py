@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from statistics import NormalDist
 
 import numpy as np
+
 from engine.errors import ArenaError
 
 ELO_PER_NAT = 400.0 / math.log(10.0)
