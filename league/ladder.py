@@ -1,12 +1,13 @@
 """Ladders: rating tables from a run's ledger, from round robins among any players, from files.
 
-- `run_ratings`: the Bradley–Terry fit (Plackett–Luce when the ledger holds games of more than two
+- `ledger_ratings`: the Bradley–Terry fit (Plackett–Luce when the ledger holds games of more than two
   players) over a run's rating games: the evaluator's games, never the matchmaker's.
 - `round_robin`: every pair of the given players (or one player against all others: a gauntlet)
   plays `games` games, seats alternating, recorded in a ledger, then rated the same way. In games of
   n > 2 players every n of them share a table (a gauntlet: its player with every n - 1 others), seats
   rotating, each game one record of all n: Plackett–Luce rates the finishing orders.
-- `elo_chart`: the terminal chart of a run's snapshots' Elo against their training step.
+- `elo_chart`: the terminal chart of a run's snapshots' Elo against their training step;
+  `nash_conv_chart`: the run's NashConv against time, for games small enough to measure it.
 """
 from __future__ import annotations
 

@@ -32,22 +32,20 @@ Schema version 1:
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import math
-import re
 import sqlite3
 import time
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO
 
 import numpy as np
 
 from engine import rundir
 from engine.errors import ArenaError
+from league.results_file import pgn_game, read_results
 
 SCHEMA_VERSION = 1
 FORMAT = "arena-ledger"
@@ -83,7 +81,7 @@ CREATE INDEX seats_player ON seats (player_id, game_id);
 
 
 class LedgerError(ArenaError):
-    """A ledger or results file that cannot be used; the message is one line naming the fix."""
+    """A ledger file that cannot be used; the message is one line naming the fix."""
 
 
 # ----------------------------------------------------------------------------------------- records
@@ -153,20 +151,6 @@ class RatingInput:
     score: np.ndarray  # float64 [G]
     orders: list[list[list[int]]] = field(default_factory=list)
     last_id: int = 0  # the newest game id included, for a reader that polls for more
-
-
-class Result(NamedTuple):
-    """One two-player result from a results file: what both the ledger import and a plain rating
-    of the file read."""
-
-    player0: str
-    player1: str
-    return0: float
-    return1: float
-
-
-def _score(r0: float, r1: float) -> float:
-    return 1.0 if r0 > r1 else 0.0 if r0 < r1 else 0.5
 
 
 def _in(column: str, values: Sequence[object]) -> str:
@@ -425,12 +409,12 @@ class Ledger:
         )
         return {(x, y): PairRecord(w, d, l) for x, y, w, d, l in rows}
 
-    # ------------------------------------------------------------------------- results files
+    # -------------------------------------------------------------------------------- results files
 
     def import_results(self, path: str | Path, game: str, kind: str = "rating", match_id: str | None = None,
                        players: Collection[str] | None = None) -> int:
-        """Record the games of a CSV or PGN results file (see :func:`read_results`) in one
-        transaction: all of them, or none when any line is bad.
+        """Record the games of a CSV or PGN results file (see :func:`league.results_file.read_results`)
+        in one transaction: all of them, or none when any line is bad (ResultsFileError).
 
         Each game's uid is derived from the file's content and the game's position in it, so
         importing the same file again adds nothing. Returns how many games were new.
@@ -448,7 +432,7 @@ class Ledger:
         """Write the two-player games of ``kinds`` as PGN that BayesElo and Ordo read (no moves),
         atomically; returns how many games were written (games of more players are left out)."""
         where, params = self._where(kinds)
-        site = _pgn_escape(self.path.resolve().parent.name)
+        site = self.path.resolve().parent.name
         rows = self._db.execute(
             "SELECT g.id, g.kind, g.game, g.time, p0.spec, p1.spec, s0.ret, s1.ret FROM games g "
             "JOIN seats s0 ON s0.game_id = g.id AND s0.seat = 0 JOIN players p0 ON p0.id = s0.player_id "
@@ -461,13 +445,7 @@ class Ledger:
         def write(f: BinaryIO) -> None:
             nonlocal written
             for gid, kind, game, t, white, black, r0, r1 in rows:
-                result = _PGN_RESULT[_score(r0, r1)]
-                date = time.strftime("%Y.%m.%d", time.gmtime(t))
-                f.write(
-                    f'[Event "arena {kind}"]\n[Site "{site}"]\n[Date "{date}"]\n[Round "{gid}"]\n'
-                    f'[White "{_pgn_escape(white)}"]\n[Black "{_pgn_escape(black)}"]\n[Result "{result}"]\n'
-                    f'[Game "{_pgn_escape(game)}"]\n\n{result}\n\n'.encode()
-                )
+                f.write(pgn_game(gid, kind, site, t, white, black, r0, r1, game).encode())
                 written += 1
 
         rundir.atomic_write(Path(path), write)
@@ -488,166 +466,3 @@ class _Transaction:
             self._db.execute("COMMIT")
         elif self._db.in_transaction:  # SQLite may have rolled back already (e.g. disk full)
             self._db.execute("ROLLBACK")
-
-
-# ---------------------------------------------------------------------------------- results files
-
-_RESULT_RETURNS = {"1-0": (1.0, -1.0), "0-1": (-1.0, 1.0), "1/2-1/2": (0.0, 0.0)}
-_PGN_RESULT = {1.0: "1-0", 0.0: "0-1", 0.5: "1/2-1/2"}
-_RESULT_HINT = "use 1-0, 0-1 or 1/2-1/2"
-_CSV_COLUMNS = ("player0", "player1", "result")
-_PGN_TAG = re.compile(r'^\[\s*([A-Za-z0-9_+#=:-]+)\s+"((?:[^"\\]|\\.)*)"\s*\]$')
-_PGN_TERMINATORS = ("1-0", "0-1", "1/2-1/2", "*")
-
-
-def _pgn_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"')
-
-
-def _same_game(a: str, b: str) -> bool:
-    """'connect_four' and 'connect_four()' name the same game."""
-    def norm(s: str) -> str:
-        s = s.replace(" ", "")
-        return s if s.endswith(")") else s + "()"
-
-    return norm(a) == norm(b)
-
-
-def read_results(path: str | Path, game: str | None = None, players: Collection[str] | None = None) -> list[Result]:
-    """Parse a CSV or PGN results file into two-player results, seat 0 first; LedgerError, with
-    the line number and the fix, on the first bad line.
-
-    Ratings may read a file this way without any ledger; :meth:`Ledger.import_results` reads it the
-    same way. A ``.pgn`` file (or one whose first line is a tag) is PGN, anything else CSV.
-
-    CSV: a header line, then one game per line. Columns ``player0,player1,result``, in any order,
-    and optionally ``game``; ``player0`` took the first seat (White); ``result`` is ``1-0`` (player0
-    won), ``0-1`` or ``1/2-1/2``. Blank lines are skipped; quote fields that contain commas.
-
-    PGN: tags ``[White]``, ``[Black]`` and ``[Result]`` of each game (``1-0``, ``0-1``,
-    ``1/2-1/2``); moves are ignored, but a game-termination marker in the moves must agree with
-    ``[Result]``. A ``[Game]`` tag (or CSV ``game`` column), when present, must name ``game``.
-    With ``players`` given, every player named must be one of them.
-
-    Wins are returns (1, -1), draws (0, 0), as OpenSpiel scores two-player zero-sum games.
-    """
-    path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise LedgerError(f"{path}: no such results file; give the path of a .csv or .pgn file") from None
-    except UnicodeDecodeError as e:
-        raise LedgerError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); save it as UTF-8") from None
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    pgn = path.suffix.lower() == ".pgn" or (path.suffix.lower() != ".csv" and first.startswith("["))
-    results = _read_pgn(text, path, game, players) if pgn else _read_csv(text, path, game, players)
-    if not results:
-        raise LedgerError(f"{path}: no games in this file; give a file with at least one result")
-    return results
-
-
-def _check_game(path: Path, line: int, found: str, game: str | None) -> None:
-    if game is not None and found and not _same_game(found, game):
-        raise LedgerError(f"{path}:{line}: game {found!r} is not {game!r}; import the results of {game!r} games only")
-
-
-def _check_players(path: Path, line: int, names: Sequence[str], players: Collection[str] | None) -> None:
-    for name in names:
-        if players is not None and name not in players:
-            raise LedgerError(f"{path}:{line}: unknown player {name!r}; results may only name players "
-                              f"known here ({', '.join(sorted(players)[:6])}{', ...' if len(players) > 6 else ''})")
-
-
-def _read_csv(text: str, path: Path, game: str | None, players: Collection[str] | None = None) -> list[Result]:
-    reader = csv.reader(io.StringIO(text))
-    header: list[str] | None = None
-    results = []
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        cells = [cell.strip() for cell in row]
-        if header is None:
-            header = [c.lower() for c in cells]
-            missing = [c for c in _CSV_COLUMNS if c not in header]
-            extra = [c for c in header if c not in (*_CSV_COLUMNS, "game")]
-            if missing or extra or len(set(header)) != len(header):
-                raise LedgerError(
-                    f"{path}:{line}: header {','.join(cells)!r} is not valid; "
-                    "the first line must name the columns player0,player1,result (and optionally game)"
-                )
-            continue
-        if len(cells) != len(header):
-            raise LedgerError(f"{path}:{line}: {len(cells)} fields for {len(header)} columns; give one value per column, quoting any with commas")
-        rec = dict(zip(header, cells))
-        for seat in ("player0", "player1"):
-            if not rec[seat]:
-                raise LedgerError(f"{path}:{line}: missing player in column {seat}; name both players")
-        if rec["result"] not in _RESULT_RETURNS:
-            raise LedgerError(f"{path}:{line}: unknown result {rec['result']!r}; {_RESULT_HINT}")
-        _check_game(path, line, rec.get("game", ""), game)
-        _check_players(path, line, (rec["player0"], rec["player1"]), players)
-        results.append(Result(rec["player0"], rec["player1"], *_RESULT_RETURNS[rec["result"]]))
-    return results
-
-
-def _read_pgn(text: str, path: Path, game: str | None, players: Collection[str] | None = None) -> list[Result]:
-    results: list[Result] = []
-    tags: dict[str, tuple[str, int]] = {}  # name -> (value, line)
-    start = 0  # line where the current game began, 0 when none has
-    end: tuple[str, int] | None = None  # game-termination marker seen in the moves
-    in_moves = in_comment = False
-
-    def finish() -> None:
-        """Check the game just read, keep its result, and start afresh."""
-        nonlocal tags, start, end, in_moves
-        where = f"{path}:{start}"
-        for tag in ("White", "Black"):
-            if not tags.get(tag, ("", 0))[0]:
-                raise LedgerError(f"{where}: game without a [{tag}] player tag; name both players")
-        if "Result" not in tags:
-            raise LedgerError(f"{where}: game without a [Result] tag; add one ({_RESULT_HINT})")
-        result, line = tags["Result"]
-        if result not in _RESULT_RETURNS:
-            hint = "remove unfinished games or give their result" if result == "*" else _RESULT_HINT
-            raise LedgerError(f"{path}:{line}: unknown result {result!r}; {hint}")
-        if end is not None and end[0] != result:
-            raise LedgerError(f"{path}:{end[1]}: moves end in {end[0]!r} but [Result] is {result!r}; make them agree")
-        if "Game" in tags:
-            _check_game(path, tags["Game"][1], tags["Game"][0], game)
-        for tag in ("White", "Black"):
-            _check_players(path, tags[tag][1], (tags[tag][0],), players)
-        results.append(Result(tags["White"][0], tags["Black"][0], *_RESULT_RETURNS[result]))
-        tags, start, end, in_moves = {}, 0, None, False
-
-    for line, raw in enumerate(text.splitlines(), 1):
-        s = raw.strip()
-        if in_comment:  # inside a {comment} spanning lines
-            if "}" not in s:
-                continue
-            s, in_comment = s.split("}", 1)[1].strip(), False
-        if not s or raw.startswith("%"):
-            continue
-        if not start:
-            start = line
-        if s.startswith("["):
-            if in_moves:  # tags after moves that had no termination marker: the next game
-                finish()
-                start = line
-            m = _PGN_TAG.match(s)
-            if m is None:
-                raise LedgerError(f'{path}:{line}: malformed tag {s[:60]!r}; write tags as [Name "value"]')
-            tags[m[1]] = (re.sub(r"\\(.)", r"\1", m[2]), line)
-            continue
-        in_moves = True
-        s = re.sub(r"\{[^}]*\}", " ", s).split(";", 1)[0]
-        if "{" in s:
-            s, in_comment = s.split("{", 1)[0], True
-        for token in s.split():
-            if token in _PGN_TERMINATORS:
-                end = (token, line)
-        if end is not None:  # the game is over: what follows is the next game
-            finish()
-    if start:
-        finish()
-    return results

@@ -74,7 +74,8 @@ def cmd_ladder(args: argparse.Namespace) -> None:
     from engine import rundir
     from engine.config import ConfigError
     from league import ladder
-    from league.ledger import Ledger, read_results
+    from league.ledger import Ledger
+    from league.results_file import read_results
     from league.ratings import RatingConfig, rate_records
 
     config = RatingConfig(anchor=args.anchor or None, resamples=args.resamples)

@@ -9,8 +9,9 @@ import pytest
 
 import games
 from league import ladder
-from league.ledger import GameResult, Ledger, read_results
-from league.ratings.fit import RatingConfig
+from league.ledger import GameResult, Ledger
+from league.ratings import RatingConfig
+from league.results_file import read_results
 
 
 def arena(tmp_path, *args):
@@ -96,7 +97,7 @@ def test_malformed_results_file_names_the_line(tmp_path):
 
 
 def test_elo_chart_draws_snapshots_by_step():
-    from league.ratings.fit import rate_records
+    from league.ratings import rate_records
     records = []
     for i in range(40):
         records += [("r:step-100", "random", 1, -1), ("r:step-200", "r:step-100", 1, -1),

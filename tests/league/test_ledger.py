@@ -1,4 +1,5 @@
-"""Tests for league.ledger: real SQLite files in tmp_path, real processes killed with SIGKILL."""
+"""Tests for league.ledger, and for league.results_file as the ledger imports and exports results files:
+real SQLite files in tmp_path, real processes killed with SIGKILL."""
 
 from __future__ import annotations
 
@@ -21,9 +22,8 @@ from league.ledger import (
     Ledger,
     LedgerError,
     PairRecord,
-    Result,
-    read_results,
 )
+from league.results_file import ResultLine, ResultsFileError, read_results
 
 ROOT = Path(__file__).resolve().parents[2]
 C4 = "connect_four()"
@@ -250,9 +250,9 @@ def test_read_results_csv_and_pgn(tmp_path: Path) -> None:
     csv_file = tmp_path / "r.csv"
     csv_file.write_text("\ufeff" + CSV_OK)  # a byte-order mark, as spreadsheets write
     assert read_results(csv_file, "connect_four()") == [
-        Result("mcts:1000", "random", 1.0, -1.0),
-        Result("c4run:step-0000400", "mcts:1000", -1.0, 1.0),
-        Result("random", "c4run:step-0000400", 0.0, 0.0),
+        ResultLine("mcts:1000", "random", 1.0, -1.0),
+        ResultLine("c4run:step-0000400", "mcts:1000", -1.0, 1.0),
+        ResultLine("random", "c4run:step-0000400", 0.0, 0.0),
     ]
     pgn_file = tmp_path / "r.pgn"
     pgn_file.write_text(PGN_OK)
@@ -281,7 +281,7 @@ def test_bad_csv_names_line_and_imports_nothing(ledger: Ledger, tmp_path: Path, 
     path = tmp_path / "bad.csv"
     path.write_text(text)
     where = f"bad.csv:{line}: " if line else "bad.csv: "
-    with pytest.raises(LedgerError, match=where + message) as e:
+    with pytest.raises(ResultsFileError, match=where + message) as e:
         ledger.import_results(path, C4)
     assert "\n" not in str(e.value)
     assert ledger.total() == 0
@@ -302,14 +302,14 @@ BAD_PGN = [
 def test_bad_pgn_names_line_and_imports_nothing(ledger: Ledger, tmp_path: Path, text: str, line: int, message: str) -> None:
     path = tmp_path / "bad.pgn"
     path.write_text(text)
-    with pytest.raises(LedgerError, match=f"bad.pgn:{line}: {message}") as e:
+    with pytest.raises(ResultsFileError, match=f"bad.pgn:{line}: {message}") as e:
         ledger.import_results(path, C4)
     assert "\n" not in str(e.value)
     assert ledger.total() == 0
 
 
 def test_missing_results_file(ledger: Ledger, tmp_path: Path) -> None:
-    with pytest.raises(LedgerError, match="no such results file"):
+    with pytest.raises(ResultsFileError, match="no such results file"):
         ledger.import_results(tmp_path / "nope.csv", C4)
 
 
@@ -342,9 +342,9 @@ def test_export_pgn_reads_back(ledger: Ledger, tmp_path: Path) -> None:
         assert text.count(f"[{tag} ") == 3
     assert '[Date "1970.01.01"]' in text and '[Round "1"]' in text
     assert read_results(out, C4) == [
-        Result("mcts:1000", 'gtp:gnugo --mode "gtp"', 1.0, -1.0),
-        Result("random", "mcts:1000", 0.0, 0.0),
-        Result("random", "mcts:1000", -1.0, 1.0),
+        ResultLine("mcts:1000", 'gtp:gnugo --mode "gtp"', 1.0, -1.0),
+        ResultLine("random", "mcts:1000", 0.0, 0.0),
+        ResultLine("random", "mcts:1000", -1.0, 1.0),
     ]
     assert not [p for p in out.parent.iterdir() if p != out]  # no temp file left behind
     assert ledger.export_pgn(out, kinds=None) == 4

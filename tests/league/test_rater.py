@@ -15,7 +15,7 @@ from league import ladder
 from league.rater import Rater, play_more
 from league.ledger import Ledger
 from league.pool import Pool
-from league.ratings.fit import RatingConfig
+from league.ratings import RatingConfig
 
 
 TINY = {"network": {"channels": 8, "blocks": 1, "hidden": 16}, "search": {"simulations": 4}}

@@ -11,7 +11,7 @@ import games
 from league import ladder
 from league.ledger import Ledger
 from league.match import play_match, play_table, seating
-from league.ratings.fit import RatingConfig
+from league.ratings import RatingConfig
 
 LEDUC3 = games.load("leduc_poker3")
 

@@ -3,7 +3,10 @@ import json
 import numpy as np
 import pytest
 
-from league.ratings.fit import ELO_PER_NAT, OnlineElo, RatingConfig, RatingError, bench_ratings, coverage, fit_bradley_terry, fit_plackett_luce, openspiel_agreement, placings_from_records, rate_records, render_table, results_from_records, synthetic_games, table_dicts
+from arena_cli.bench import bench_ratings
+from league.ratings import (ELO_PER_NAT, OnlineElo, RatingConfig, RatingError, coverage, fit_bradley_terry,
+                            fit_plackett_luce, openspiel_agreement, placings_from_records, rate_records,
+                            render_table, results_from_records, synthetic_games, table_dicts)
 
 POINT = RatingConfig(anchor=None, resamples=0)
 
