@@ -209,7 +209,7 @@ GAME_DEFAULTS: dict[str, dict[str, Any]] = {
     "go9": {
         "network": {"kind": "resnet", "channels": 64, "blocks": 6, "hidden": 128},
         "search": {"simulations": 100, "dirichlet_alpha": 0.2},
-        # 128 games: two groups of 64 trees in the pipelined search (engine/mcts.py, PIPELINE_GROUP);
+        # 128 games: two groups of 64 trees in the pipelined search (engine/search/pipeline.py, PIPELINE_GROUP);
         # 2-core AMX CPU: 64 games 8.2k-8.5k simulations/s, 128 10.3k-12.1k, 256 11.2k-14.2k. More games
         # search faster, but each actor's first games end later (256: a few minutes).
         "selfplay": {"temperature_moves": 16, "concurrent_games": 128},

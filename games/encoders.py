@@ -11,8 +11,7 @@ Three entry points per encoder:
   earlier. It reads OpenSpiel's tensor through a reusable ``pyspiel._Observation`` buffer (a few
   µs, versus tens of µs for ``state.observation_tensor()``'s Python list).
 * ``step_batch(parent_xs, states)`` — ``step`` for a whole batch of MCTS leaves at once, as one
-  array: per leaf only the read of OpenSpiel's tensor, the rest whole-batch numpy operations (go9:
-  13 µs a leaf with ``step``).
+  array: per leaf only the read of OpenSpiel's tensor, the rest whole-batch numpy operations.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ observation, then a free when the tree drops it: about 10 µs of per-leaf Python
 search cannot batch. Here a position is a row of small arrays (stones, ko point, passes, move
 count, Zobrist hash), and one kernel call steps, masks and encodes a whole wave's leaves.
 
-The rules are OpenSpiel's `go`, reproduced exactly (tests/test_games_gorules.py plays thousands of
+The rules are OpenSpiel's `go`, reproduced exactly (tests/games/test_gorules.py plays thousands of
 random games through both):
   - a stone whose chain would have no liberties and that captures nothing is illegal (no suicide);
   - simple ko: a lone stone played into an enemy eye that captures exactly one stone makes that

@@ -1,10 +1,11 @@
-"""Benchmarks behind `arena bench`: search, self-play and store throughput, as JSON-able dicts.
+"""Benchmarks behind `arena bench` of search, self-play and the learner, as JSON-able dicts.
 
 - mcts: simulations/s of BatchedMCTS with the preset's default network (untrained weights: speed
   does not depend on them), in one process and in the league's actor processes side by side; the
   same network's raw batched forward throughput at the same batch sizes (the ceiling); their
   ratio; and OpenSpiel's python MCTSBot driven by the same network one position at a time.
 - selfplay: finished games per minute of the self-play actor at a given simulation count.
+- learner: a learner step's time against the time its batch takes (sampling and augmentation).
 """
 from __future__ import annotations
 
@@ -14,14 +15,12 @@ import queue
 import time
 
 import numpy as np
-import pyspiel
 import torch
 
 import games
 from engine.config import default_config
-from engine.nn import Evaluator, NetworkStreams, low_precision
+from engine.nn import Evaluator, NetworkStreams, build, default_device, low_precision
 from engine.search import BatchedMCTS, make_search
-from engine.nn import build, default_device
 from engine.train import SelfPlayActor, pick_action
 
 
@@ -167,8 +166,8 @@ def _ceiling_batches(search: BatchedMCTS) -> list[int]:
     pipelined waves."""
     trees = search.num_trees
     batches = {trees, max(1, trees // 2)}
-    if search.streams is not None:
-        batches.add(trees // search.pipeline_groups(trees))
+    if search.pipeline is not None:
+        batches.add(trees // search.pipeline.groups(trees))
     return sorted(batches)
 
 
@@ -249,7 +248,8 @@ def bench_mcts(game: str, seconds: float = 10.0, trees: int | None = None, simul
     # call at a time on all threads or one call per thread side by side, whichever is faster,
     # whether or not the search itself pipelines.
     threads = torch.get_num_threads()
-    streams = search.streams if search.streams is not None and search.streams.count == threads else None
+    pipelined = search.pipeline.streams if search.pipeline is not None else None
+    streams = pipelined if pipelined is not None and pipelined.count == threads else None
     if streams is None and threads > 1 and evaluator.device.type == "cpu":
         streams = NetworkStreams(threads)
     setups = [(b, s) for b in _ceiling_batches(search) for s in ([None, streams] if streams else [None])]
@@ -267,7 +267,7 @@ def bench_mcts(game: str, seconds: float = 10.0, trees: int | None = None, simul
     best = max(raw_rates, key=raw_rates.get)
     ours, raw = search_sims / search_time, raw_rates[best]
     one_call = max(rate for (_, s), rate in raw_rates.items() if s is None)  # the ceiling before streams
-    one = {"simulations_per_second": ours, "network_streams": search.streams.count if search.streams else 1,
+    one = {"simulations_per_second": ours, "network_streams": search.pipeline.streams.count if search.pipeline else 1,
            "raw_forward_positions_per_second": raw, "raw_batch": best[0],
            "raw_streams": best[1].count if best[1] else 1, "ratio_to_raw": ours / raw,
            "raw_one_call_positions_per_second": one_call, "ratio_to_one_call": ours / one_call}
@@ -332,8 +332,7 @@ def bench_learner(game: str, steps: int = 10, positions: int = 20_000) -> dict:
     import tempfile
     from pathlib import Path
 
-    from engine.train import Learner, augment
-    from engine.train import store_meta
+    from engine.train import Learner, augment, store_meta
     from engine.data import SegmentWriter, synthetic_game
 
     spec = games.load(game)

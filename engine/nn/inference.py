@@ -2,12 +2,12 @@
 
 One `Evaluator` wraps either a shared network or one network per seat; with per-seat networks each
 position goes to the network of its player to move, still one forward pass per network per batch.
-Inference runs on copies with batch norm folded into the convolutions (20% more positions/s on
-CPU); `load` refreshes them whenever new weights arrive. Where the hardware multiplies bfloat16
-natively (CPUs with AMX, CUDA GPUs that support it), batches of two or more run on a bfloat16 copy:
-go9's net, 2-core Sapphire Rapids, batch 64: 3.2k -> 14.5k positions/s; one position at a time
-stays float32, which is faster there (854 against 653). `NetworkStreams` runs network calls on
-worker threads, one torch thread each, for searches that keep several calls in flight.
+Inference runs on copies with batch norm folded into the convolutions (one pass over the data
+fewer); `load` refreshes them whenever new weights arrive. Where the hardware multiplies bfloat16
+natively (CPUs with AMX, CUDA GPUs that support it), batches of two or more run on a bfloat16 copy,
+several times faster on AMX; one position at a time stays float32, which is faster there. `NetworkStreams`
+runs network calls on worker threads, one torch thread each, for searches that keep several calls
+in flight. Figures: docs/benchmarks.md.
 """
 from __future__ import annotations
 
@@ -92,14 +92,13 @@ class Evaluator:
 
     @staticmethod
     def _as_call(folded: nn.Module, dtype: torch.dtype) -> _Call:
-        # NHWC convolutions: go9's net runs 18% more positions/s batched, 32% more one at a time (2-core CPU)
+        # NHWC (channels-last) convolutions run faster on CPU, batched and one position at a time
         return _Call(folded.to(dtype=dtype, memory_format=torch.channels_last), dtype)
 
     def _call(self, seat: int, x: torch.Tensor, legal: torch.Tensor) -> Callable:
         """The call for this batch, traced by TorchScript at its first use: a traced call runs in C++
         without taking the GIL back between layers, so network streams keep running while the
-        search's own thread runs Python (two go9 streams beside a busy Python thread: 9.5k
-        positions/s traced, 5.7k eager)."""
+        search's own thread runs Python."""
         precision = self._precision(len(x))
         key = (seat, precision, x.dtype)
         call = self._traced.get(key)
@@ -114,8 +113,8 @@ class Evaluator:
         """New weights for every network (a fresh snapshot), folded again for inference.
 
         The folded weights are copied into the existing folded copies in place: their traced calls
-        share those tensors, so they run the new weights without being traced again (a go9 actor
-        polls for weights every 3 s, and tracing both precisions took it 80-140 ms each time).
+        share those tensors, so they run the new weights without being traced again (actors poll
+        for weights every few seconds, and tracing both precisions takes a tenth of a second).
         """
         for model, state, calls in zip(self.models, weights, self._folded):
             model.load_state_dict(state)
@@ -184,17 +183,15 @@ class RoutedEvaluator:
 class NetworkStreams:
     """Worker threads for network calls; with more than one, each runs torch on a single thread.
 
-    On a small CPU, forward passes side by side on one thread each beat one pass on all threads
-    (go9's net, 2 cores: 3.7k against 2.8k-3.5k positions/s), since the threads of one pass wait
-    for each other at every layer. The main thread keeps its own torch thread count.
+    On a small CPU, forward passes side by side on one thread each beat one pass on all threads,
+    since the threads of one pass wait for each other at every layer. The main thread keeps its own torch thread count.
     """
 
     def __init__(self, count: int) -> None:
         self.count = count
         self._pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="network")
         # A forward pass takes the GIL back between layers; while the search's own thread runs
-        # Python, a stream waits the switch interval (5 ms by default) for it each time. At 0.1 ms
-        # go9's search gained 3 points of its ceiling (0.78 -> 0.81, three runs each, 2 cores).
+        # Python, a stream waits the switch interval (5 ms by default) for it each time.
         sys.setswitchinterval(min(sys.getswitchinterval(), 1e-4))
         if count > 1:
             self._pin_to_one_thread()

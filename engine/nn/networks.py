@@ -1,7 +1,7 @@
 """Policy-value networks: a residual tower for board tensors, an MLP for flat ones.
 
 Both map an encoded position to (policy logits over all distinct actions, value in [-1, 1] for the
-player to move). Illegal actions are masked by the caller (engine.inference).
+player to move). Illegal actions are masked by the caller (engine/nn/inference.py).
 """
 from __future__ import annotations
 

@@ -1,16 +1,16 @@
 """BatchedMCTS for Go with the trees' positions held as arrays and stepped in compiled code.
 
-The generic search keeps an OpenSpiel state and an encoding per node, and its per-leaf Python
-(state copy, legal-move list, observation, the copy's free) was most of go9's search work: about
-10 of 25 µs a simulation against a network of 100-150 µs. Here each node is a row of arrays (stones,
-ko point, passes, move count, Zobrist hash, colour to move) and one kernel call per wave steps,
-masks or encodes all its leaves, by the rules of games/gorules.py.
+The generic search keeps an OpenSpiel state and an encoding per node, and for Go its per-leaf
+Python (state copy, legal-move list, observation, the copy's free) is most of the search's own
+work. Here each node is a row of arrays (stones, ko point, passes, move count, Zobrist hash,
+colour to move) and one kernel call per wave steps, masks or encodes all its leaves, by the rules
+of games/gorules.py.
 
 OpenSpiel stays the authority over games: each tree keeps its root's OpenSpiel state, every move
 played advances it, and a tree starts by replaying that state's history. A node's encoding is
 built from its own board and its ancestors' (then the boards before the root, kept per tree), so
 nothing per node lives outside the arrays. Same search, same answers as BatchedMCTS on OpenSpiel
-states (tests/test_go_search.py).
+states (tests/engine/search/test_go_search.py).
 """
 from __future__ import annotations
 

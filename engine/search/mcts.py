@@ -1,14 +1,13 @@
 """Batched PUCT Monte Carlo tree search: many game trees searched at once, all leaves in one network call.
 
 The trees live in preallocated numpy arrays indexed [tree, node, action]; selection and backup walk
-them in compiled loops (engine/tree_kernels.py), so the only per-simulation Python work is stepping
-the OpenSpiel state into the new leaf and encoding it (for Go, engine/go_search.py does even that
-in compiled code, on arrays of boards; `make_search` picks it). Each wave selects one
+them in compiled loops (engine/search/kernels.py), so the only per-simulation Python work is
+stepping the OpenSpiel state into the new leaf and encoding it (for Go, engine/search/go.py does
+even that in compiled code, on arrays of boards; `make_search` picks it). Each wave selects one
 leaf per tree (or `leaves_per_tree` leaves, spread apart by virtual loss), evaluates every new
-leaf of every tree in one batch, then backs the values up. With 16 trees or more and a network of
-30 MFLOP a position or more (go9 and up), groups of the trees take turns: their network calls run
-on worker threads (one per torch thread on a CPU, each on one thread) while this thread does
-another group's Python work, so that work hides behind the network instead of adding to it.
+leaf of every tree in one batch, then backs the values up. Many trees with a heavy network take
+turns in groups, their network calls on worker threads (engine/search/pipeline.py). The Gumbel
+root (search.root = "gumbel") takes its root actions from engine/search/gumbel.py.
 
 Also here: Dirichlet noise at the root (mixed into a per-search copy of the root priors, so a reused
 tree gets fresh noise), first-play urgency reduction, tree reuse between moves (the chosen child
@@ -20,51 +19,19 @@ Values are for 2-player zero-sum games: a leaf's value v for its player to move 
 """
 from __future__ import annotations
 
-import math
-from collections import deque
-from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
 import pyspiel
-import torch
 
 from engine.config import SearchConfig
+from engine.nn import Evaluator
 from engine.search import kernels as tree_kernels
-from engine.nn import Evaluator, NetworkStreams
+from engine.search.gumbel import GumbelRoot, improved_policy
+from engine.search.pipeline import WavePipeline, network_flops, pays
 from games.wins import child_wins
 
 VIRTUAL_LOSS = 1.0
-PIPELINE_MIN_TREES = 8  # searches of at least twice this many trees overlap Python work and network calls
-# ...when the network is heavy enough for the overlap to pay. On 2 CPU cores go9's net (73 MFLOP a
-# position) went from 0.82 to 0.91 of its raw throughput; connect_four's (14 MFLOP) dropped from
-# 0.73 to 0.68, because its Python work then competes with the network's threads for the cores.
-PIPELINE_MIN_FLOPS = 30e6
-# Trees per group once there are many: go9 on 2 AMX cores (bfloat16 calls), 256 trees in 4 groups of
-# 64 made 11.9k simulations/s, in 2 of 128 10.5k, in 8 of 32 10.1k; 64 trees in 2 groups 8.6k-9.1k.
-PIPELINE_GROUP = 64
-GUMBEL_C_VISIT, GUMBEL_C_SCALE = 50.0, 0.1  # the paper's sigma constants
-
-
-def considered_visits(considered: int, simulations: int) -> tuple[int, ...]:
-    """Sequential halving's schedule: for simulation k, the visit count an action must hold to get it.
-
-    Phase by phase, each of the `considered` actions still in the race gets an equal share of
-    visits, then the worse half drops out (as in DeepMind's mctx).
-    """
-    if considered <= 1:
-        return tuple(range(simulations))
-    phases = math.ceil(math.log2(considered))
-    sequence: list[int] = []
-    visits = [0] * considered
-    while len(sequence) < simulations:
-        extra = max(1, int(simulations / (phases * considered)))
-        for _ in range(extra):
-            sequence.extend(visits[:considered])
-            for i in range(considered):
-                visits[i] += 1
-        considered = max(2, considered // 2)
-    return tuple(sequence[:simulations])
 
 
 @dataclass
@@ -135,14 +102,12 @@ class BatchedMCTS:
         if self.gumbel and config.leaves_per_tree > 1:
             raise ValueError("search.root = \"gumbel\" schedules root visits one simulation at a time: "
                              "set search.leaves_per_tree = 1")
-        self.gumbel_g = np.zeros((num_trees, num_actions), np.float32)  # Gumbel(0, 1) noise per root action
-        self.gumbel_seq: list[tuple[int, ...]] = [()] * num_trees  # considered visit count per simulation
-        self.gumbel_k = np.zeros(num_trees, np.int64)  # simulations scheduled so far
+        self.gumbel_root = GumbelRoot(num_trees, num_actions)
         self.states: list[list[pyspiel.State | None]] = [[None] * cap for _ in range(num_trees)]
         self.xs: list[list[np.ndarray | None]] = [[None] * cap for _ in range(num_trees)]
         self.stats = SearchStats()
-        self.streams: NetworkStreams | None = None  # network calls of pipelined waves (made by the first)
-        self._flops: float | None = None
+        self.pipeline: WavePipeline | None = None  # made by the first pipelined search
+        self._flops: float | None = None  # one position's network call, counted once
 
     # ---- tree bookkeeping -------------------------------------------------------------------
 
@@ -205,8 +170,8 @@ class BatchedMCTS:
             self.reset(t, self.root_state(t), self.root_x(t))
             return
         # The subtree's nodes nearest the root, as many as leave `room`: cutting a subtree too big
-        # keeps its top instead of throwing the whole tree away (which cost go9 an encoding of the
-        # game's whole history and a root evaluation on its own, at a third of its moves).
+        # keeps its top instead of throwing the whole tree away (which costs an encoding of the
+        # game's whole history and a root evaluation on its own).
         keep = np.empty(self.capacity - room, np.int64)
         m, cut = tree_kernels.subtree(self.child, t, self.root[t], keep)
         self.cut[t] |= cut
@@ -254,9 +219,13 @@ class BatchedMCTS:
             self.stats.simulations += int(fresh.sum())
         self._set_root_priors(trees, noise)
         if self.gumbel:
-            self._start_gumbel(trees, remaining, noise)
-        if len(trees) >= 2 * PIPELINE_MIN_TREES and self._network_flops(trees[0]) >= PIPELINE_MIN_FLOPS:
-            self._pipelined_waves(trees, remaining)
+            self.gumbel_root.start(trees, self.legal[trees, self.root[trees]], remaining,
+                                   self.config.gumbel_considered, self.rng if noise else None)
+        if pays(len(trees), lambda: self._network_flops(trees[0])):
+            if self.pipeline is None:
+                self.pipeline = WavePipeline(self.evaluator, len(trees))
+            self.pipeline.run(trees, remaining, self.config.leaves_per_tree, self._start_wave, self._forward,
+                              self._end_wave)
             return
         while True:
             active = remaining > 0
@@ -306,7 +275,11 @@ class BatchedMCTS:
         that ends on an edge with no child yet gets the child here. Returns the leaves and the paths
         (nodes [k, depth], actions [k, depth], depths [k])."""
         k, cfg = len(trees), self.config
-        forced = self._gumbel_root_actions(trees) if self.gumbel else np.full(k, -1, np.int64)
+        if self.gumbel:
+            r = self.root[trees]
+            forced = self.gumbel_root.next_actions(trees, self.edges[trees, r], self.value[trees, r])
+        else:
+            forced = np.full(k, -1, np.int64)
         nodes = np.empty((k, self.capacity), np.int64)
         actions = np.empty((k, self.capacity), np.int64)
         depth, end, new = np.empty(k, np.int64), np.empty(k, np.int64), np.empty(k, np.int64)
@@ -408,118 +381,23 @@ class BatchedMCTS:
         self.stats.waves += 1
 
     def _network_flops(self, t: int) -> float:
-        """Floating-point operations of one network call on one position (counted once)."""
         if self._flops is None:
-            from torch.utils.flop_counter import FlopCounterMode
             r = self.root[t]
-            with FlopCounterMode(display=False) as counter:
-                self.evaluator.evaluate(self.root_x(t)[None], self.legal[t, r][None], self.player[t, r][None],
-                                        np.array([t]))
-            self._flops = float(counter.get_total_flops())
+            self._flops = network_flops(self.evaluator, self.root_x(t)[None], self.legal[t, r][None],
+                                        self.player[t, r][None], t)
         return self._flops
 
-    def _pipelined_waves(self, trees: np.ndarray, remaining: np.ndarray) -> None:
-        """Waves over groups of the trees in turn: while the network works on other groups' leaves
-        (on worker threads; torch releases the GIL), this thread selects, encodes and backs up one
-        group, so the Python work hides behind the network instead of adding to it."""
-        if self.streams is None:
-            self.streams = NetworkStreams(self._stream_count(len(trees)))
-        groups = np.array_split(np.arange(len(trees)), self.pipeline_groups(len(trees)))
-        # Every other group's call stays in flight (queued for a free stream), so a stream that
-        # finishes starts on the next group at once instead of waiting for this thread.
-        k, in_flight = self.config.leaves_per_tree, max(self.streams.count, len(groups) - 1)
-        pending: deque[tuple[int, _Wave, Future]] = deque()  # (group, wave, network call), oldest first
-
-        def end_oldest() -> None:
-            _, wave, result = pending.popleft()
-            self._end_wave(wave, result.result())
-
-        g = 0
-        while True:
-            while any(p[0] == g for p in pending):  # a group's wave ends before it starts another
-                end_oldest()
-            mine = groups[g][remaining[groups[g]] > 0]
-            if len(mine):
-                wave = self._start_wave(trees[mine], remaining[mine])
-                remaining[mine] -= np.minimum(remaining[mine], k)
-                pending.append((g, wave, self.streams.submit(self._forward, wave)))
-            elif not pending and not (remaining > 0).any():
-                return
-            # The next group's call is in flight before this thread waits, so its Python work
-            # always overlaps a network call.
-            while len(pending) > in_flight or (pending and not len(mine)):
-                end_oldest()
-            g = (g + 1) % len(groups)
-
-    def pipeline_groups(self, trees: int) -> int:
-        """How many groups pipelined waves split `trees` trees into: one per PIPELINE_GROUP trees,
-        and at least one per network stream (two at least)."""
-        return max(2, min(self.streams.count, trees // PIPELINE_MIN_TREES), trees // PIPELINE_GROUP)
-
-    def _stream_count(self, trees: int) -> int:
-        """Network streams for pipelined waves: one per torch thread on a CPU (each group of trees
-        keeping PIPELINE_MIN_TREES), one on an accelerator, which queues the calls anyway."""
-        if getattr(self.evaluator, "device", torch.device("cpu")).type != "cpu":
-            return 1
-        return max(1, min(torch.get_num_threads(), trees // PIPELINE_MIN_TREES))
-
-    # ---- Gumbel root search (sequential halving) --------------------------------------------
-
-    def _start_gumbel(self, trees: np.ndarray, simulations: np.ndarray, noise: bool) -> None:
-        legal = self.legal[trees, self.root[trees]]
-        g = self.rng.gumbel(size=legal.shape).astype(np.float32) if noise else np.zeros(legal.shape, np.float32)
-        self.gumbel_g[trees] = g
-        self.gumbel_k[trees] = 0
-        for i, t in enumerate(trees.tolist()):
-            m = min(self.config.gumbel_considered, int(legal[i].sum()))
-            self.gumbel_seq[t] = considered_visits(m, int(simulations[i]))
-
-    def _gumbel_scores(self, trees: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(g + logits + sigma(completed Q), logits + sigma(completed Q)) at the roots of `trees`.
-
-        Completed Q: a visited action's mean value, else the root's mixed value estimate; rescaled
-        to [0, 1] over legal actions; sigma(q) = (c_visit + max visits) * c_scale * q.
-        """
-        r = self.root[trees]
-        rows = self.edges[trees, r]
-        n, w, p, legal = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3] > 0
-        visited = n > 0
-        q = np.where(visited, w / np.maximum(n, 1.0), 0.0)
-        seen_prior = np.where(visited, p, 0.0)
-        weighted_q = (seen_prior * q).sum(1) / np.maximum(seen_prior.sum(1), 1e-12)
-        total = n.sum(1)
-        v_mix = (self.value[trees, r] + total * weighted_q) / (1.0 + total)
-        completed = np.where(visited, q, v_mix[:, None])
-        lo = np.where(legal, completed, np.inf).min(1, keepdims=True)
-        hi = np.where(legal, completed, -np.inf).max(1, keepdims=True)
-        completed = (completed - lo) / np.maximum(hi - lo, 1e-8)
-        sigma = (GUMBEL_C_VISIT + n.max(1, keepdims=True)) * GUMBEL_C_SCALE * completed
-        logits = np.log(np.maximum(p, 1e-12)) + sigma
-        return np.where(legal, self.gumbel_g[trees] + logits, -np.inf), np.where(legal, logits, -np.inf)
-
-    def _gumbel_root_actions(self, trees: np.ndarray) -> np.ndarray:
-        """The root action of each tree's next simulation: the best-scored action among those
-        holding the scheduled visit count, which halves the candidates phase by phase."""
-        k = self.gumbel_k[trees]
-        want = np.array([seq[min(i, len(seq) - 1)] if seq else 0
-                         for seq, i in zip((self.gumbel_seq[t] for t in trees.tolist()), k.tolist())])
-        self.gumbel_k[trees] += 1
-        scores, _ = self._gumbel_scores(trees)
-        n = self.N[trees, self.root[trees]]
-        due = np.where(n == want[:, None], scores, -np.inf)
-        return np.where(np.isfinite(due).any(1), due.argmax(1), scores.argmax(1))
+    # ---- Gumbel root search (engine/search/gumbel.py) ---------------------------------------
 
     def gumbel_action(self, t: int) -> int:
         """The action Gumbel search plays: the best-scored among the most visited."""
-        scores, _ = self._gumbel_scores(np.array([t]))
-        n = self.N[t, self.root[t]]
-        return int(np.where(n == n.max(), scores[0], -np.inf).argmax())
+        r = self.root[t]
+        return self.gumbel_root.action(t, self.edges[t, r], self.value[t, r])
 
     def improved_policy(self, t: int) -> np.ndarray:
         """Gumbel's policy target: softmax(logits + sigma(completed Q)) over legal actions."""
-        _, logits = self._gumbel_scores(np.array([t]))
-        z = np.exp(logits[0] - logits[0].max())
-        return (z / z.sum()).astype(np.float32)
+        r = self.root[t]
+        return improved_policy(self.edges[t, r], self.value[t, r])
 
     # ---- results ----------------------------------------------------------------------------
 

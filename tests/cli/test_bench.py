@@ -25,8 +25,8 @@ def test_bench_mcts_reports_a_consistent_ratio():
 
 def test_bench_mcts_of_a_pipelined_search_measures_its_group_batch(monkeypatch):
     """A pipelined search's calls carry one group of trees; the ceiling covers that batch size."""
-    from engine.search import mcts
-    monkeypatch.setattr(mcts, "PIPELINE_MIN_FLOPS", 0)
+    from engine.search import pipeline
+    monkeypatch.setattr(pipeline, "PIPELINE_MIN_FLOPS", 0)
     r = bench.bench_mcts("tic_tac_toe", seconds=0.5, trees=24, processes=1)
     one = r["one_process"]
     assert r["actors"] is None and one["network_streams"] >= 1 and one["simulations_per_second"] > 0

@@ -1,4 +1,4 @@
-"""engine.checkpoint: snapshot files on disk, read back with torch.load(weights_only=True)."""
+"""engine/nn/checkpoint.py: snapshot files on disk, read back with torch.load(weights_only=True)."""
 
 from __future__ import annotations
 

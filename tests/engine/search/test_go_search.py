@@ -1,4 +1,4 @@
-"""engine/go_search.py: Go's array-backed search is the same search as BatchedMCTS over OpenSpiel states."""
+"""engine/search/go.py: Go's array-backed search is the same search as BatchedMCTS over OpenSpiel states."""
 import dataclasses
 
 import numpy as np

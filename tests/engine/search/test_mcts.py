@@ -1,4 +1,4 @@
-"""engine.mcts: batched PUCT search on real OpenSpiel games with a small untrained network.
+"""engine/search/mcts.py: batched PUCT search on real OpenSpiel games with a small untrained network.
 
 Besides the direct checks (visit totals, legality, wins found, reuse, noise), every test walks the
 trees with `check_tree`, which verifies the exact bookkeeping identities of the search:
@@ -20,7 +20,7 @@ import pytest
 
 import games
 from engine.config import SearchConfig
-from engine.search import mcts as mcts_module
+from engine.search import pipeline as pipeline_module
 from engine.search.mcts import BatchedMCTS
 
 
@@ -443,16 +443,6 @@ def test_chance_outcome_after_a_move_is_independent_of_the_search(make_evaluator
 
 # ---- Gumbel root search --------------------------------------------------------------------------
 
-def test_considered_visits_halves_the_candidates():
-    from engine.search.mcts import considered_visits
-    seq = considered_visits(4, 16)
-    assert len(seq) == 16
-    # Phase 1 visits each of the 4 candidates once per round; later phases ask for higher counts.
-    assert seq[:4] == (0, 0, 0, 0) and max(seq) > 1
-    assert considered_visits(1, 5) == (0, 1, 2, 3, 4)  # a single candidate takes every visit
-    assert all(b <= a + 1 for a, b in zip(seq, seq[1:]))
-
-
 @pytest.mark.parametrize("name", sorted(WINS))
 def test_gumbel_search_plays_the_win_and_its_policy_target_favours_it(name, make_evaluator):
     spec, m = make_search(make_evaluator, name, num_trees=2, simulations=32, root="gumbel")
@@ -492,12 +482,12 @@ def test_pipelined_waves_search_as_one_batch_does(name, streams, group, groups, 
     """Groups of the trees taking turns (network calls on worker threads; with more groups than
     streams, calls queue for a free stream) give each tree the same search as waves over all trees
     at once: a tree's simulations depend on its own arrays only."""
-    monkeypatch.setattr(mcts_module.BatchedMCTS, "_stream_count", lambda self, trees: streams)
-    monkeypatch.setattr(mcts_module, "PIPELINE_GROUP", group)
+    monkeypatch.setattr(pipeline_module, "stream_count", lambda evaluator, trees: streams)
+    monkeypatch.setattr(pipeline_module, "PIPELINE_GROUP", group)
     n = 40
     results = []
     for pipelined in (True, False):
-        monkeypatch.setattr(mcts_module, "PIPELINE_MIN_FLOPS", 0 if pipelined else float("inf"))
+        monkeypatch.setattr(pipeline_module, "PIPELINE_MIN_FLOPS", 0 if pipelined else float("inf"))
         spec, m = make_search(make_evaluator, name, num_trees=n, simulations=30)
         openings = [play(spec, [t % spec.num_actions]) for t in range(n)]
         for t, state in enumerate(openings):
@@ -507,9 +497,9 @@ def test_pipelined_waves_search_as_one_batch_does(name, streams, group, groups, 
         for t in range(n):
             check_tree(m, t)
         results.append((np.stack([m.visit_counts(t) for t in range(n)]), m.stats.simulations, m.stats.evaluations))
-        assert (m.streams is not None) == pipelined
+        assert (m.pipeline is not None) == pipelined
         if pipelined:
-            assert m.streams.count == streams and m.pipeline_groups(n) == groups
+            assert m.pipeline.streams.count == streams and m.pipeline.groups(n) == groups
         assert m._flops > 0  # counted from a real forward pass
     (v1, s1, e1), (v2, s2, e2) = results
     assert s1 == s2 and e1 == e2
