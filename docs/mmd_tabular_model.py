@@ -1,4 +1,4 @@
-"""A tabular model of the MMD learner's update (engine/mmd.py), for trying its settings in a minute.
+"""A tabular model of the MMD learner's update (engine/train/mmd.py), for trying its settings in a minute.
 
 The learner's step on a table instead of networks, with the critic replaced by the exact action
 values of the behaviour policy (OpenSpiel's TreeWalkCalculator) plus Gaussian noise of the

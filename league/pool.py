@@ -3,7 +3,7 @@
 The pool is a list of (agent, learner step) in `<run>/pool.json` (written atomically), in the order
 they joined. Main's snapshots join on a cadence (every `league.pool_every` learner steps) or, with
 `league.gate = true`, when the current policy passes an SPRT against main's newest member
-(league.evaluator runs the gate); exploiters' snapshots join by their own rule (league/roles.py).
+(league.rater runs the gate); exploiters' snapshots join by their own rule (league/roles.py).
 Past the size cap each agent's members are thinned on a log scale of its steps: the member whose
 removal leaves the smallest gap in log(step) goes, so recent history stays dense and old history
 keeps sparse coverage; an agent's first member (the anchor of its history) and newest are never

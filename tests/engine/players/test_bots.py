@@ -261,7 +261,7 @@ def test_ismcts_refuses_simultaneous_moves():
 
 
 def test_ismcts_plays_games_openspiel_cannot_resample():
-    """Phantom tic-tac-toe lacks ResampleFromInfostate: worlds come from engine.world_sampler."""
+    """Phantom tic-tac-toe lacks ResampleFromInfostate: worlds come from engine.players.world_sampler."""
     spec = games.load("phantom_ttt")
     bot = load_bot("ismcts:20@seed=3", spec)
     assert isinstance(bot, SampledISMCTSBot)
