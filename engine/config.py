@@ -11,8 +11,12 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
 from engine.errors import ArenaError
+
+if TYPE_CHECKING:
+    from engine.train.kinds import LearnerKind
 
 
 class ConfigError(ArenaError):
@@ -103,7 +107,7 @@ class LeagueConfig:
 
 @dataclass
 class MMDConfig:
-    """Magnetic mirror descent (engine/mmd.py), the learner of imperfect-information games.
+    """Magnetic mirror descent (engine/train/mmd.py), the learner of imperfect-information games.
 
     Each update is one mirror-descent step on every information state the fresh games reached:
     pi' ∝ (pi * magnet^(alpha*eta) * exp(eta*Q))^(1/(1+alpha*eta)), Q from a critic fitted to the
@@ -120,12 +124,11 @@ class MMDConfig:
     # The critic also learns from the games of this many earlier updates: the policy moves little
     # per update, and four times the data quarters the variance its noise adds to each step.
     critic_updates: int = 4
-    # The actors' behaviour (engine.mmd.behaviour): `exploration` of the uniform policy mixed in,
+    # The actors' behaviour (engine.train.mmd.behaviour): `exploration` of the uniform policy mixed in,
     # then each legal action raised to `exploration_floor` of the uniform policy where below. The
     # floor keeps every action tried, so the critic's value of it stays checked against real
     # returns; the small mix damps the critic's noise. Only the behaviour carries them: the policy
-    # that snapshots play and NashConv measures does not. A 3% mix (the floor's predecessor) held
-    # Leduc at NashConv 0.35 even with exact values; the tabular model puts this pair at 0.2-0.3.
+    # that snapshots play and NashConv measures does not.
     exploration: float = 0.01
     exploration_floor: float = 0.03
     # Returns are divided by this before the critic sees them, so step_size means the same across
@@ -150,28 +153,14 @@ class RunConfig:
     mmd: MMDConfig = field(default_factory=MMDConfig)
 
 
-# Defaults of every game an imperfect-information learner serves, before the preset's own table.
-LEARNER_DEFAULTS: dict[str, dict[str, Any]] = {
-    "mmd": {
-        "network": {"kind": "mlp", "hidden": 128, "layers": 2},
-        "selfplay": {"concurrent_games": 256, "flush_games": 2048, "flush_seconds": 0.5},
-        "train": {"batch_size": 512, "learning_rate": 1e-3, "weight_decay": 0.0, "window": 200_000,
-                  "snapshot_every": 1},
-        # Rating poker needs many hands: the evaluator plays more games a pairing.
-        "league": {"pool_every": 20, "self_play": 1.0, "anchors": ["random"], "eval_games": 200,
-                   "eval_opening_plies": 0},
-    },
-}
-
-
-# Per-preset defaults, applied before the user's TOML. Sized for a 2-core CPU; a GPU affords more.
+# Per-preset defaults, applied after the learner's (engine/train/kinds.py) and before the user's TOML. Sized for a 2-core CPU; a GPU affords more.
 GAME_DEFAULTS: dict[str, dict[str, Any]] = {
     "tic_tac_toe": {
         "network": {"kind": "resnet", "channels": 32, "blocks": 2, "hidden": 64},
         "search": {"simulations": 25, "dirichlet_alpha": 1.0, "win_check": True},
         "selfplay": {"temperature_moves": 3, "concurrent_games": 64},
-        # The default 100k-position window: 20k held only the last 20 s of games, and from about
-        # 9,000 steps on the net forgot the lines after rare openings (docs/benchmarks.md, tttT).
+        # The default 100k-position window: a smaller one soon holds only the last seconds of games,
+        # and the net forgets the lines after rare openings (docs/benchmarks.md).
         "train": {"min_positions": 500, "snapshot_every": 100, "batch_size": 128},
         "league": {"pool_every": 300, "anchors": ["random", "minimax"]},
     },
@@ -180,8 +169,7 @@ GAME_DEFAULTS: dict[str, dict[str, Any]] = {
         "search": {"simulations": 50, "dirichlet_alpha": 1.0, "win_check": True},
         # 64 games a batch keeps the time from a weight update to games that use it short.
         "selfplay": {"temperature_moves": 8, "concurrent_games": 64},
-        # q_mix 0.5 and a 50k window: 0.58 vs mcts:1000 after 2,958 games, where z-only targets over
-        # 100k positions reached 0.50 after 4,829 (docs/benchmarks.md).
+        # q_mix 0.5 and a 50k window learn faster than z-only targets over 100k positions (docs/benchmarks.md).
         "train": {"window": 50_000, "max_reuse": 10.0, "snapshot_every": 50, "q_mix": 0.5},
         "league": {"pool_every": 500, "self_play": 0.8, "anchors": ["random", "mcts:1000"]},
     },
@@ -198,27 +186,24 @@ GAME_DEFAULTS: dict[str, dict[str, Any]] = {
     # Exact-Q sweeps on the tabular games chose these (docs/benchmarks.md): Kuhn's few states
     # converge fastest with a stronger magnet that moves often; Leduc takes the defaults.
     # Kuhn's twelve states are all visited thousands of times an update: no floor and no older
-    # games for the critic needed, and its equilibrium has pure choices a floor would blur (0.009
-    # NashConv in 5 minutes with exactly this table).
+    # games for the critic needed, and its equilibrium has pure choices a floor would blur.
     "kuhn_poker": {"mmd": {"magnet_every": 10, "magnet_weight": 0.2, "exploration": 0.0, "exploration_floor": 0.0,
                            "critic_updates": 0}},
-    # Leduc: twice the positions an update halve the critic's noise; at 20,000 its iterates sat at
-    # 0.25-0.35 from ~300 updates on and spiked past 0.7 (leducB against leducC, docs/benchmarks.md).
+    # Leduc: twice the positions an update halve the critic's noise, which otherwise sets off
+    # spikes in NashConv (docs/benchmarks.md).
     "leduc_poker": {"mmd": {"positions_per_update": 40_000}},
     "holdem_limit": {"mmd": {"return_scale": 40.0}},  # two big bets
     "go9": {
         "network": {"kind": "resnet", "channels": 64, "blocks": 6, "hidden": 128},
         "search": {"simulations": 100, "dirichlet_alpha": 0.2},
-        # 128 games: two groups of 64 trees in the pipelined search (engine/search/pipeline.py, PIPELINE_GROUP);
-        # 2-core AMX CPU: 64 games 8.2k-8.5k simulations/s, 128 10.3k-12.1k, 256 11.2k-14.2k. More games
-        # search faster, but each actor's first games end later (256: a few minutes).
+        # 128 games: two groups of 64 trees in the pipelined search (engine/search/pipeline.py, PIPELINE_GROUP).
+        # More games search faster, but each actor's first games end later (docs/benchmarks.md).
         "selfplay": {"temperature_moves": 16, "concurrent_games": 128},
     },
     "go13": {
         "network": {"kind": "resnet", "channels": 96, "blocks": 8, "hidden": 128},
         "search": {"simulations": 200, "dirichlet_alpha": 0.1},
-        # 128 games would search 22% faster (3,640 against 2,988 simulations/s, 2-core AMX CPU), but
-        # an actor's first games would then end after about 50 minutes instead of 13
+        # More games would search faster, but an actor's first games would end far later (docs/benchmarks.md).
         "selfplay": {"temperature_moves": 24, "concurrent_games": 32},
     },
     "go19": {
@@ -273,21 +258,25 @@ def _apply(obj: Any, values: dict[str, Any], where: str) -> None:
 
 
 def default_config(game: str) -> RunConfig:
-    """The defaults for a game: the preset's table if it has one (parameters stripped: go9(komi=6.5) -> go9)."""
+    """The defaults for a game: its learner's, then the preset's table if it has one (parameters
+    stripped: go9(komi=6.5) -> go9)."""
     config = RunConfig(game=game)
-    learner = _learner_of(game)
-    if learner in LEARNER_DEFAULTS:
-        _apply(config, LEARNER_DEFAULTS[learner], "")
+    kind = _learner_of(game)
+    if kind is not None:
+        _apply(config, kind.defaults, "")
     _apply(config, GAME_DEFAULTS.get(game.split("(")[0], {}), "")
     return config
 
 
-def _learner_of(game: str) -> str | None:
+def _learner_of(game: str) -> LearnerKind | None:
+    """The game's learner kind, or None (a bad name, or a game no learner serves)."""
     import games  # the catalogue loads OpenSpiel; only needed here
+    from engine.train.kinds import learner_kind  # its learners import this module
     try:
-        return games.load(game).learner
+        spec = games.load(game)
     except games.GameError:
         return None  # the caller reports the bad name
+    return learner_kind(spec.learner) if spec.learner else None
 
 
 def resolve(game: str | None, overrides: dict[str, Any] | None = None) -> RunConfig:
@@ -299,24 +288,31 @@ def resolve(game: str | None, overrides: dict[str, Any] | None = None) -> RunCon
     if not game:
         raise ConfigError("no game given: pass GAME on the command line or set game = \"...\" in the config")
     config = default_config(game)
-    learner = _learner_of(game)
-    if learner == "mmd" and "search" in overrides:
-        raise ConfigError(f"[search] sets the tree search of perfect-information games; {game} is learned by mmd "
-                          "with no tree search (it would see hidden information): remove [search], tune [mmd]")
-    if learner == "alphazero" and "mmd" in overrides:
-        raise ConfigError(f"[mmd] is for imperfect-information games; {game} is learned by alphazero: "
-                          "remove [mmd], tune [search] and [train]")
+    kind = _learner_of(game)
+    if kind is not None:
+        _check_learner(kind, overrides, game)
     _apply(config, overrides, "")
-    _check_league(config.league, game, learner)
+    if kind is not None:
+        _check_league(kind, config.league, game)
     return config
 
 
-def _check_league(league: LeagueConfig, game: str, learner: str | None) -> None:
-    """Settings that depend on the game's learner: exploiters need AlphaZero's off-policy learner
-    (MMD learns only from the games of its current policy, and keeps no replay of an opponent's)."""
-    if learner == "mmd" and (league.main_exploiters or league.league_exploiters):
-        raise ConfigError(f"league.main_exploiters and league.league_exploiters need the alphazero learner; {game} "
-                          "is learned by mmd: set both to 0 (or remove them)")
+def _check_learner(kind: LearnerKind, overrides: dict[str, Any], game: str) -> None:
+    """Refuse the sections only another learner reads."""
+    from engine.train.kinds import LEARNERS
+    for other in LEARNERS.values():
+        if other.section != kind.section and other.section in overrides:
+            raise ConfigError(f"[{other.section}] {other.section_use}; {game} is learned by {kind.name}{kind.about}: "
+                              f"remove [{other.section}], tune {kind.tune}")
+
+
+def _check_league(kind: LearnerKind, league: LeagueConfig, game: str) -> None:
+    """Exploiters need a learner that allows them (see engine.train.kinds.LearnerKind.exploiters)."""
+    from engine.train.kinds import LEARNERS
+    if not kind.exploiters and (league.main_exploiters or league.league_exploiters):
+        able = " or ".join(k.name for k in LEARNERS.values() if k.exploiters)
+        raise ConfigError(f"league.main_exploiters and league.league_exploiters need the {able} learner; {game} "
+                          f"is learned by {kind.name}: set both to 0 (or remove them)")
 
 
 def read_toml(path: str | os.PathLike) -> dict[str, Any]:

@@ -7,9 +7,10 @@ board symmetry per position. With `networks = "per_player"` each seat's network 
 seat's positions. The learner's full state (weights, optimizer, step, sample count) is saved next
 to each snapshot, so a resumed run continues where it stopped.
 
-One Learner trains one agent of the league (league/roles.py): main, whose home is the run
-directory, or an exploiter, whose home is `agents/<name>/` with the same layout and a seed of its
-own. `reset` gives an exploiter fresh weights and optimizer after its snapshot joins the pool.
+A Learner knows its home directory and seed, not what it is for: the league gives each of its
+agents one (league/run/session.py). `reset` restarts from fresh weights and optimizer, and from
+then on trains only on the games the fresh weights play; `extra_state` keeps its owner's counters
+with the learner state, so they survive kills as the weights do.
 """
 from __future__ import annotations
 
@@ -25,10 +26,11 @@ from engine.nn import checkpoint
 from engine.config import RunConfig
 from engine.nn import low_precision
 from engine.nn import build
-from engine.train.selfplay import store_meta
+from engine.train.actor import store_meta
 from engine.data import Batch, ReplayWindow
 
 STATE_FILE = "learner.pt"
+EXTRA_STATE_KEY = "role"  # extra_state's key in STATE_FILE, as runs written before have it
 
 
 def augment(batch: Batch, symmetries, rng: np.random.Generator) -> Batch:
@@ -51,7 +53,7 @@ def networks(spec, config: RunConfig, device: torch.device) -> tuple[list[torch.
     """The learner's networks (one shared, or one per seat with `networks = "per_player"`) and an
     AdamW optimizer for each."""
     count = spec.num_players if config.networks == "per_player" else 1
-    # NHWC weights, as the evaluator's copies are: go9's training step 162 -> 124 ms in bfloat16 (2 cores)
+    # NHWC weights, as the evaluator's copies are: bfloat16 convolutions run faster on them
     models = [build(config.network, spec.encoder.shape, spec.num_actions).to(device, memory_format=torch.channels_last)
               for _ in range(count)]
     optimizers = [torch.optim.AdamW(m.parameters(), lr=config.train.learning_rate,
@@ -60,10 +62,12 @@ def networks(spec, config: RunConfig, device: torch.device) -> tuple[list[torch.
 
 
 class Learner:
+    """The AlphaZero learner (an engine.train.kinds.RestartableLearner)."""
+
     def __init__(self, spec, config: RunConfig, run_dir: Path, device: torch.device | None = None,
                  seed: int | None = None) -> None:
-        """`run_dir`: the agent's home (snapshots/, trajectories/, learner.pt); `seed`: the agent's
-        (default: the run's)."""
+        """`run_dir`: its home (snapshots/, trajectories/, learner.pt); `seed`: its own (default:
+        the run's)."""
         self.spec = spec
         self.config = config
         self.run_dir = Path(run_dir)
@@ -72,8 +76,7 @@ class Learner:
         torch.manual_seed(self.seed)
         self.models, self.optimizers = networks(spec, config, self.device)
         # Mixed precision where the hardware multiplies bfloat16 natively: forward and backward in
-        # bfloat16, weights, optimizer and losses in float32 (go9, batch 256, 2-core AMX CPU:
-        # 291 -> 124 ms a step with NHWC; connect_four 78 -> 39 ms).
+        # bfloat16, weights, optimizer and losses in float32.
         self.low_precision = low_precision(self.device)
         self.window = ReplayWindow(self.run_dir / "trajectories", store_meta(spec), config.train.window)
         self.rng = np.random.default_rng(self.seed + 7919)
@@ -82,7 +85,7 @@ class Learner:
         self.last_losses: dict[str, float] = {}
         self.since = 0  # train only on games of weights from this step on: set by `reset`
         self.resets = 0
-        self.role: dict[str, int] = {}  # the league's bookkeeping of this agent, saved with its weights
+        self.extra_state: dict[str, int] = {}  # the owner's counters, saved and resumed with the weights
         # The reuse cap counts positions across sessions: `_counted` from earlier sessions (and
         # since the last reset), plus this session's loads after `_base`. A resumed window reloads
         # only the newest `train.window` positions, which were counted already; were they counted
@@ -108,7 +111,7 @@ class Learner:
         self._counted = int(data.get("counted", math.ceil(self.samples / self.config.train.max_reuse)))
         self._base = None
         self.since, self.resets = int(data.get("since", 0)), int(data.get("resets", 0))
-        self.role = dict(data.get("role", {}))
+        self.extra_state = dict(data.get(EXTRA_STATE_KEY, {}))
         return True
 
     def reset(self) -> None:
@@ -131,7 +134,7 @@ class Learner:
         """
         checkpoint.atomic_save({
             "step": self.step, "samples": self.samples, "counted": self.counted_positions,
-            "since": self.since, "resets": self.resets, "role": self.role,
+            "since": self.since, "resets": self.resets, EXTRA_STATE_KEY: self.extra_state,
             "weights": checkpoint.state_dicts(self.models),
             "optimizers": [opt.state_dict() for opt in self.optimizers],
         }, self.run_dir / STATE_FILE)

@@ -1,7 +1,7 @@
 """Magnetic mirror descent (Sokota et al., ICLR 2023): the learner of imperfect-information games.
 
 No search over hidden state: actors sample actions from the policy network on their information
-states (engine/policy_actor.py) and store the games in the HDF5 store like any other. One update
+states (engine/train/policy_actor.py) and store the games in the HDF5 store like any other. One update
 of this learner is one mirror-descent step, and publishes one snapshot:
 
 1. wait for `mmd.positions_per_update` positions played by the current policy pi_t (on-policy:
@@ -16,23 +16,20 @@ of this learner is one mirror-descent step, and publishes one snapshot:
    approach a Nash equilibrium instead of a regularized one.
    The actors' behaviour sigma_t keeps every legal action at `mmd.exploration_floor` (3%) of the
    uniform policy at least, so none is ever dropped from the data: a dropped action is never
-   sampled again, and the critic's error on it would then go uncorrected (Leduc drifted back up
-   from NashConv 0.6 without it). The floor only raises what falls below it; a smaller
-   `mmd.exploration` (1%) of the uniform policy is mixed into all of sigma_t, which damps the
-   critic's noise. The step starts from sigma_t, and pulls towards the magnet's behaviour; the
-   policies a snapshot holds are without floor or mix. The floor replaced a 3% mix, whose steady
-   pull towards uniform held Leduc's iterates at an equilibrium of the perturbed game (NashConv
-   0.35 even with exact Q).
+   sampled again, and the critic's error on it would then go uncorrected. The floor only raises
+   what falls below it (a mix would pull every iterate towards uniform, to an equilibrium of the
+   perturbed game); a smaller `mmd.exploration` (1%) of the uniform policy is mixed into all of
+   sigma_t, which damps the critic's noise. The step starts from sigma_t, and pulls towards the
+   magnet's behaviour; the policies a snapshot holds are without floor or mix.
 4. publish a snapshot holding pi_{t+1} (the actors' next policy) and, as the output policy that
    bots, ratings and pool opponents play, the magnet, moved 1/`magnet_every` of the way to pi_{t+1}.
-   The average is steadier than the iterates: on Leduc the iterates spiked to NashConv 0.40 where
-   the magnet stayed under 0.30 (a magnet that jumped to the policy every 30 updates instead set
-   off spikes past 0.5 one to six updates after most jumps; docs/benchmarks.md).
+   The average is steadier than the iterates, and than a magnet that jumps to the policy now and
+   then (docs/benchmarks.md).
 
 Why MMD here and not NFSP or deep CFR: it converges in its last iterate (no average-policy
 network to train: the magnet it keeps anyway serves as the output), needs only on-policy
 trajectories (what the league's actors already produce), and one closed-form target per state makes each update a
-supervised fit. On tabular Leduc with exact Q this step size reaches NashConv 0.25 in 200 updates.
+supervised fit.
 """
 from __future__ import annotations
 
@@ -50,7 +47,7 @@ from engine.train import exploitability
 from engine import rundir
 from engine.config import RunConfig
 from engine.train.alphazero import networks
-from engine.train.selfplay import store_meta
+from engine.train.actor import store_meta
 from engine.data import Batch, ReplayWindow, list_segments
 
 STATE_FILE = "learner.pt"
@@ -107,8 +104,9 @@ def _log_policy(model: torch.nn.Module, x: torch.Tensor, legal: torch.Tensor, mi
 
 
 class MMDLearner:
-    """Same face as engine.learner.Learner (resume, publish, refresh, ready, train_step), so the
-    league runner drives either."""
+    """The MMD learner (an engine.train.kinds.LearnerProtocol, as engine.train.alphazero.Learner is)."""
+
+    since = 0  # it never restarts fresh; `ready` and `train_step` pick the current weights' games
 
     def __init__(self, spec, config: RunConfig, run_dir: Path, device: torch.device | None = None) -> None:
         self.spec = spec
@@ -157,7 +155,7 @@ class MMDLearner:
         return True
 
     def publish(self) -> Path:
-        """Learner state first, then the snapshot (see engine.learner.Learner.publish for why)."""
+        """Learner state first, then the snapshot (see engine.train.alphazero.Learner.publish for why)."""
         checkpoint.atomic_save(self._state(), self.run_dir / STATE_FILE)
         path = checkpoint.snapshot_path(self.run_dir, self.step)
         checkpoint.save_snapshot(path, self.spec.game_string, self.config.network, tuple(self.spec.encoder.shape),

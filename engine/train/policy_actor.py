@@ -5,9 +5,9 @@ player is encoded from that player's information state, one network call per eva
 them all, and each samples its action from the masked policy. Chance outcomes are sampled from
 OpenSpiel's listed probabilities. The learning side plays its behaviour policy: `mmd.exploration`
 of the uniform policy mixed in and every legal action kept at `mmd.exploration_floor` of it at
-least (engine.mmd.behaviour says why). Stored positions carry that behaviour policy (`policy`)
+least (engine.train.mmd.behaviour says why). Stored positions carry that behaviour policy (`policy`)
 and the action played; against a pool opponent only the learning side's positions are stored.
-Same face as engine.selfplay.SelfPlayActor, so the league runner drives either.
+Same face as engine.train.selfplay.SelfPlayActor (engine.train.actor.Actor), so the league runner drives either.
 """
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ import numpy as np
 import torch
 
 from engine.config import RunConfig
-from engine.nn import Evaluator
-from engine.train.mmd import behaviour
-from engine.train.selfplay import LeagueActor, OpponentSource, _Game
 from engine.data import Trajectory
+from engine.nn import Evaluator
+from engine.train.actor import Actor, GameLog, OpponentSource
+from engine.train.mmd import behaviour
 
 
-class PolicyActor(LeagueActor):
+class PolicyActor(Actor):
     """Plays `selfplay.concurrent_games` games at a time with the evaluator's current weights."""
 
     def __init__(self, spec, evaluator: Evaluator, config: RunConfig, rng: np.random.Generator,
@@ -35,7 +35,7 @@ class PolicyActor(LeagueActor):
             self._new_game(t)
 
     def _new_game(self, t: int) -> None:
-        self.games[t] = _Game()
+        self.games[t] = GameLog()
         state = self.spec.game.new_initial_state()
         self.states[t] = state
         self._resolve_chance(state)

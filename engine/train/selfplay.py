@@ -5,31 +5,22 @@ carries a leaf of every game), pick their moves, and a finished game is handed t
 replaced by a new one at once. Policy targets are the root visit distributions; with playout-cap
 randomization (KataGo) only full searches, which also carry root noise, become policy targets.
 
-League games: given an `OpponentSource`, each new game asks it for an opponent (a past snapshot, or
-None for self-play). The opponent's moves are searched in a second BatchedMCTS whose evaluator routes
-each game to its opponent's network; only the learning side's positions are stored.
+Against opponents (engine/train/actor.py): a game's opponent moves are searched in a second
+BatchedMCTS whose evaluator routes each game to its opponent's network.
 """
 from __future__ import annotations
 
 import dataclasses
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 
 from engine.config import RunConfig
-from engine.nn import Evaluator, RoutedEvaluator
+from engine.data import Trajectory
+from engine.nn import Evaluator
 from engine.search import make_search, most_visited
-from engine.data import Trajectory, StoreMeta
-
-
-def store_meta(spec) -> StoreMeta:
-    """What the trajectory store of a game's runs holds, from its encoder."""
-    return StoreMeta(game_string=spec.game_string, obs_shape=tuple(spec.encoder.shape),
-                     obs_dtype=np.dtype(spec.encoder.dtype).name, num_actions=spec.num_actions,
-                     num_players=spec.num_players, encoder=spec.encoder.name)
+from engine.train.actor import Actor, GameLog, OpponentSource
 
 
 def pick_action(visits: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
@@ -40,93 +31,7 @@ def pick_action(visits: np.ndarray, temperature: float, rng: np.random.Generator
     return int(rng.choice(len(p), p=p / p.sum()))
 
 
-@dataclass
-class _Game:
-    obs: list = field(default_factory=list)
-    legal: list = field(default_factory=list)
-    policy: list = field(default_factory=list)
-    action: list = field(default_factory=list)
-    player: list = field(default_factory=list)
-    target: list = field(default_factory=list)
-    root_value: list = field(default_factory=list)
-
-
-class OpponentSource(Protocol):
-    """Matchmaking as the actor sees it."""
-
-    def pick(self, rng: np.random.Generator) -> tuple[str, int | None] | None:
-        """The opponent of a new game: (player spec, its seat or None for either), or None for a
-        game against itself."""
-
-    def evaluator(self, name: str) -> Evaluator:
-        """The network of a picked opponent."""
-
-
-class OpponentSlots:
-    """Who plays the other side of each concurrent game: a pool member picked by the source at the
-    game's start (None: self-play), its seat, and a RoutedEvaluator holding the networks of the
-    members in play, so their positions still go out in one call per network."""
-
-    def __init__(self, source: OpponentSource | None, n: int, num_players: int) -> None:
-        self.source = source
-        self.num_players = num_players
-        self.name: list[str | None] = [None] * n
-        self.seat = np.full(n, -1, np.int64)
-        self.routed = RoutedEvaluator(n)
-        self._keys: dict[str, int] = {}
-
-    def assign(self, t: int, rng: np.random.Generator) -> bool:
-        """Pick game t's opponent; True when it has one."""
-        picked = self.source.pick(rng) if self.source is not None else None
-        name, seat = picked if picked is not None else (None, None)
-        self.name[t] = name
-        if name is None:
-            self.seat[t] = -1
-            return False
-        if name not in self._keys:
-            in_use = set(self.name)
-            for old in [k for k in self._keys if k not in in_use]:  # drop networks no game plays
-                self.routed.evaluators.pop(self._keys.pop(old))
-            key = max(self._keys.values(), default=-1) + 1
-            self._keys[name] = key
-            self.routed.evaluators[key] = self.source.evaluator(name)
-        self.routed.route[t] = self._keys[name]
-        self.seat[t] = rng.integers(self.num_players) if seat is None else seat
-        return True
-
-
-@dataclass
-class ActorStats:
-    games: int = 0
-    positions: int = 0
-    moves: int = 0
-
-
-class LeagueActor:
-    """What every actor shares: the concurrent games' opponent slots, the name and weights version
-    written into each game, and the throughput counters. Subclasses play `step(on_game)`."""
-
-    def __init__(self, spec, config: RunConfig, rng: np.random.Generator, participant: str,
-                 opponents: OpponentSource | None) -> None:
-        self.spec = spec
-        self.config = config
-        self.rng = rng
-        self.participant = participant  # the learning side's player spec, e.g. "run:step-400"
-        self.learner_step = 0  # weights version, recorded with each game
-        self.games = [_Game() for _ in range(config.selfplay.concurrent_games)]
-        self.slots = OpponentSlots(opponents, len(self.games), spec.num_players)
-        self.opponent, self.opponent_seat = self.slots.name, self.slots.seat
-        self.stats = ActorStats()
-
-    def participants(self, t: int) -> list[str]:
-        """The player spec of each seat of game t."""
-        names = [self.participant] * self.spec.num_players
-        if self.opponent[t] is not None:
-            names[self.opponent_seat[t]] = self.opponent[t]
-        return names
-
-
-class SelfPlayActor(LeagueActor):
+class SelfPlayActor(Actor):
     """Plays `selfplay.concurrent_games` games at a time with the evaluator's current weights."""
 
     def __init__(self, spec, evaluator: Evaluator, config: RunConfig, rng: np.random.Generator,
@@ -142,7 +47,7 @@ class SelfPlayActor(LeagueActor):
             self._new_game(t)
 
     def _new_game(self, t: int) -> None:
-        self.games[t] = _Game()
+        self.games[t] = GameLog()
         self.mcts.reset(t, self.spec.game.new_initial_state())
         if self.slots.assign(t, self.rng):
             self.opponent_mcts.reset(t, self.spec.game.new_initial_state())
@@ -151,7 +56,7 @@ class SelfPlayActor(LeagueActor):
     def simulations(self) -> int:
         return self.mcts.stats.simulations
 
-    def _temperature(self, game: _Game, ply: int) -> float:
+    def _temperature(self, game: GameLog, ply: int) -> float:
         return 1.0 if ply < self.config.selfplay.temperature_moves else 0.0
 
     def step(self, on_game: Callable[[Trajectory], None]) -> None:

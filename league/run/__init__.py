@@ -1,5 +1,10 @@
-"""The league runner: preparing a run directory, the session that trains and publishes, the actor
-processes, and the progress it reports."""
-from league.run.runner import LeagueRun, prepare_run
+"""The league runner: preparing a run directory (prepare), the session that trains and publishes
+(session), the actor processes (actor_process), the bridge from the trajectory store to the ledger
+(recorder), and the progress a session reports (progress)."""
+from league.run.actor_process import AgentActor, actor_main
+from league.run.prepare import prepare_run
+from league.run.progress import Progress
+from league.run.recorder import TrainingRecorder, reconcile
+from league.run.session import LeagueRun
 
-__all__ = ["LeagueRun", "prepare_run"]
+__all__ = ["AgentActor", "LeagueRun", "Progress", "TrainingRecorder", "actor_main", "prepare_run", "reconcile"]

@@ -9,6 +9,7 @@ import pytest
 import games
 from engine import config as cfg
 from engine.config import ConfigError, RunConfig
+from engine.train.kinds import learner_kind
 
 
 def _one_line(exc: pytest.ExceptionInfo) -> str:
@@ -29,7 +30,7 @@ def test_defaults_per_preset_apply_the_table(preset):
             assert getattr(getattr(config, section), key) == value, f"{preset}: {section}.{key}"
     # Keys the table does not set keep the defaults of the game's learner (the dataclasses', for alphazero).
     base = RunConfig()
-    cfg._apply(base, cfg.LEARNER_DEFAULTS.get(games.load(preset).learner, {}), "")
+    cfg._apply(base, learner_kind(games.load(preset).learner).defaults, "")
     for section in ("network", "search", "selfplay", "train", "mmd"):
         for f in dataclasses.fields(getattr(base, section)):
             if f.name not in table.get(section, {}):
@@ -38,7 +39,7 @@ def test_defaults_per_preset_apply_the_table(preset):
 
 def test_every_catalogue_preset_has_a_defaults_table():
     for p in games.presets():
-        assert p.name in cfg.GAME_DEFAULTS or games.load(p.name).learner in cfg.LEARNER_DEFAULTS, p.name
+        assert p.name in cfg.GAME_DEFAULTS or learner_kind(games.load(p.name).learner).defaults, p.name
     poker = cfg.default_config("leduc_poker")
     assert poker.network.kind == "mlp" and poker.train.snapshot_every == 1 and poker.league.anchors == ["random"]
 

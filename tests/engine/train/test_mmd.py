@@ -1,4 +1,4 @@
-"""engine.mmd, engine.policy_actor, engine.exploitability and PolicyBot: real games, HDF5 and OpenSpiel."""
+"""engine.train.mmd, engine.train.policy_actor, engine.train.exploitability and PolicyBot: real games, HDF5 and OpenSpiel."""
 from __future__ import annotations
 
 import numpy as np
@@ -17,9 +17,9 @@ from engine.nn.inference import Evaluator
 from engine.train.mmd import MMDLearner, behaviour, mmd_target, trail
 from engine.nn.networks import build
 from engine.train.policy_actor import PolicyActor
-from engine.train.selfplay import store_meta
+from engine.train.actor import store_meta
 from engine.data import SegmentWriter, read_segment
-from league.run.runner import LeagueRun, prepare_run
+from league.run import LeagueRun, prepare_run
 
 
 def test_mmd_target_is_the_closed_form_step():

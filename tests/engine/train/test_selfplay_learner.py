@@ -1,4 +1,4 @@
-"""engine.selfplay and engine.learner: real games from the actor, through the HDF5 store, into training."""
+"""engine.train.selfplay and engine.train.alphazero: real games from the actor, through the HDF5 store, into training."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from engine import config as cfg
 from engine.nn.inference import Evaluator
 from engine.train.alphazero import STATE_FILE, Learner, augment
 from engine.nn.networks import build
-from engine.train.selfplay import SelfPlayActor, pick_action, play_games, store_meta
+from engine.train.actor import store_meta
+from engine.train.selfplay import SelfPlayActor, pick_action, play_games
 from engine.data import Batch, Trajectory, SegmentWriter, StoreError, read_segment
 
 TINY = {

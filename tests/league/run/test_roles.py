@@ -16,10 +16,10 @@ from engine import config as cfg, rundir
 from engine.data import inspect, list_segments, read_segment
 from engine.players import BotError, NeuralBot, load_bot
 from engine.config import ConfigError, LeagueConfig
-from engine.train.alphazero import Learner
+from engine.train.alphazero import STATE_FILE, Learner
 from league import pfsp, roles
 from league.ledger import GameResult, Ledger
-from league.run.runner import LeagueRun
+from league.run import LeagueRun
 from engine.players import agent_of, step_of
 from league.pool import Pool, snapshot_file, spec
 
@@ -166,10 +166,11 @@ def test_learner_reset_gives_fresh_repeatable_weights_and_forgets_old_games(tmp_
     assert a.step == 41 and a.since == 41 and a.resets == 1 and a.samples == 0
     assert not a.optimizers[0].state  # a fresh optimizer too
     assert not a.ready()  # no games of the fresh weights yet
-    a.role = {"joins": 1}
+    a.extra_state = {"joins": 1}
     a.publish()
     c = Learner(spec_, config, tmp_path / "a", seed=11)
-    assert c.resume() and (c.step, c.since, c.resets, c.role) == (41, 41, 1, {"joins": 1})
+    assert c.resume() and (c.step, c.since, c.resets, c.extra_state) == (41, 41, 1, {"joins": 1})
+    assert checkpoint.load_file(tmp_path / "a" / STATE_FILE)["role"] == {"joins": 1}  # the key runs written before have
 
 
 def test_exploiters_are_refused_for_mmd_games():

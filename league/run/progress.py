@@ -1,0 +1,50 @@
+"""The numbers a session reports: what the live view shows and `status.json` holds."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Progress:
+    """What the live view shows; summed over actors."""
+    started: float = field(default_factory=time.monotonic)
+    games: int = 0
+    positions: int = 0
+    simulations: int = 0
+    per_actor: dict[int, dict] = field(default_factory=dict)
+    stored_positions: int = 0
+    stored_games: int = 0
+    step: int = 0
+    losses: dict[str, float] = field(default_factory=dict)
+    snapshot: str = "-"
+    actors_alive: int = 0
+    restarts: int = 0
+    pool: list[str] = field(default_factory=list)
+    matchmaking: dict = field(default_factory=dict)
+    ledger: dict[str, int] = field(default_factory=dict)  # games per kind
+    disk_bytes: int = 0
+    ladder: list[dict] = field(default_factory=list)
+    ladder_note: str = ""
+    nash_conv: dict = field(default_factory=dict)  # the latest measurement (mmd, small games)
+    agents: list[dict] = field(default_factory=list)  # one row per learning agent (see LeagueRun._agent_rows)
+
+    def update_actor(self, index: int, stats: dict) -> None:
+        self.per_actor[index] = stats
+        self.games = sum(s["games"] for s in self.per_actor.values())
+        self.positions = sum(s["positions"] for s in self.per_actor.values())
+        self.simulations = sum(s["simulations"] for s in self.per_actor.values())
+
+    def rates(self) -> dict[str, float]:
+        games_per_min = sum(60 * s["games"] / max(s["seconds"], 1e-9) for s in self.per_actor.values())
+        sims_per_s = sum(s["simulations"] / max(s["seconds"], 1e-9) for s in self.per_actor.values())
+        return {"games_per_minute": games_per_min, "simulations_per_second": sims_per_s}
+
+    def as_dict(self) -> dict:
+        return {"updated": time.time(), "elapsed": time.monotonic() - self.started, "games": self.games, "positions": self.positions,
+                "stored_games": self.stored_games, "stored_positions": self.stored_positions, "step": self.step,
+                "losses": self.losses, "snapshot": self.snapshot, "actors_alive": self.actors_alive,
+                "restarts": self.restarts, "pool": self.pool, "matchmaking": self.matchmaking,
+                "ledger": self.ledger, "disk_bytes": self.disk_bytes,
+                "ladder": self.ladder, "ladder_note": self.ladder_note, "nash_conv": self.nash_conv,
+                "agents": self.agents, **self.rates()}
