@@ -5,6 +5,23 @@ Torch's default of one intra-op thread per core makes the tiny network calls of 
 the tests run torch single-threaded, as `arena league run` does by default (config `threads = 1`).
 """
 
+import pyspiel
+import pytest
 import torch
 
+from games.notation import parse_action
+
 torch.set_num_threads(1)
+
+
+def _play(spec, moves: list[str]) -> pyspiel.State:
+    state = spec.game.new_initial_state()
+    for move in moves:
+        state.apply_action(parse_action(spec, state, move))
+    return state
+
+
+@pytest.fixture
+def play():
+    """A game's state after moves written as players write them (`play(spec, ["b2", "a1"])`)."""
+    return _play

@@ -10,16 +10,9 @@ import pytest
 import games
 from arena_cli.play import saved_games as records
 from games import goboard
-from games.notation import go_vertex, parse_action
+from games.notation import go_vertex
 
 GO5 = games.load("go(board_size=5,komi=0.5)")
-
-
-def play(spec, moves: list[str]) -> pyspiel.State:
-    state = spec.game.new_initial_state()
-    for move in moves:
-        state.apply_action(parse_action(spec, state, move))
-    return state
 
 
 def finished_go(seed: int = 3) -> pyspiel.State:
@@ -50,7 +43,7 @@ def test_go_records_save_as_json_and_sgf_and_load_back(tmp_path):
     assert f"RE[{data['result']}]" in sgf
 
 
-def test_sgf_points_count_rows_from_the_top():
+def test_sgf_points_count_rows_from_the_top(play):
     spec = games.load("go9")
     state = play(spec, ["D4", "pass", "A9"])
     sgf = records.to_sgf(records.record_of(spec, state, ["a", "b"]))
@@ -84,7 +77,7 @@ def test_unreadable_records_are_one_line_errors(tmp_path):
         records.replay_states(illegal, "r")
 
 
-def test_default_directory_avoids_the_source_package(tmp_path, monkeypatch):
+def test_default_directory_avoids_the_source_package(tmp_path, monkeypatch, play):
     monkeypatch.chdir(tmp_path)
     record = records.record_of(games.load("tic_tac_toe"), play(games.load("tic_tac_toe"), ["b2"]), ["human", "x/y.pt"])
     first = records.save(record)[0]

@@ -5,7 +5,6 @@ import io
 import re
 
 import numpy as np
-import pyspiel
 import pytest
 from rich.console import Console
 
@@ -15,13 +14,6 @@ from games.notation import NotationError, format_action, go_action, go_vertex, p
 from games.render import render
 
 GO5 = games.load("go(board_size=5,komi=0.5)")
-
-
-def play(spec, moves: list[str]) -> pyspiel.State:
-    state = spec.game.new_initial_state()
-    for move in moves:
-        state.apply_action(parse_action(spec, state, move))
-    return state
 
 
 def refusal(spec, state, text: str) -> str:
@@ -108,7 +100,7 @@ def test_tic_tac_toe_cells_and_numbers_name_the_same_cell():
     assert "expected a cell a1-c3 or 1-9" in refusal(spec, state, "0")
 
 
-def test_connect_four_columns_and_a_full_column():
+def test_connect_four_columns_and_a_full_column(play):
     spec = games.load("connect_four")
     state = play(spec, ["4"] * 6)
     assert refusal(spec, state, "4") == "illegal move 4: column 4 is full"
@@ -117,7 +109,7 @@ def test_connect_four_columns_and_a_full_column():
     assert parse_action(spec, state, " 7 ") == 6
 
 
-def test_go_refusals_say_why():
+def test_go_refusals_say_why(play):
     state = play(GO5, KO)
     assert refusal(GO5, state, "d3") == "illegal move D3: occupied"
     assert refusal(GO5, state, "C3").startswith("illegal move C3: ko")
@@ -208,7 +200,7 @@ def test_dark_hex_cells_as_in_hex():
 # ---- Go positions --------------------------------------------------------------------------------
 
 
-def test_go_position_counts_captures_and_finds_the_ko():
+def test_go_position_counts_captures_and_finds_the_ko(play):
     state = play(GO5, KO)
     pos = goboard.position(state)
     assert pos.captures == (1, 0)
@@ -242,7 +234,7 @@ def shown(spec, state, viewer=None, styles=False) -> str:
     return out.getvalue()
 
 
-def test_go_board_has_coordinates_stones_captures_and_ko():
+def test_go_board_has_coordinates_stones_captures_and_ko(play):
     text = shown(GO5, play(GO5, KO))
     assert "A B C D E" in text
     rows = {int(m.group(1)): m.group(2) for m in re.finditer(r"│\s+(\d) (.*?) \1", text)}
@@ -251,7 +243,7 @@ def test_go_board_has_coordinates_stones_captures_and_ko():
     assert "last: Black D3" in text and "White to move" in text
 
 
-def test_the_last_move_is_highlighted():
+def test_the_last_move_is_highlighted(play):
     state = play(GO5, ["c3", "d4"])
     text = shown(GO5, state, styles=True)
     assert re.search(r"\x1b\[[0-9;]*7m○", text), "White's D4 is not drawn inverted"
@@ -259,7 +251,7 @@ def test_the_last_move_is_highlighted():
     assert "last: White pass" in shown(GO5, play(GO5, ["c3", "pass"]))
 
 
-def test_connect_four_hex_and_tic_tac_toe_boards():
+def test_connect_four_hex_and_tic_tac_toe_boards(play):
     c4 = games.load("connect_four")
     text = shown(c4, play(c4, ["4", "4", "3"]))
     assert "1 2 3 4 5 6 7" in text and "last: x 3" in text
