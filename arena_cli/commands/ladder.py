@@ -51,10 +51,7 @@ def _print_ratings(ratings, args: argparse.Namespace, title: str) -> None:
                           "players": table_dicts(rows)}, indent=1))
         return
     if args.csv:
-        import csv
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(table_dicts(rows[:1])[0]) if rows else ["rank"])
-        writer.writeheader()
-        writer.writerows(table_dicts(rows))
+        _print_csv(table_dicts(rows), ["rank"])
         return
     table = Table(title=title, caption=ratings.summary())
     for col, justify in (("Rank", "right"), ("Player", "left"), ("Elo", "right"), ("±", "right"), ("Games", "right"),
@@ -64,6 +61,14 @@ def _print_ratings(ratings, args: argparse.Namespace, title: str) -> None:
         table.add_row(str(r.rank), r.player, f"{r.elo:.0f}", f"{r.error:.0f}", str(r.games), str(r.wins),
                       str(r.draws), str(r.losses), f"{r.score:.1f}", "" if r.los is None else f"{100 * r.los:.1f}")
     Console().print(table)
+
+
+def _print_csv(rows: list[dict], empty: list[str] | None = None) -> None:
+    """Rows as CSV on stdout, headed by their keys (`empty` heads a table without rows)."""
+    import csv
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else (empty or []))
+    writer.writeheader()
+    writer.writerows(rows)
 
 
 def cmd_ladder(args: argparse.Namespace) -> None:
@@ -201,10 +206,7 @@ def _ladder_duplicate(args: argparse.Namespace) -> None:
                           "big_blind": results[0].big_blind, "pairings": rows}, indent=1))
         return
     if args.csv:
-        import csv
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+        _print_csv(rows)
         return
     from rich.console import Console
     from rich.table import Table
