@@ -2,7 +2,8 @@
 
 Everything shown comes from the runner's status dict (status.json for another terminal): progress
 and throughput, losses, the ladder's top ten, the PFSP opponent weights and win rates, the learning
-agents when the league has exploiters (role, step, win rate against their target, joins, resets),
+agents when the league has exploiters (role, step, win rate against their target, joins, resets), the
+Ray cluster's nodes with --ray (actors and games a minute per node, restarts),
 ledger counts and disk used.
 """
 from __future__ import annotations
@@ -35,9 +36,9 @@ def _size(n: float) -> str:
 
 def panel(run: str, game: str, status: dict[str, Any]) -> Group:
     parts = [Columns([_progress(run, game, status), *_league(status)])]
-    agents = _agents(status)
-    if agents is not None:
-        parts.append(agents)
+    for table in (_agents(status), _cluster(status)):
+        if table is not None:
+            parts.append(table)
     ladder = _ladder(status)
     if ladder is not None:
         parts.append(ladder)
@@ -68,6 +69,20 @@ def _agents(status: dict[str, Any]) -> Table | None:
     for r in rows:
         table.add_row(r["agent"], f"{r['step']:,}", r["target"], f"{r['win_rate']:.2f}", str(r["games"]),
                       str(r["joined"]), str(r["resets"]), str(r["members"]))
+    return table
+
+
+def _cluster(status: dict[str, Any]) -> Table | None:
+    """With --ray: each node's actors and games a minute."""
+    cluster = status.get("cluster") or {}
+    if not cluster.get("nodes"):
+        return None
+    table = Table(title=f"Ray cluster ({cluster.get('address')})",
+                  caption=f"{cluster.get('restarts', 0)} actor restarts · the run directory stays on this machine")
+    for col in ("node", "actors", "games/min"):
+        table.add_column(col, justify="left" if col == "node" else "right")
+    for node, row in sorted(cluster["nodes"].items()):
+        table.add_row(node, str(row["actors"]), f"{row['games_per_minute']:,.0f}")
     return table
 
 

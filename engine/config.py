@@ -137,6 +137,17 @@ class MMDConfig:
 
 
 @dataclass
+class ClusterConfig:
+    """Actors on a Ray cluster (`arena league run --ray ADDRESS`): what each asks of a node."""
+
+    actor_cpus: float = 1.0
+    actor_gpus: float = 0.0  # a share of a GPU per actor on GPU nodes (0.25: four actors a GPU)
+    # An actor hands its finished games to the head this often, one call in flight at a time:
+    # that bounds the memory a slow head can fill, and the games a dead actor takes with it.
+    play_seconds: float = 2.0
+
+
+@dataclass
 class RunConfig:
     game: str = "connect_four"
     networks: str = "shared"  # "shared": one net for all seats; "per_player": one per seat
@@ -151,6 +162,7 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     league: LeagueConfig = field(default_factory=LeagueConfig)
     mmd: MMDConfig = field(default_factory=MMDConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
 
 # Per-preset defaults, applied after the learner's (engine/train/kinds.py) and before the user's TOML. Sized for a 2-core CPU; a GPU affords more.
@@ -214,13 +226,13 @@ GAME_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 _SECTIONS = {"network": NetworkConfig, "search": SearchConfig, "selfplay": SelfPlayConfig, "train": TrainConfig,
-             "league": LeagueConfig, "mmd": MMDConfig}
+             "league": LeagueConfig, "mmd": MMDConfig, "cluster": ClusterConfig}
 _CHOICES = {("", "networks"): ("shared", "per_player"), ("network", "kind"): ("resnet", "mlp"),
             ("search", "root"): ("puct", "gumbel"), ("league", "pfsp"): ("hard", "var", "even")}
 _POSITIVE = {"simulations", "concurrent_games", "batch_size", "window", "channels", "blocks", "hidden", "layers",
              "snapshot_every", "leaves_per_tree", "gumbel_considered", "threads", "learning_rate", "flush_games", "fast_simulations",
              "max_reuse", "pool_size", "opponents_per_actor", "eval_games", "gate_max_games", "step_size",
-             "magnet_every", "positions_per_update", "epochs", "exploiter_steps"}
+             "magnet_every", "positions_per_update", "epochs", "exploiter_steps", "actor_cpus", "play_seconds"}
 _FRACTIONS = {"dirichlet_fraction", "full_search_fraction", "q_mix", "self_play", "win_rate_decay", "exploration",
               "exploration_floor", "exploiter_win_rate", "exploiter_reset"}
 

@@ -22,10 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.nn import checkpoint
+from engine.nn import Evaluator, Snapshot, checkpoint
 from engine import rundir
 from engine.config import LeagueConfig
-from engine.nn import Evaluator
 from engine.players import agent_of, step_of
 from engine.rundir import MAIN
 from league import roles
@@ -159,17 +158,16 @@ def publish(run_dir: Path, config: LeagueConfig, ledger: Ledger, seats: int = 0,
     return table
 
 
-class PoolOpponents:
+class Opponents:
     """An actor's view of matchmaking: picks opponents, holds their networks.
 
     At each refresh it draws up to `opponents_per_actor` distinct members by PFSP weight (so each
-    network call still carries many positions) and new games draw among those.
+    network call still carries many positions) and new games draw among those. Where the table and
+    the members' snapshots come from is the subclass's: files of the run (PoolOpponents), or what a
+    cluster's driver sends (league/run/ray_backend.py).
     """
 
-    def __init__(self, run_dir: Path, game_string: str, config: LeagueConfig, rng: np.random.Generator,
-                 device=None, agent: str = MAIN) -> None:
-        self.run_dir = Path(run_dir)
-        self.table = rundir.agent_dir(self.run_dir, agent) / MATCHMAKING_FILE
+    def __init__(self, game_string: str, config: LeagueConfig, rng: np.random.Generator, device=None) -> None:
         self.game_string = game_string
         self.config = config
         self.rng = rng
@@ -178,8 +176,15 @@ class PoolOpponents:
         self.active: dict[Opponent, float] = {}
         self.networks: dict[str, Evaluator] = {}
 
+    def read_table(self) -> dict:
+        raise NotImplementedError
+
+    def load_member(self, name: str) -> Snapshot | None:
+        """A pool member's snapshot; None when it left the pool meanwhile."""
+        raise NotImplementedError
+
     def refresh(self) -> None:
-        table = rundir.read_json(self.table) or {}
+        table = self.read_table()
         options = entries(table)
         self.self_play = float(table.get("self_play", 1.0))
         if not options:
@@ -192,10 +197,9 @@ class PoolOpponents:
         for i in chosen:
             name = options[i]["player"]
             if name not in self.networks:
-                try:
-                    snap = checkpoint.load_snapshot(snapshot_file(self.run_dir, name), self.game_string)
-                except checkpoint.CheckpointError:
-                    continue  # thinned out of the pool meanwhile
+                snap = self.load_member(name)
+                if snap is None:
+                    continue
                 # a member plays as it is rated: its output policy where its learner keeps one
                 self.networks[name] = Evaluator(snap.build_models(self.device, output=True), self.device)
             active[(name, options[i]["seat"])] = float(w[i])
@@ -212,3 +216,22 @@ class PoolOpponents:
 
     def evaluator(self, name: str) -> Evaluator:
         return self.networks[name]
+
+
+class PoolOpponents(Opponents):
+    """Opponents from the run directory: the agent's matchmaking file and the pool's snapshot files."""
+
+    def __init__(self, run_dir: Path, game_string: str, config: LeagueConfig, rng: np.random.Generator,
+                 device=None, agent: str = MAIN) -> None:
+        super().__init__(game_string, config, rng, device)
+        self.run_dir = Path(run_dir)
+        self.table = rundir.agent_dir(self.run_dir, agent) / MATCHMAKING_FILE
+
+    def read_table(self) -> dict:
+        return rundir.read_json(self.table) or {}
+
+    def load_member(self, name: str) -> Snapshot | None:
+        try:
+            return checkpoint.load_snapshot(snapshot_file(self.run_dir, name), self.game_string)
+        except checkpoint.CheckpointError:
+            return None

@@ -16,6 +16,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--sims", type=int, help="simulations per move (selfplay)")
     p.add_argument("--seconds", type=float, help="measurement time")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    p.add_argument("--ray", metavar="ADDRESS", help="selfplay: Ray actors (auto, host:port or local) against as "
+                   "many actor processes, side by side")
+    p.add_argument("--actors", type=int, help="actors of `selfplay --ray` (default: one per core)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
 
@@ -40,6 +43,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
         result = bench.bench_learner(args.game)
     elif args.what == "ratings":
         result = bench.bench_ratings()
+    elif args.what == "selfplay" and args.ray:
+        result = bench.bench_selfplay_ray(args.game, args.ray, args.actors, args.seconds or 60.0, args.sims)
     elif args.what == "selfplay":
         result = bench.bench_selfplay(args.game, simulations=args.sims, seconds=args.seconds or 60.0)
     else:

@@ -19,6 +19,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     budget.add_argument("--minutes", type=float, help="stop after this many minutes")
     p.add_argument("--seed", type=int, help="random seed (with --actors 0 and --steps, a run repeats exactly)")
     p.add_argument("--actors", type=int, help="actor processes (0: actor and learner in this process)")
+    p.add_argument("--ray", metavar="ADDRESS", help="actors on a Ray cluster: auto (the one `ray start` joined), "
+                   "host:port, or local (start one here); the run directory stays on this machine")
     p.add_argument("--no-live", action="store_true", help="no live view (for logs and scripts)")
     p.set_defaults(func=cmd_league_run)
     p = league.add_parser("status", help="show a run's progress from another terminal")
@@ -37,11 +39,18 @@ def cmd_league_run(args: argparse.Namespace) -> None:
         raise cfg.ConfigError("--steps and --minutes must be positive")
     if args.actors is not None and args.actors < 0 or args.seed is not None and args.seed < 0:
         raise cfg.ConfigError("--actors and --seed must not be negative")
+    if args.ray is not None and args.actors == 0:
+        raise cfg.ConfigError("--ray runs actors on a cluster; --actors 0 runs them in this process: drop one")
+    if args.ray is not None:  # a missing Ray or a wrong address is one line before anything is written
+        from league.run.ray_backend import check_address, import_ray
+        import_ray()
+        if args.ray not in ("auto", "local"):
+            check_address(args.ray)
     flags = {"seed": args.seed, "actors": args.actors}
     config, run_dir, resumed = prepare_run(args.game, args.config, args.run, flags)
     print(f"{'resuming' if resumed else 'starting'} run '{run_dir.name}' ({config.game}) in {run_dir}; "
           "Ctrl-C stops it, the same command resumes it", file=sys.stderr)
-    league = LeagueRun(config, run_dir)
+    league = LeagueRun(config, run_dir, ray=args.ray)
     # Ctrl-C and `kill` both stop the run cleanly: actors flush, the learner publishes its step.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)

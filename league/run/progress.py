@@ -28,6 +28,7 @@ class Progress:
     ladder_note: str = ""
     nash_conv: dict = field(default_factory=dict)  # the latest measurement (mmd, small games)
     agents: list[dict] = field(default_factory=list)  # one row per learning agent (see LeagueRun._agent_rows)
+    cluster: dict = field(default_factory=dict)  # with --ray: nodes, actors and games/min per node, restarts
 
     def update_actor(self, index: int, stats: dict) -> None:
         self.per_actor[index] = stats
@@ -47,4 +48,4 @@ class Progress:
                 "restarts": self.restarts, "pool": self.pool, "matchmaking": self.matchmaking,
                 "ledger": self.ledger, "disk_bytes": self.disk_bytes,
                 "ladder": self.ladder, "ladder_note": self.ladder_note, "nash_conv": self.nash_conv,
-                "agents": self.agents, **self.rates()}
+                "agents": self.agents, "cluster": self.cluster, **self.rates()}

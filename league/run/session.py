@@ -85,9 +85,10 @@ class InlineSlot:
 class LeagueRun:
     """One session of a run: resumes every agent's learner, runs actors, trains until the budget is spent."""
 
-    def __init__(self, config: cfg.RunConfig, run_dir: Path) -> None:
+    def __init__(self, config: cfg.RunConfig, run_dir: Path, ray: str | None = None) -> None:
         self.config = config
         self.run_dir = run_dir
+        self.ray = ray  # a Ray cluster's address (`auto`, `local`, host:port) for the actors, or None
         self.spec = games.load(config.game)
         self.kind = learner_kind(self.spec.learner)
         torch.set_num_threads(config.threads)
@@ -105,6 +106,7 @@ class LeagueRun:
         self._status_written = 0.0
         self._matchmaking_written = 0.0
         self._ladder_games = 0
+        self._last_refresh = 0.0
 
     def _publish(self, t: Trainee) -> None:
         path = t.learner.publish()
@@ -247,6 +249,9 @@ class LeagueRun:
         try:
             if self.config.actors == 0:
                 self._run_inline(done, view)
+            elif self.ray is not None:
+                from league.run.ray_backend import run_on_ray  # Ray is an optional extra
+                run_on_ray(self, done, view)
             else:
                 self._run_processes(done, view)
         finally:
@@ -258,6 +263,24 @@ class LeagueRun:
             self._matchmaking()
             self._write_status(False)
         return self.progress
+
+    def actor_owners(self) -> list[str]:
+        """The agent each actor plays for: main's actors 0 .. actors-1, then each exploiter's one actor."""
+        return [MAIN] * self.config.actors + [t.agent.name for t in self.agents[1:]]
+
+    def learn(self, done) -> None:
+        """Between actors' reports: read new games (at least once a second, and as often as the actors
+        poll for snapshots), then train every agent with data up to its reuse cap (compute follows data)."""
+        now = time.monotonic()
+        if now - self._last_refresh > min(self.kind.poll_seconds, 1.0):
+            self._last_refresh = now
+            for t in self.agents:
+                t.learner.refresh()
+        ready = [t for t in self.agents if t.learner.ready()]
+        for t in ready:
+            self._train_some(t, done, 0.5 / len(ready))
+        if not ready:
+            time.sleep(0.05)
 
     def _train_some(self, t: Trainee, done, budget_seconds: float) -> None:
         end = time.monotonic() + budget_seconds
@@ -330,10 +353,7 @@ class LeagueRun:
         stats = ctx.Queue()
         seed = self.config.seed + self.learner.step
         procs: dict[int, mp.Process] = {}
-        # Main's actors are 0 .. actors-1; each exploiter's one actor follows.
-        owners = [MAIN] * self.config.actors + [t.agent.name for t in self.agents[1:]]
-        # The learner reads new games at least once a second, and as often as its actors poll.
-        refresh_seconds = min(self.kind.poll_seconds, 1.0)
+        owners = self.actor_owners()
 
         def start(i: int) -> None:
             run_seed = seed + 1000 * self.progress.restarts
@@ -348,19 +368,9 @@ class LeagueRun:
             start(i)
         if self.config.league.evaluator:
             start(EVALUATOR)
-        last_refresh = 0.0
         try:
             while not done():
-                now = time.monotonic()
-                if now - last_refresh > refresh_seconds:
-                    last_refresh = now
-                    for t in self.agents:
-                        t.learner.refresh()
-                ready = [t for t in self.agents if t.learner.ready()]
-                for t in ready:  # each up to its own reuse cap: compute follows data
-                    self._train_some(t, done, 0.5 / len(ready))
-                if not ready:
-                    time.sleep(0.05)
+                self.learn(done)
                 while True:
                     try:
                         index, s = stats.get_nowait()

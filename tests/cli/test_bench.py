@@ -51,3 +51,10 @@ def test_a_dead_bench_actor_is_an_error_not_a_hang():
     import pytest
     with pytest.raises(RuntimeError, match="bench actor process died"):
         bench.machine_search_rate("no_such_game", processes=2, seconds=0.5)
+
+
+def test_bench_selfplay_on_ray_measures_both_backends_side_by_side():
+    r = bench.bench_selfplay_ray("tic_tac_toe", "local", actors=1, seconds=2.0, simulations=4)
+    assert r["processes_games_per_minute"] > 0 and r["ray_games_per_minute"] > 0
+    assert r["ratio"] == round(r["ray_games_per_minute"] / r["processes_games_per_minute"], 3)
+    assert r["bytes_per_game"] > 100 and r["bytes_per_snapshot"] > r["bytes_per_game"]
