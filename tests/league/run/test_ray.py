@@ -7,13 +7,16 @@ the head; a stopped run resumes.
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import sqlite3
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import ray
@@ -111,7 +114,7 @@ def test_games_from_both_nodes_reach_the_heads_store_and_ledger_one_to_one(clust
 
 def test_an_actor_killed_mid_run_is_replaced_and_no_flushed_game_is_lost(cluster, league):
     c, _ = cluster
-    thread = in_background(lambda: league(c.address), minutes=1.0)
+    thread = in_background(lambda: league(c.address), minutes=0.6)
     run = thread.league
     wait_for(lambda: len(run.progress.per_actor) == 2)
     victim = run.remote_actors.slots[0].handle
@@ -127,7 +130,7 @@ def test_an_actor_killed_mid_run_is_replaced_and_no_flushed_game_is_lost(cluster
 
 def test_a_worker_node_that_leaves_costs_at_most_its_games_in_flight(cluster, league):
     c, worker = cluster
-    thread = in_background(lambda: league(c.address), minutes=0.75)
+    thread = in_background(lambda: league(c.address), minutes=0.5)
     run = thread.league
     wait_for(lambda: len({s["node"] for s in run.progress.per_actor.values()}) == 2)
     c.remove_node(worker)
@@ -174,3 +177,49 @@ def test_bad_cluster_input_is_one_line_before_anything_is_written(tmp_path, run_
                              "from league.run.ray_backend import import_ray\nimport_ray()"],
                             capture_output=True, text=True)
     assert "ConfigError: --ray needs Ray, an optional extra: pip install -e '.[ray]'" in hidden.stderr
+
+
+def test_the_command_over_loopback_with_ray_start(tmp_path, run_cli):
+    """`ray start --head` and a second `ray start --address` (two nodes on this machine), then
+    `arena league run --ray HOST:PORT`; kill -9 of the command takes its actors with it; rerunning resumes."""
+    ray_cli = str(Path(sys.executable).parent / "ray")
+    env = {**run_cli.arena_env(tmp_path), "RAY_AUTH_MODE": "disabled"}
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"127.0.0.1:{port}"
+    start = [ray_cli, "start", "--num-cpus=1", "--disable-usage-stats"]
+    subprocess.run([*start, "--head", f"--port={port}", "--include-dashboard=false"], env=env, check=True,
+                   capture_output=True, timeout=120)
+    try:
+        subprocess.run([*start, f"--address={address}"], env=env, check=True, capture_output=True, timeout=120)
+        config = run_cli.write_config(tmp_path)
+        command = ["league", "run", "tic_tac_toe", "--config", str(config), "--run", "lb", "--actors", "2",
+                   "--ray", address, "--no-live"]
+        first = run_cli.final_json(run_cli.ok(subprocess.run(run_cli.arena_cmd(*command, "--steps", "10"), cwd=tmp_path,
+                                                             env=env, capture_output=True, text=True, timeout=300)))
+        assert len(first["cluster"]["nodes"]) == 2 and first["ledger"]["training"] == first["stored_games"] > 0
+        shown = run_cli.ok(subprocess.run(run_cli.arena_cmd("league", "status", "lb"), cwd=tmp_path, env=env,
+                                          capture_output=True, text=True, timeout=120)).stdout
+        assert f"Ray cluster ({address})" in shown
+
+        proc = subprocess.Popen(run_cli.arena_cmd(*command, "--minutes", "5"), cwd=tmp_path, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        status = tmp_path / "lb" / "status.json"
+        wait_for(lambda: status.is_file() and json.loads(status.read_text())["games"] > first["games"] + 20)
+        assert _remote_actor_processes()
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        wait_for(lambda: not _remote_actor_processes(), seconds=60)  # Ray ends the actors of a dead driver
+
+        again = run_cli.final_json(run_cli.ok(subprocess.run(run_cli.arena_cmd(*command, "--steps", "5"), cwd=tmp_path,
+                                                             env=env, capture_output=True, text=True, timeout=300)))
+        assert again["step"] > first["step"]
+        assert assert_store_matches_ledger(tmp_path / "lb") == again["stored_games"]
+    finally:
+        subprocess.run([ray_cli, "stop", "--force"], env=env, capture_output=True, timeout=120)
+
+
+def _remote_actor_processes() -> list[str]:
+    found = subprocess.run(["pgrep", "-f", "ray::RemoteActor"], capture_output=True, text=True)
+    return found.stdout.split()
