@@ -100,8 +100,8 @@ def wait_for(condition, seconds: float = 120) -> None:
 def test_games_from_both_nodes_reach_the_heads_store_and_ledger_one_to_one(cluster, league):
     c, _ = cluster
     run = league(c.address, evaluator=True)
-    progress = run.run(steps=15)
-    assert progress.step == 15
+    progress = run.run(minutes=0.3)  # time, not steps: each actor must finish games, however fast the learner
+    assert all(s["games"] > 0 for s in progress.per_actor.values())
     nodes = progress.cluster["nodes"]
     assert len(nodes) == 2 and all(row["actors"] == 1 for row in nodes.values()), nodes  # one CPU a node
     assert {s["node"] for s in progress.per_actor.values()} == set(nodes)
