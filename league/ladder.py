@@ -22,7 +22,7 @@ import numpy as np
 
 from engine.players import step_of
 from league.ledger import GameResult, Ledger
-from league.match import play_match, play_table
+from league.match import Fixture, play_fixture
 from league.ratings import RatingConfig, Ratings, fit_bradley_terry, fit_plackett_luce
 
 
@@ -58,26 +58,42 @@ def tables(players: Sequence[str], seats: int, gauntlet: str | None = None) -> l
     return list(itertools.combinations(players, seats))
 
 
+def fixtures(spec, players: Sequence[str], games: int, gauntlet: str | None = None, seed: int = 0,
+             opening_plies: int = 0) -> list[Fixture]:
+    """The round robin's tables (see `tables`), each seeded on its own so any node can play it."""
+    return [Fixture(k, table, games, seed + 7919 * k, opening_plies)
+            for k, table in enumerate(tables(players, spec.num_players, gauntlet))]
+
+
 def round_robin(spec, players: Sequence[str], games: int, ledger: Ledger, gauntlet: str | None = None,
                 seed: int = 0, progress: Callable[[tuple[str, ...], object], None] | None = None,
-                opening_plies: int = 0) -> int:
+                opening_plies: int = 0, ray: str | None = None) -> int:
     """Play every table (see `tables`; a pairing in 2-player games), `games` games each, into `ledger`.
 
-    `progress(players, result)` sees each match (MatchResult) or table (TableResult) as it ends.
+    `progress(players, result)` sees each match (MatchResult) or table (TableResult) as it ends. With
+    `ray` (an address, `auto` or `local`) the tables are Ray tasks across a cluster, recorded here as
+    they finish; each table plays the same games as it would here.
     """
     batch = uuid.uuid4().hex[:8]
-    total = 0
-    for k, table in enumerate(tables(players, spec.num_players, gauntlet)):
-        if spec.num_players == 2:
-            result = play_match(spec, *table, games, seed + 7919 * k, opening_plies=opening_plies)
-        else:
-            result = play_table(spec, table, games, seed + 7919 * k, opening_plies=opening_plies)
-        total += ledger.record_many(
-            GameResult(players=seats, returns=returns, length=length, kind="rating", game=spec.game_string,
-                       time=time.time(), uid=f"ladder:{batch}:{k}:{i}", match_id=f"ladder:{batch}")
-            for i, (seats, returns, length) in enumerate(result.seated()))
+    todo = fixtures(spec, players, games, gauntlet, seed, opening_plies)
+    if ray is None:
+        played = ((f, play_fixture(spec, f)) for f in todo)
+    else:
+        from league.ladder_ray import play_on_ray  # Ray is an optional extra
+        played = play_on_ray(spec, todo, ray)
+    total, ready, recorded = 0, {}, 0
+    for fixture, result in played:
         if progress:
-            progress(table, result)
+            progress(fixture.players, result)
+        ready[fixture.index] = result
+        # Recorded in table order, whatever order a cluster finishes them in: the same ledger, so the
+        # same bootstrap intervals, as a round robin played here.
+        while recorded in ready:
+            total += ledger.record_many(
+                GameResult(players=seats, returns=returns, length=length, kind="rating", game=spec.game_string,
+                           time=time.time(), uid=f"ladder:{batch}:{recorded}:{i}", match_id=f"ladder:{batch}")
+                for i, (seats, returns, length) in enumerate(ready.pop(recorded).seated()))
+            recorded += 1
     return total
 
 

@@ -21,9 +21,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from engine.players import GTPError, is_neural, load_bot, load_neural
 from engine.search import make_search, most_visited
-
 
 Seated = tuple[tuple[str, ...], tuple[float, ...], int]  # one game: players and returns by seat, length
 
@@ -199,6 +199,24 @@ def _play_rotating(spec, players: Sequence[str], games: int, seed: int, opening_
             on_game(i, state, bots)
 
 
+@dataclass(frozen=True)
+class Fixture:
+    """One table of a round robin: its players (seats rotate through them), games and seed."""
+
+    index: int
+    players: tuple[str, ...]
+    games: int
+    seed: int
+    opening_plies: int = 0
+
+
+def play_fixture(spec, fixture: Fixture):
+    """A fixture's games: a MatchResult in 2-player games, else a TableResult."""
+    if spec.num_players == 2:
+        return play_match(spec, *fixture.players, fixture.games, fixture.seed, opening_plies=fixture.opening_plies)
+    return play_table(spec, fixture.players, fixture.games, fixture.seed, opening_plies=fixture.opening_plies)
+
+
 class Forfeit(Exception):
     """A player lost a game by leaving it: its external engine failed (GTPError) or resigned."""
 
@@ -325,8 +343,8 @@ def learning_curve(run: str, opponent: str, games: int, points: int = 6, seed: i
     Minutes are wall-clock time since the run's first snapshot, read from the snapshots' records.
     """
     import games as catalogue
-    from engine.nn import checkpoint
     from engine import rundir
+    from engine.nn import checkpoint
 
     run_dir = rundir.existing_run(run)
     spec = catalogue.load(rundir.load_config(run_dir).game)

@@ -19,7 +19,8 @@ import torch
 import games
 from engine import config as cfg
 from engine.nn import Snapshot, build
-from league.run.ray_backend import RemoteActor, connect, import_ray
+from league.cluster import connect, import_ray
+from league.run.ray_backend import RemoteActor
 
 
 def _snapshot(spec, config: cfg.RunConfig) -> Snapshot:

@@ -25,6 +25,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="with --players: random opening moves shared by each seat-swapped pair of games (default 2)")
     p.add_argument("--play", type=int, metavar="GAMES", help="with RUN: play about this many more rating games "
                    "first (pool members against each other and the anchors, where the ladder is thinnest)")
+    p.add_argument("--ray", metavar="ADDRESS", help="with --players: play the tables as tasks on a Ray cluster: "
+                   "auto (the one `ray start` joined), local (start one here) or its host:port")
     p.add_argument("--ledger", metavar="FILE", help="with --players: keep the games in this SQLite ledger")
     p.add_argument("--duplicate", action="store_true", help="with --players, a 2-player game with chance "
                    "(poker): each pairing's margin in mbb/hand ± 95%% over duplicate deals (each deal played "
@@ -87,6 +89,12 @@ def cmd_ladder(args: argparse.Namespace) -> None:
     if not (args.run or args.players or args.results) or (args.run and args.players):
         raise ConfigError("give one of: RUN (optionally with --results FILE to add its games), "
                           "--players SPEC SPEC ..., --results FILE (optionally with --players to check names)")
+    if args.ray is not None:  # a missing Ray or a wrong address is one line before any game is played
+        if not args.players or args.duplicate:
+            raise ConfigError("--ray plays the games of --players (without --duplicate) on a cluster: add "
+                              "--players SPEC SPEC ..., or drop --ray")
+        from league.cluster import preflight
+        preflight(args.ray)
     if args.duplicate:
         _ladder_duplicate(args)
         return
@@ -137,7 +145,7 @@ def cmd_ladder(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ledger = Ledger(Path(args.ledger) if args.ledger else Path(tmp) / "ladder.sqlite")
         ladder.round_robin(spec, [p for p in players if p != args.gauntlet] if args.gauntlet else players,
-                           args.games, ledger, args.gauntlet, args.seed, _show_match, args.opening_plies)
+                           args.games, ledger, args.gauntlet, args.seed, _show_match, args.opening_plies, args.ray)
         if args.export:
             ledger.export_pgn(args.export)
         _print_ratings(ladder.ledger_ratings(ledger, config), args, f"Ladder on {spec.game_string}")

@@ -42,10 +42,8 @@ def cmd_league_run(args: argparse.Namespace) -> None:
     if args.ray is not None and args.actors == 0:
         raise cfg.ConfigError("--ray runs actors on a cluster; --actors 0 runs them in this process: drop one")
     if args.ray is not None:  # a missing Ray or a wrong address is one line before anything is written
-        from league.run.ray_backend import check_address, import_ray
-        import_ray()
-        if args.ray not in ("auto", "local"):
-            check_address(args.ray)
+        from league.cluster import preflight
+        preflight(args.ray)
     flags = {"seed": args.seed, "actors": args.actors}
     config, run_dir, resumed = prepare_run(args.game, args.config, args.run, flags)
     print(f"{'resuming' if resumed else 'starting'} run '{run_dir.name}' ({config.game}) in {run_dir}; "

@@ -11,15 +11,13 @@ costs at most those games. The driver writes them as store segments, then ledger
 TrainingRecorder per actor: segments stay one-writer files and ledger uids make rows idempotent.
 
 An actor that dies (killed, or its node left the cluster) is replaced at once with the newest
-snapshot, on whatever node has room, and counted in the status's restarts. Ray is imported here
-only, so without `--ray` nothing needs it.
+snapshot, on whatever node has room, and counted in the status's restarts. Ray is imported through
+league.cluster, only when the session runs on one, so without `--ray` nothing needs it.
 """
 from __future__ import annotations
 
-import importlib.metadata
 import multiprocessing as mp
 import os
-import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,72 +28,15 @@ import torch
 import games
 from engine import config as cfg, rundir
 from engine.config import ConfigError
-from engine.data import SCHEMA_VERSION as STORE_SCHEMA
 from engine.nn import Evaluator, Snapshot, default_device, load_snapshot, snapshot_path
 from engine.players import snapshot_spec
 from engine.train import learner_kind
 from league import rater as rating
-from league.ledger import SCHEMA_VERSION as LEDGER_SCHEMA
+from league.cluster import connect, import_ray, versions
 from league.pfsp import MATCHMAKING_FILE, Opponents, entries
 from league.pool import snapshot_file
 from league.run.actor_process import AgentActor, open_recorder
 from league.run.recorder import TrainingRecorder
-
-RAY_VERSIONS = ((2, 9), (3, 0))  # tested from 2.9; a major release may change the actor API
-INSTALL = "pip install -e '.[ray]'"
-
-
-def import_ray():
-    """Ray, or a one-line error naming the install command (or the supported versions)."""
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError(f"--ray needs Ray, an optional extra: {INSTALL}") from None
-    version = tuple(int(x) for x in ray.__version__.split(".")[:2])
-    low, high = RAY_VERSIONS
-    if not low <= version < high:
-        raise ConfigError(f"Ray {ray.__version__} is out of the supported range (>= {low[0]}.{low[1]}, "
-                          f"< {high[0]}): {INSTALL}")
-    return ray
-
-
-def versions() -> dict[str, str]:
-    """What must agree between the head and every node: Arena and its file formats."""
-    try:
-        arena = importlib.metadata.version("arena")
-    except importlib.metadata.PackageNotFoundError:
-        arena = "unknown"
-    return {"arena": arena, "trajectory schema": str(STORE_SCHEMA), "ledger schema": str(LEDGER_SCHEMA)}
-
-
-def connect(ray, address: str) -> bool:
-    """Join (or with `local` start) a Ray cluster; True when this process started it."""
-    if ray.is_initialized():
-        return False
-    if address not in ("auto", "local"):
-        check_address(address)
-    quiet = {"log_to_driver": False, "include_dashboard": False} if address == "local" else {"log_to_driver": False}
-    try:
-        ray.init(address=None if address == "local" else address, configure_logging=False, **quiet)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        reason = str(exc).strip().splitlines()[0].split(". ")[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"cannot reach a Ray cluster at '{address}' ({reason}): start one with "
-                          "`ray start --head` and pass its address, or use --ray local") from None
-    return address == "local"
-
-
-def check_address(address: str) -> None:
-    """Fail in seconds, not minutes, when nothing listens at a cluster's address (Ray's own
-    client retries its GCS for minutes)."""
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    if not host or not port.isdigit():
-        raise ConfigError(f"--ray {address}: give a cluster's host:port (as `ray start --head` prints), auto or local")
-    try:
-        socket.create_connection((host, int(port)), timeout=5).close()
-    except OSError as exc:
-        raise ConfigError(f"cannot reach a Ray cluster at '{address}' ({exc.strerror or exc}): start one with "
-                          "`ray start --head` and pass its address, or use --ray local") from None
-
 
 class SharedOpponents(Opponents):
     """Opponents a cluster's driver sends: its matchmaking table, and refs to the members' snapshots."""
@@ -332,7 +273,7 @@ def run_on_ray(session, done, view) -> None:
     stop = ctx.Event()
     rater = None
     try:
-        actors = RayActors(ray, session, session.config.seed + session.learner.step)
+        actors = RayActors(ray, session, session.session_seed)
         session.remote_actors = actors  # for tests and tools that look at the actors of a live session
         actors.check_resources()
         for slot in actors.slots:

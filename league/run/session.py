@@ -240,6 +240,7 @@ class LeagueRun:
         self._reconcile()
         for t in self.agents:
             self._resume(t)
+        self.session_seed = self._session_seed()
         target = self.learner.step + steps if steps is not None else None
         deadline = time.monotonic() + 60 * minutes if minutes is not None else None
 
@@ -263,6 +264,13 @@ class LeagueRun:
             self._matchmaking()
             self._write_status(False)
         return self.progress
+
+    def _session_seed(self) -> int:
+        """The seed of this session's actors: a session resumed at the step an earlier one started
+        from (killed before its next snapshot) must not replay the games, game ids included, that the
+        earlier one stored. Repeatable: a fresh run's first session depends on config.seed alone."""
+        played = self.ledger.total(kinds=("training",))
+        return int(np.random.SeedSequence([self.config.seed, self.learner.step, played]).generate_state(1)[0] >> 1)
 
     def actor_owners(self) -> list[str]:
         """The agent each actor plays for: main's actors 0 .. actors-1, then each exploiter's one actor."""
@@ -294,7 +302,7 @@ class LeagueRun:
     def _inline_slot(self, t: Trainee, device) -> InlineSlot:
         spec, config = self.spec, self.config
         snap = load_snapshot(snapshot_path(t.home, t.learner.step), spec.game_string)
-        rng = np.random.default_rng([config.seed, t.agent.index, t.learner.step])
+        rng = np.random.default_rng([self.session_seed, t.agent.index, t.learner.step])
         player = AgentActor.open(self.run_dir, spec, config, self.kind, t.agent.name, snap, rng, device)
         recorder = open_recorder(t.home, "inline", spec, config, self.kind, self.ledger, t.agent.name, float("inf"))
         return InlineSlot(t, player, recorder, recorder.segments_written)
@@ -351,7 +359,7 @@ class LeagueRun:
         ctx = mp.get_context("spawn")
         stop = ctx.Event()
         stats = ctx.Queue()
-        seed = self.config.seed + self.learner.step
+        seed = self.session_seed
         procs: dict[int, mp.Process] = {}
         owners = self.actor_owners()
 

@@ -82,6 +82,8 @@ def test_cli_players_results_and_export(tmp_path):
     (("--players", "random", "--game", "tic_tac_toe"), "two distinct"),
     (("norun",), "no run named"),
     (("--results", "missing.csv"), "missing.csv"),
+    (("--results", "x.csv", "--ray", "local"), "--ray plays the games of --players"),
+    (("--players", "random", "minimax", "--game", "tic_tac_toe", "--ray", "127.0.0.1:1"), "cannot reach a Ray"),
 ])
 def test_bad_input_is_one_line(tmp_path, args, words):
     out = arena(tmp_path, "ladder", *args)

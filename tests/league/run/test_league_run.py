@@ -313,3 +313,22 @@ def test_resume_refuses_another_config_or_game(tmp_path, run_cli):
         assert proc.returncode == 2, err
         lines = err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("arena: error:") and words in lines[0], err
+
+
+def test_a_session_resumed_at_the_same_step_plays_new_games(tmp_path, monkeypatch, run_cli):
+    """Two sessions from one learner step (the first stopped before the learner could step): the
+    second must not replay the first's games, ids included, into the store."""
+    from engine.data import list_segments, read_segment
+    from league.run import LeagueRun, prepare_run
+
+    monkeypatch.setenv("ARENA_HOME", str(tmp_path))
+    config_file = tmp_path / "wait.toml"
+    config_file.write_text(run_cli.TINY.replace("min_positions = 64", "min_positions = 100000"))
+    ids = []
+    for _ in range(2):
+        config, run_dir, _ = prepare_run("tic_tac_toe", str(config_file), "same", {"actors": 0})
+        progress = LeagueRun(config, run_dir).run(minutes=0.05)
+        assert progress.step == 0
+    for path in list_segments(run_dir / "trajectories"):
+        ids += [str(g) for g in read_segment(path, slice(0, 0)).games["game_id"]]
+    assert len(ids) > 16 and len(ids) == len(set(ids))
