@@ -156,6 +156,7 @@ class RunConfig:
     # 0 runs actor and learner in one process, which a seed makes repeatable.
     actors: int = field(default_factory=lambda: os.cpu_count() or 1)
     threads: int = 1  # torch threads per process
+    tensorboard: bool = True  # training curves under <run>/tensorboard/ (league/run/curves.py)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     selfplay: SelfPlayConfig = field(default_factory=SelfPlayConfig)

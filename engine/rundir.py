@@ -1,7 +1,7 @@
 """The run directory contract: `checkpoints/<run>/` holds everything a run needs.
 
 Layout: `config.toml` (resolved config), `snapshots/step-*.pt`, `learner.pt`, `trajectories/*.h5`,
-`metrics.jsonl`, `status.json`. The root is `checkpoints/` under the working directory, or
+`metrics.jsonl`, `status.json`, `tensorboard/<agent>/` (league/run/curves.py). The root is `checkpoints/` under the working directory, or
 `$ARENA_HOME` when set. The main agent lives in the run directory itself; each other learning agent
 has the same layout of its own under `agents/<name>/`: an agent is whatever has a directory there.
 """

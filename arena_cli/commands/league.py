@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import signal
 import sys
 
@@ -32,7 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def cmd_league_run(args: argparse.Namespace) -> None:
     from engine import config as cfg
     from arena_cli.dashboard import LiveView
-    from league.run import LeagueRun, prepare_run
+    from league.run import LeagueRun, prepare_run, tensorboard_dir
 
     # Checked before prepare_run, which writes a new run's config.toml.
     if args.steps is not None and args.steps < 1 or args.minutes is not None and args.minutes <= 0:
@@ -48,6 +49,8 @@ def cmd_league_run(args: argparse.Namespace) -> None:
     config, run_dir, resumed = prepare_run(args.game, args.config, args.run, flags)
     print(f"{'resuming' if resumed else 'starting'} run '{run_dir.name}' ({config.game}) in {run_dir}; "
           "Ctrl-C stops it, the same command resumes it", file=sys.stderr)
+    if config.tensorboard:
+        print(f"training curves: tensorboard --logdir {shlex.quote(str(tensorboard_dir(run_dir)))}", file=sys.stderr)
     league = LeagueRun(config, run_dir, ray=args.ray)
     # Ctrl-C and `kill` both stop the run cleanly: actors flush, the learner publishes its step.
     signal.signal(signal.SIGINT, signal.default_int_handler)

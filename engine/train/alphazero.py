@@ -168,8 +168,10 @@ class Learner:
         return torch.from_numpy(np.ascontiguousarray(a)).to(self.device)
 
     def train_step(self) -> dict[str, float]:
+        """One update; its losses, the network policy's entropy on the batch and the learning rate
+        (averaged over the networks)."""
         tc = self.config.train
-        losses = {"policy": 0.0, "value": 0.0}
+        losses = {"policy": 0.0, "value": 0.0, "entropy": 0.0, "learning_rate": 0.0}
         for seat, (model, opt) in enumerate(zip(self.models, self.optimizers)):
             seat_or_all = seat if len(self.models) > 1 else None
             rows = self.window.played_by(self.since, seat_or_all) if self.since else None
@@ -186,7 +188,8 @@ class Learner:
             logits = logits.masked_fill(~self._tensor(batch.legal), -1e9)
             target_pi = self._tensor(batch.policy)
             target_pi = target_pi / target_pi.sum(1, keepdim=True).clamp_min(1e-8)
-            policy_loss = -(target_pi * F.log_softmax(logits, dim=1)).sum(1).mean()
+            log_pi = F.log_softmax(logits, dim=1)
+            policy_loss = -(target_pi * log_pi).sum(1).mean()
             z = (1 - tc.q_mix) * batch.value + tc.q_mix * batch.root_value
             value_loss = F.mse_loss(value, self._tensor(z.astype(np.float32)))
             loss = policy_loss + tc.value_weight * value_loss
@@ -195,6 +198,10 @@ class Learner:
             opt.step()
             losses["policy"] += policy_loss.item() / len(self.models)
             losses["value"] += value_loss.item() / len(self.models)
+            with torch.no_grad():  # illegal moves: probability 0 times a finite log, so 0
+                entropy = -(log_pi.exp() * log_pi).sum(1).mean()
+            losses["entropy"] += entropy.item() / len(self.models)
+            losses["learning_rate"] += opt.param_groups[0]["lr"] / len(self.models)
             self.samples += tc.batch_size
         self.step += 1
         self.last_losses = losses

@@ -32,7 +32,7 @@ class LearnerProtocol(Protocol):
 
     step: int  # updates so far; each published snapshot is named by it
     since: int  # games of weights before this step no longer count for it (training data, win rates)
-    last_losses: dict[str, float]
+    last_losses: dict[str, float]  # what the last train_step returned
     window: ReplayWindow  # what it has read of its store (positions_loaded, games_seen)
 
     def resume(self) -> bool:
@@ -48,7 +48,8 @@ class LearnerProtocol(Protocol):
         """Whether the next `train_step` has the data it needs."""
 
     def train_step(self) -> dict[str, float]:
-        """One update; its losses."""
+        """One update; its losses by name, plus "entropy" (of the network policy on the batch) and
+        "learning_rate", which the league's curves write apart from the losses."""
 
 
 class RestartableLearner(LearnerProtocol, Protocol):

@@ -220,9 +220,10 @@ class MMDLearner:
         return x, torch.from_numpy(batch.legal).to(self.device)
 
     def train_step(self) -> dict[str, float]:
-        """One mirror-descent update: critic fit, policy fit, then the magnet's move towards the policy."""
+        """One mirror-descent update: critic fit, policy fit, then the magnet's move towards the
+        policy. Returns its losses, the policy's entropy over the fit and the learning rate."""
         mc, tc = self.config.mmd, self.config.train
-        losses = {"critic": 0.0, "policy": 0.0, "kl": 0.0}
+        losses = {"critic": 0.0, "policy": 0.0, "kl": 0.0, "entropy": 0.0, "learning_rate": 0.0}
         for seat, (model, critic, magnet, opt, copt) in enumerate(zip(
                 self.models, self.critics, self.magnets, self.optimizers, self.critic_optimizers)):
             who = seat if len(self.models) > 1 else None
@@ -262,6 +263,10 @@ class MMDLearner:
                 kl = (target * (torch.log(target.clamp_min(1e-12)) - log_pi)).sum(1).mean()
                 losses["policy"] += loss.item() / steps / len(self.models)
                 losses["kl"] += kl.item() / steps / len(self.models)
+                # the policy's entropy over the fit (illegal entries of log_pi are 0, so they add 0)
+                log_p = log_pi.detach()
+                losses["entropy"] -= (log_p.exp() * log_p).sum(1).mean().item() / steps / len(self.models)
+            losses["learning_rate"] += opt.param_groups[0]["lr"] / len(self.models)
             model.eval()
         self.step += 1
         # The magnet trails the policy, an exponential average of its weights (item 4 above).

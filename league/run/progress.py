@@ -37,9 +37,10 @@ class Progress:
         self.simulations = sum(s["simulations"] for s in self.per_actor.values())
 
     def rates(self) -> dict[str, float]:
-        games_per_min = sum(60 * s["games"] / max(s["seconds"], 1e-9) for s in self.per_actor.values())
-        sims_per_s = sum(s["simulations"] / max(s["seconds"], 1e-9) for s in self.per_actor.values())
-        return {"games_per_minute": games_per_min, "simulations_per_second": sims_per_s}
+        def per_second(key: str) -> float:
+            return sum(s[key] / max(s["seconds"], 1e-9) for s in self.per_actor.values())
+        return {"games_per_minute": 60 * per_second("games"), "positions_per_second": per_second("positions"),
+                "simulations_per_second": per_second("simulations")}
 
     def as_dict(self) -> dict:
         return {"updated": time.time(), "elapsed": time.monotonic() - self.started, "games": self.games, "positions": self.positions,

@@ -40,6 +40,7 @@ from engine.players import agent_of
 from league.pool import Pool
 from league.ratings import RatingConfig
 from league.run.actor_process import AgentActor, actor_main, load_latest, open_recorder
+from league.run.curves import Curves
 from league.run.progress import Progress
 from league.run.recorder import TrainingRecorder, reconcile
 
@@ -103,6 +104,7 @@ class LeagueRun:
         self.ledger = Ledger.of_run(run_dir)
         self.pool = Pool(run_dir, config.league.pool_size)
         self.progress = Progress()
+        self.curves = Curves(run_dir, config.tensorboard)
         self._status_written = 0.0
         self._matchmaking_written = 0.0
         self._ladder_games = 0
@@ -115,6 +117,7 @@ class LeagueRun:
                                                        **t.learner.last_losses, **self.progress.rates(),
                                                        "stored_positions": t.learner.window.positions_loaded,
                                                        "games": t.learner.window.games_seen})
+        self.curves.nash_conv(t.agent.name, getattr(t.learner, "latest_nash_conv", {}))
         lc = self.config.league
         self.pool.load()
         if t.agent.exploiter:
@@ -168,6 +171,7 @@ class LeagueRun:
         games = pfsp.recent(self.ledger)
         for t in self.agents:
             table = pfsp.publish(self.run_dir, self.config.league, self.ledger, seats, t.agent, t.since, games)
+            self.curves.matchmaking(t.agent.name, t.learner.step, table)
             if t is self.main:
                 self.progress.matchmaking = table
         self.progress.pool = self.pool.load().specs()
@@ -194,8 +198,8 @@ class LeagueRun:
         self._ladder_games = rated
         fit = ledger_ratings(self.ledger, RatingConfig(anchor="random", resamples=50))
         if fit is not None:
-            self.progress.ladder = [{k: getattr(r, k) for k in ("rank", "player", "elo", "error", "games", "score")}
-                                    for r in fit.table()]
+            keys = ("rank", "player", "elo", "error", "lower", "upper", "games", "score")
+            self.progress.ladder = [{k: getattr(r, k) for k in keys} for r in fit.table()]
             self.progress.ladder_note = fit.summary()
 
     def _write_status(self, running: bool) -> None:
@@ -204,6 +208,12 @@ class LeagueRun:
         self._fit_ladder()
         self.progress.disk_bytes = sum(f.stat().st_size for f in self.run_dir.rglob("*") if f.is_file())
         rundir.write_json(self.run_dir / "status.json", {**self.progress.as_dict(), "running": running})
+        # The curves go on at each new step, the ladder's too between refits (a step function).
+        self.curves.selfplay(self.learner.step, self.progress.rates())
+        self.curves.ladder(self.learner.step, self.progress.ladder)
+        for t in self.agents:
+            self.curves.replay(t.agent.name, t.learner.step, t.learner.window.positions, t.learner.window.capacity)
+        self.curves.flush()
 
     def _tick(self, view) -> None:
         """Refresh the live view, and every few seconds the status file `arena league status` reads."""
@@ -221,7 +231,9 @@ class LeagueRun:
 
     def _resume(self, t: Trainee) -> None:
         """Continue an agent where its last session stopped (or publish its step-0 weights)."""
-        if not t.learner.resume():
+        resumed = t.learner.resume()
+        self.curves.open(t.agent.name, t.learner.step, resumed)
+        if not resumed:
             self._publish(t)  # step 0: the actors' first weights
         elif not snapshot_path(t.home, t.learner.step).exists():
             self._publish(t)  # killed between saving the learner state and its snapshot
@@ -263,6 +275,7 @@ class LeagueRun:
                 self.pool.add(self.learner.step)  # the session's last word gets rated (`arena ladder --play`)
             self._matchmaking()
             self._write_status(False)
+            self.curves.close()
         return self.progress
 
     def _session_seed(self) -> int:
@@ -293,7 +306,8 @@ class LeagueRun:
     def _train_some(self, t: Trainee, done, budget_seconds: float) -> None:
         end = time.monotonic() + budget_seconds
         while t.learner.ready() and not done() and time.monotonic() < end:
-            t.learner.train_step()
+            stats = t.learner.train_step()
+            self.curves.train_step(t.agent.name, t.learner.step, stats)
             if t.learner.step % self.config.train.snapshot_every == 0:
                 self._publish(t)
 

@@ -1,5 +1,6 @@
 """Shared helpers of the league-run tests, as the `run_cli` fixture: `arena` in a subprocess under a
-run home (ARENA_HOME), a tiny tic_tac_toe config (TINY), snapshot weights, and kill -9 at a moment."""
+run home (ARENA_HOME), a tiny tic_tac_toe config (TINY), snapshot weights, TensorBoard curves, and
+kill -9 at a moment."""
 from __future__ import annotations
 
 import json
@@ -13,6 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from engine.nn import checkpoint
 
@@ -84,6 +86,14 @@ def same_weights(a: list[dict], b: list[dict]) -> bool:
                                     for x, y in zip(a, b))
 
 
+def read_curves(folder: Path, purge: bool = True) -> dict[str, list]:
+    """The scalar curves of one TensorBoard folder, read by TensorBoard's own loader: {tag: [ScalarEvent]}.
+    `purge=False`: every event on disk, also those a resumed writer's purge_step drops."""
+    acc = EventAccumulator(str(folder), size_guidance={"scalars": 0}, purge_orphaned_data=purge)
+    acc.Reload()
+    return {tag: acc.Scalars(tag) for tag in acc.Tags()["scalars"]}
+
+
 def snapshot_steps(run_dir: Path) -> list[int]:
     return [s for s, _ in checkpoint.list_snapshots(run_dir)]
 
@@ -134,4 +144,4 @@ def kill_9_when(home: Path, game: str, config: Path, run: str, ready) -> int:
 
 @pytest.fixture
 def run_cli() -> SimpleNamespace:
-    return SimpleNamespace(TINY=TINY, **{f.__name__: f for f in (arena_env, arena_cmd, arena, ok, final_json, write_config, league_run, snapshot_weights, same_weights, snapshot_steps, session_alive, wait_gone, kill_9_when)})
+    return SimpleNamespace(TINY=TINY, **{f.__name__: f for f in (arena_env, arena_cmd, arena, ok, final_json, write_config, league_run, read_curves, snapshot_weights, same_weights, snapshot_steps, session_alive, wait_gone, kill_9_when)})

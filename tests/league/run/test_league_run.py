@@ -208,6 +208,13 @@ def test_kill_9_then_resume_an_mmd_run(tmp_path, run_cli):
     assert not list(traj.glob("*.tmp")) and not list((run_dir / "snapshots").glob("*.tmp"))
     lines = (run_dir / "exploitability.jsonl").read_text().splitlines()
     assert [json.loads(line)["nash_conv"] for line in lines if line.endswith("}")]
+    # Its TensorBoard curves: MMD's losses and NashConv, each learner step once across the kill.
+    curves = run_cli.read_curves(run_dir / "tensorboard" / "main")
+    assert {"main/loss/critic", "main/loss/policy", "main/loss/kl", "main/policy/entropy", "main/learning_rate",
+            "main/nash_conv", "main/nash_conv_iterate", "main/replay/fill", "selfplay/games_per_minute"} <= curves.keys()
+    assert [e.step for e in curves["main/loss/critic"]] == list(range(1, final + 1))
+    measured = [e.step for e in curves["main/nash_conv"]]
+    assert measured == sorted(set(measured)) and measured[-1] > seen_step
     with sqlite3.connect(run_dir / "league.sqlite") as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 

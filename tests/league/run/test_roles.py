@@ -256,6 +256,14 @@ def test_inline_run_with_exploiters_joins_rates_and_resumes(tmp_path, monkeypatc
         assert all(s > old["step"] for s in set(agent_steps(run_dir, agent)) - old_snapshots)  # nothing redone
     assert sum(learner_state(run_dir, a)["step"] for a in (ME, LE)) > sum(old["step"] for old, _ in before.values())
     assert_ledger_matches_store(run_dir)
+    # Each exploiter's TensorBoard curves: a folder and tag prefix of its own, on its own steps (a
+    # fresh start moves on by a step), across the resume.
+    for agent in (ME, LE):
+        curves = run_cli.read_curves(run_dir / "tensorboard" / agent)
+        assert {f"{agent}/loss/policy", f"{agent}/policy/entropy", f"{agent}/replay/fill"} <= curves.keys()
+        assert all(tag.startswith(agent + "/") for tag in curves)
+        trained = [e.step for e in curves[f"{agent}/loss/policy"]]
+        assert trained == sorted(set(trained)) and trained[-1] <= learner_state(run_dir, agent)["step"], trained
     # Main meets the exploiters' pool snapshots through PFSP, and the evaluator rates them.
     assert any(agent_of(p) in (ME, LE) for _, g in ledger.games(kinds=("training",)) if g.match_id is None
                for p in g.players)
