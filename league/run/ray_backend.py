@@ -16,7 +16,6 @@ only, so without `--ray` nothing needs it.
 """
 from __future__ import annotations
 
-import importlib.metadata
 import multiprocessing as mp
 import os
 import socket
@@ -61,11 +60,7 @@ def import_ray():
 
 def versions() -> dict[str, str]:
     """What must agree between the head and every node: Arena and its file formats."""
-    try:
-        arena = importlib.metadata.version("arena")
-    except importlib.metadata.PackageNotFoundError:
-        arena = "unknown"
-    return {"arena": arena, "trajectory schema": str(STORE_SCHEMA), "ledger schema": str(LEDGER_SCHEMA)}
+    return {"arena": rundir.arena_version(), "trajectory schema": str(STORE_SCHEMA), "ledger schema": str(LEDGER_SCHEMA)}
 
 
 def connect(ray, address: str) -> bool:
