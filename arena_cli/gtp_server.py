@@ -25,6 +25,7 @@ import pyspiel
 import torch
 
 import games
+from engine import rundir
 from engine.nn import load_snapshot
 from engine.players import (BotError, NeuralBot, final_score, go_params, is_neural, load_bot, load_neural, parse_spec,
                             resolve_snapshot)
@@ -215,12 +216,7 @@ class GTPServer:
         return "Arena"
 
     def cmd_version(self, args: list[str]) -> str:
-        from importlib import metadata
-        try:
-            version = metadata.version("arena")
-        except metadata.PackageNotFoundError:
-            version = "dev"
-        return f"{version} ({self.spec})"
+        return f"{rundir.arena_version()} ({self.spec})"
 
     def cmd_known_command(self, args: list[str]) -> str:
         self._nargs(args, 1)

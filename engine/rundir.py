@@ -7,6 +7,7 @@ has the same layout of its own under `agents/<name>/`: an agent is whatever has 
 """
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import re
@@ -25,6 +26,15 @@ AGENTS = "agents"  # home of the other agents' directories
 
 class RunError(ArenaError):
     """A missing or unusable run; one line naming the fix."""
+
+
+def arena_version() -> str:
+    """The installed Arena's version, as files and peers are stamped with it; "unknown" when the
+    code runs from a checkout that pip never installed."""
+    try:
+        return importlib.metadata.version("arena")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def root() -> Path:

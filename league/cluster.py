@@ -3,9 +3,9 @@ demand, its version checked, an address probed in seconds, and the versions ever
 Ray is an optional extra: nothing imports it at module level."""
 from __future__ import annotations
 
-import importlib.metadata
 import socket
 
+from engine import rundir
 from engine.config import ConfigError
 from engine.data import SCHEMA_VERSION as STORE_SCHEMA
 from league.ledger import SCHEMA_VERSION as LEDGER_SCHEMA
@@ -30,11 +30,7 @@ def import_ray():
 
 def versions() -> dict[str, str]:
     """What must agree between the head and every node: Arena and its file formats."""
-    try:
-        arena = importlib.metadata.version("arena")
-    except importlib.metadata.PackageNotFoundError:
-        arena = "unknown"
-    return {"arena": arena, "trajectory schema": str(STORE_SCHEMA), "ledger schema": str(LEDGER_SCHEMA)}
+    return {"arena": rundir.arena_version(), "trajectory schema": str(STORE_SCHEMA), "ledger schema": str(LEDGER_SCHEMA)}
 
 
 def connect(ray, address: str) -> bool:

@@ -22,13 +22,27 @@ from engine.config import default_config
 from engine.nn import Evaluator, NetworkStreams, build, default_device, low_precision
 from engine.search import BatchedMCTS, make_search
 from engine.train import SelfPlayActor, pick_action
+from games import random_positions
 
 
-def _machine() -> dict:
-    """Where a figure was measured, and the precision batched network calls ran in there."""
+def _cpu_model() -> str:
+    """The CPU's model name (platform.processor() is empty on Linux), else its architecture."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def host() -> dict:
+    """Where a figure was measured, and the precision batched network calls ran in there (bfloat16
+    where the CPU has AMX or on a CUDA GPU)."""
     batched = low_precision(default_device()) or torch.float32
-    return {"device": str(default_device()), "threads": torch.get_num_threads(), "cpu": platform.processor() or
-            platform.machine(), "precision": str(batched).removeprefix("torch."), "torch": torch.__version__,
+    return {"device": str(default_device()), "threads": torch.get_num_threads(), "cpu": _cpu_model(),
+            "precision": str(batched).removeprefix("torch."), "torch": torch.__version__,
             "date": time.strftime("%Y-%m-%d")}
 
 
@@ -36,23 +50,6 @@ def _evaluator(spec, config) -> Evaluator:
     torch.manual_seed(config.seed)
     model = build(config.network, spec.encoder.shape, spec.num_actions)
     return Evaluator([model], default_device())
-
-
-def random_positions(spec, count: int, seed: int = 0, max_plies: int = 6) -> tuple[np.ndarray, np.ndarray]:
-    """Encodings and legal masks of `count` positions a few random moves from the start."""
-    rng = np.random.default_rng(seed)
-    xs, legal = [], []
-    for _ in range(count):
-        state = spec.game.new_initial_state()
-        for _ in range(int(rng.integers(0, max_plies))):
-            if state.is_terminal():
-                break
-            state.apply_action(int(rng.choice(state.legal_actions())))
-        if state.is_terminal():
-            state = spec.game.new_initial_state()
-        xs.append(spec.encoder.encode(state))
-        legal.append(state.legal_actions_mask())
-    return np.stack(xs), np.asarray(legal, bool)
 
 
 def raw_throughput(evaluator: Evaluator, spec, batch: int, seconds: float,
@@ -285,7 +282,7 @@ def bench_mcts(game: str, seconds: float = 10.0, trees: int | None = None, simul
             "ratio_to_raw": round(rate / raw_best, 3), "one_process": _rounded(one),
             "actors": actors and _rounded(actors),
             "openspiel_mcts_simulations_per_second": round(theirs, 1),
-            "speedup_vs_openspiel": round(ours / theirs, 1), **_machine()}
+            "speedup_vs_openspiel": round(ours / theirs, 1), **host()}
 
 
 def _rounded(figures: dict) -> dict:
@@ -321,7 +318,7 @@ def bench_selfplay(game: str, simulations: int | None = None, seconds: float = 6
             "games": len(finished), "games_per_minute": round(60 * len(finished) / elapsed, 1),
             "mean_game_length": round(float(np.mean(finished)), 1) if finished else None,
             "simulations_per_second": round((actor.mcts.stats.simulations - sims0) / elapsed, 1),
-            "warmup_seconds": round(warmup, 1), **_machine()}
+            "warmup_seconds": round(warmup, 1), **host()}
 
 
 def bench_learner(game: str, steps: int = 10, positions: int = 20_000) -> dict:
@@ -360,4 +357,4 @@ def bench_learner(game: str, steps: int = 10, positions: int = 20_000) -> dict:
     return {"bench": "learner", "game": spec.name, "batch_size": config.train.batch_size,
             "network": dataclasses.asdict(config.network), "step_ms": round(1000 * step_seconds, 2),
             "sample_and_augment_ms": round(1000 * batch_seconds, 3),
-            "sampling_fraction_of_step": round(batch_seconds / step_seconds, 4), **_machine()}
+            "sampling_fraction_of_step": round(batch_seconds / step_seconds, 4), **host()}

@@ -1,4 +1,5 @@
-"""`arena bench`: search, self-play, learner, store and rating throughput, and a run's learning curve."""
+"""`arena bench`: search, self-play, learner, store, rating and ONNX inference throughput, and a run's
+learning curve."""
 from __future__ import annotations
 
 import argparse
@@ -6,15 +7,15 @@ import json
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("bench", help="measure search, self-play or store throughput")
-    p.add_argument("what", choices=["mcts", "selfplay", "store", "learner", "curve", "ratings"])
+    p = subparsers.add_parser("bench", help="measure search, self-play, store or network inference throughput")
+    p.add_argument("what", choices=["mcts", "selfplay", "store", "learner", "curve", "ratings", "onnx"])
     p.add_argument("--run", help="run whose snapshots `curve` rates")
     p.add_argument("--opponent", default="mcts:1000", help="fixed opponent of `curve` (a player spec)")
     p.add_argument("--games", type=int, default=100, help="games per point of `curve`, seats alternating")
     p.add_argument("--points", type=int, default=6, help="snapshots rated by `curve`")
     p.add_argument("--game", default="connect_four")
     p.add_argument("--sims", type=int, help="simulations per move (selfplay)")
-    p.add_argument("--seconds", type=float, help="measurement time")
+    p.add_argument("--seconds", type=float, help="measurement time (onnx: each of its timed windows)")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--ray", metavar="ADDRESS", help="selfplay: Ray actors (auto, host:port or local) against as "
                    "many actor processes, side by side")
@@ -43,6 +44,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
         result = bench.bench_learner(args.game)
     elif args.what == "ratings":
         result = bench.bench_ratings()
+    elif args.what == "onnx":
+        result = bench.bench_onnx(args.game, seconds=args.seconds or 1.0)
     elif args.what == "selfplay" and args.ray:
         result = bench.bench_selfplay_ray(args.game, args.ray, args.actors, args.seconds or 60.0, args.sims)
     elif args.what == "selfplay":

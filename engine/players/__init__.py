@@ -7,9 +7,9 @@ from engine.players.gtp_client import GTPBot, GTPError, final_score, go_params
 from engine.players.ismcts import SampledISMCTSBot
 from engine.players.neural import NeuralBot, PolicyBot, load_neural
 from engine.players.policy_ismcts import PolicyISMCTSBot
-from engine.players.registry import is_neural, load_bot
+from engine.players.registry import is_neural, load_bot, snapshot_file
 from engine.players.spec import SPEC_HELP, agent_of, parse_spec, resolve_snapshot, snapshot_spec, step_of
 
 __all__ = ["SPEC_HELP", "BotError", "GTPBot", "GTPError", "MinimaxBot", "NeuralBot", "PolicyBot", "PolicyISMCTSBot",
            "RandomBot", "SampledISMCTSBot", "agent_of", "final_score", "go_params", "is_neural", "load_bot",
-           "load_neural", "parse_spec", "resolve_snapshot", "snapshot_spec", "step_of"]
+           "load_neural", "parse_spec", "resolve_snapshot", "snapshot_file", "snapshot_spec", "step_of"]

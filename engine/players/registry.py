@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyspiel
 import torch
@@ -20,7 +21,13 @@ from engine.players.ismcts import ismcts_bot
 from engine.players.neural import PolicyBot, neural_bot, snapshot_evaluator
 from engine.players.poker import poker_bot
 from engine.players.policy_ismcts import PolicyISMCTSBot
-from engine.players.spec import SPEC_HELP, PlayerSpec, gtp_command, parse_spec
+from engine.players.spec import (
+    SPEC_HELP,
+    PlayerSpec,
+    gtp_command,
+    parse_spec,
+    resolve_snapshot,
+)
 
 
 def _unavailable(spec: PlayerSpec, game_spec) -> pyspiel.Bot:
@@ -56,6 +63,15 @@ def is_neural(spec: str) -> bool:
     if gtp_command(spec) is not None:  # checked first: a command line may hold '@'
         return False
     return _builtin(PlayerSpec(spec, *parse_spec(spec))) is None
+
+
+def snapshot_file(spec: str) -> Path:
+    """The snapshot file a snapshot spec names (`<run>`, `<run>:step-K`, `path.pt`; options after `@`
+    play no part); built-in players and external engines have none, and are refused in one line."""
+    if not is_neural(spec):
+        raise BotError(f"'{spec}' is a built-in player or an external engine, not a snapshot: "
+                       "name one as <run>, <run>:step-K or path/to/snapshot.pt")
+    return resolve_snapshot(parse_spec(spec)[0])
 
 
 def load_bot(spec: str, game, seed: int = 0, device: torch.device | None = None) -> pyspiel.Bot:

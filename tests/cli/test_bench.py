@@ -58,3 +58,17 @@ def test_bench_selfplay_on_ray_measures_both_backends_side_by_side():
     assert r["processes_games_per_minute"] > 0 and r["ray_games_per_minute"] > 0
     assert r["ratio"] == round(r["ray_games_per_minute"] / r["processes_games_per_minute"], 3)
     assert r["bytes_per_game"] > 100 and r["bytes_per_snapshot"] > r["bytes_per_game"]
+
+
+def test_bench_onnx_times_each_runner_at_one_position_and_a_batch():
+    import pytest
+    pytest.importorskip("onnxruntime")
+    r = bench.bench_onnx("tic_tac_toe", seconds=0.05, repeats=3, warmup=0.05)
+    assert r["bench"] == "onnx" and r["threads"] >= 1 and r["cpu"]
+    for batch in (1, 64):
+        figures = r[f"batch_{batch}"]
+        for runner in ("torch", "onnxruntime", "arena_evaluator"):
+            runs = figures["runs"][runner]
+            assert len(runs) == 3 and figures[f"{runner}_positions_per_second"] == sorted(runs)[1] > 0  # the median
+        ratio = figures["onnxruntime_positions_per_second"] / figures["torch_positions_per_second"]
+        assert abs(figures["onnxruntime_vs_torch"] - ratio) < 2e-3 * ratio + 1e-3

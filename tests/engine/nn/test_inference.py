@@ -6,10 +6,10 @@ import numpy as np
 import torch
 
 import games
-from arena_cli.bench import random_positions
 from engine.config import default_config
 from engine.nn.inference import Evaluator, NetworkStreams
 from engine.nn.networks import build
+from games import random_positions
 
 
 def _batch(spec, n: int, seed: int):
