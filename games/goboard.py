@@ -1,4 +1,5 @@
-"""Go positions read from OpenSpiel states: stones, captures, the ko point, Tromp–Taylor score.
+"""Go positions read from OpenSpiel states: stones, captures, the ko point, Tromp–Taylor score;
+handicap stones placed as moves.
 
 OpenSpiel's Go state exposes its board only as an observation (planes: black, white, empty,
 white-to-play) and its result only as ±1; what a player wants to see — prisoners, the ko point,
@@ -81,3 +82,77 @@ def result_string(state: pyspiel.State) -> str:
     if margin == 0:
         return "0"
     return f"{'B' if margin > 0 else 'W'}+{abs(margin):g}"
+
+
+# ---- setup stones -------------------------------------------------------------------------------
+# OpenSpiel's Go starts from an empty board: its `handicap` parameter knows only the 19x19 points (it
+# fails on smaller boards), takes no free placement, and gives White a point per stone. Setup stones
+# (handicap, SGF's AB/AW) are played here as moves instead, each colour's stones in turn with a pass
+# for a colour that has none left: the same board, player to move, ko and capture state, and
+# Tromp–Taylor score with komi only (what GTP controllers expect). The game's move cap is raised by
+# those moves, so it still counts from the set-up position. One difference stays: the superko
+# history also holds the partial set-ups (the empty board among them), which recur only if one move
+# captures every stone but some of the setup stones.
+
+
+def fixed_handicap(size: int, stones: int) -> list[int]:
+    """GTP's fixed handicap points, in the spec's order (D4 Q16 D16 Q4, then D10 Q10, K4 K16, K10 for
+    odd counts from 5): 3rd line up to 12x12, 4th line above; 2-4 stones on 7x7 and even boards,
+    2-9 on odd boards from 9x9, as GNU Go places them. [] where the spec defines none."""
+    most = 9 if size % 2 and size >= 9 else 4
+    if size < 7 or not 2 <= stones <= most:
+        return []
+    low = 3 if size >= 13 else 2
+    high, mid = size - 1 - low, size // 2
+    cols_rows = [(low, low), (high, high), (low, high), (high, low)][:stones]
+    if stones >= 6:
+        cols_rows += [(low, mid), (high, mid)]
+    if stones >= 8:
+        cols_rows += [(mid, low), (mid, high)]
+    if stones >= 5 and stones % 2:
+        cols_rows.append((mid, mid))
+    return [row * size + col for col, row in cols_rows]
+
+
+def setup_actions(black: list[int], white: list[int], to_play: int, size: int) -> list[int]:
+    """Setup stones as OpenSpiel moves leading to the position with them on the board and `to_play`
+    (0 Black, 1 White) to move: each colour's stones in turn, a pass for a colour with none left,
+    never two passes in a row nor a pass last (either would end the game sooner). ValueError where
+    no such moves exist or they would not leave exactly these stones (a capture, a suicide)."""
+    last = 1 - to_play  # the colour whose stone must come last
+    stones = [list(black), list(white)]
+    if not stones[last]:
+        if not stones[to_play]:
+            return []
+        raise ValueError(f"{'BW'[to_play]} to play needs a {'BW'[last]} setup stone to follow")
+    final = stones[last].pop()
+    actions: list[int] = []
+    while stones[0] or stones[1]:  # the mover's next stone, or a pass while the other colour has one
+        mover = len(actions) % 2
+        actions.append(stones[mover].pop(0) if stones[mover] else size * size)
+    if len(actions) % 2 != last:
+        actions.append(size * size)
+    actions.append(final)
+    state = pyspiel.load_game("go", {"board_size": size}).new_initial_state()
+    for action in actions:
+        if action not in state.legal_actions():
+            raise ValueError(f"a setup stone on point {action} is illegal (occupied or without liberties)")
+        state.apply_action(action)
+    want = np.full(size * size, EMPTY, np.int8)
+    want[list(black)], want[list(white)] = BLACK, WHITE
+    if not np.array_equal(board(state), want):
+        raise ValueError("the setup stones capture each other: no position of them can be played as moves")
+    return actions
+
+
+def setup_stones(actions: list[int], setup: int, size: int) -> tuple[list[int], list[int]]:
+    """(Black's, White's) setup stones of a history whose first `setup` actions place them."""
+    return ([a for a in actions[:setup:2] if a != size * size], [a for a in actions[1:setup:2] if a != size * size])
+
+
+def game_string(size: int, komi: float, setup: int = 0) -> str:
+    """OpenSpiel's Go with `setup` moves placing stones ahead of the game: the move cap raised by them."""
+    if not setup:
+        return f"go(board_size={size},komi={komi!r})"
+    cap = pyspiel.load_game("go", {"board_size": size}).max_game_length() + setup
+    return f"go(board_size={size},komi={komi!r},max_game_length={cap})"

@@ -181,6 +181,20 @@ def chain(board: np.ndarray, size: int, point: int) -> tuple[int, int]:
     return int(libs), int(stones)
 
 
+def chains(board: np.ndarray, size: int) -> list[list[int]]:
+    """The stones of every chain on `board`, each chain's points in flood order, chains by first point."""
+    board = np.asarray(board, np.int8)
+    nbr, (stamp, gen, queue) = neighbour_table(size), _scratch(size * size)
+    seen = np.zeros(size * size, bool)
+    found = []
+    for p in np.flatnonzero(board != EMPTY):
+        if not seen[p]:
+            stones = queue[:_chain(board, nbr, p, stamp, gen, queue, size * size + 1)[1]].tolist()
+            seen[stones] = True
+            found.append(stones)
+    return found
+
+
 def legal_moves(board: np.ndarray, size: int, colour: int, ko: int = -1) -> np.ndarray:
     """The bool mask of `colour`'s legal moves (the pass last) on `board`, with `ko` forbidden."""
     mask = np.zeros(size * size + 1, bool)

@@ -13,5 +13,5 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_gtp(args: argparse.Namespace) -> None:
-    from arena_cli.gtp_server import serve
+    from arena_cli.gtp import serve
     serve(args.spec, args.game)

@@ -38,11 +38,14 @@ class SavedGame:
     result: str = ""  # "1-0", "0-1", "1/2-1/2", "B+3.5" in Go, "*" unfinished
     date: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     seed: int | None = None
+    # Go: the first `setup` actions place setup stones (handicap; each colour's stones in turn with
+    # passes between, see games.goboard), written to SGF as AB[]/AW[] setup stones, not as moves.
+    setup: int = 0
 
     def as_dict(self) -> dict:
         return {"format": FORMAT, "version": VERSION, "game": self.game, "players": self.players,
                 "actions": self.actions, "moves": self.moves, "returns": self.returns, "result": self.result,
-                "date": self.date, "seed": self.seed}
+                "date": self.date, "seed": self.seed, "setup": self.setup}
 
 
 def spec_of(game: str):
@@ -59,8 +62,8 @@ def spec_of(game: str):
                           "game string without spaces") from None
 
 
-def record_of(spec, state: pyspiel.State, players: list[str], seed: int | None = None) -> SavedGame:
-    """The record of a game (finished or not) that reached `state`."""
+def record_of(spec, state: pyspiel.State, players: list[str], seed: int | None = None, setup: int = 0) -> SavedGame:
+    """The record of a game (finished or not) that reached `state`; Go: `setup` moves placing stones first."""
     replay = spec.game.new_initial_state()
     moves = []
     for action in state.history():
@@ -68,7 +71,7 @@ def record_of(spec, state: pyspiel.State, players: list[str], seed: int | None =
         replay.apply_action(action)
     return SavedGame(game=spec.game_string, players=list(players), actions=list(state.history()), moves=moves,
                       returns=list(state.returns()) if state.is_terminal() else None,
-                      result=result_string(spec, state), seed=seed)
+                      result=result_string(spec, state), seed=seed, setup=setup)
 
 
 def result_string(spec, state: pyspiel.State) -> str:
@@ -139,7 +142,8 @@ def _sgf_escape(text: str) -> str:
 
 
 def to_sgf(record: SavedGame) -> str:
-    """FF[4] SGF of a Go record: size, komi, players, date, result, then the moves (pass as B[])."""
+    """FF[4] SGF of a Go record: size, komi, players, date, result, setup stones (AB, AW; HA for Black's
+    alone), then the moves (pass as B[])."""
     spec = spec_of(record.game)
     size = goboard.size_of(spec.game)
     komi = float(spec.game.get_parameters()["komi"])
@@ -148,8 +152,14 @@ def to_sgf(record: SavedGame) -> str:
              f"DT[{record.date[:10]}]"]
     if record.result != "*":
         props.append(f"RE[{'Draw' if record.result == '0' else record.result}]")
+    if record.setup:
+        black, white = goboard.setup_stones(record.actions, record.setup, size)
+        props.append((f"HA[{len(black)}]" if len(black) > 1 and not white else "")
+                     + "".join(f"A{c}" + "".join(f"[{_sgf_point(p, size)}]" for p in points)
+                               for c, points in (("B", black), ("W", white)) if points)
+                     + f"PL[{'BW'[record.setup % 2]}]")
     nodes = []
-    for i, action in enumerate(record.actions):
+    for i, action in enumerate(record.actions[record.setup:], record.setup):
         point = "" if action == size * size else _sgf_point(action, size)
         nodes.append(f";{'BW'[i % 2]}[{point}]")
     return "(;" + "".join(props) + "\n" + "\n".join(nodes) + ")\n"
@@ -162,7 +172,8 @@ def _sgf_point(action: int, size: int) -> str:
 
 
 def from_sgf(text: str, source: str = "SGF") -> SavedGame:
-    """A Go record from SGF's main line: SZ, KM, PB/PW, DT, RE and the B/W moves (no setup stones)."""
+    """A Go record from SGF's main line: SZ, KM, PB/PW, DT, RE, setup stones before the first move (AB,
+    AW, with PL: played as moves, games.goboard.setup_actions) and the B/W moves."""
     def prop(name: str, default: str = "") -> str:
         m = re.search(rf"(?<![A-Z]){name}\[((?:[^\]\\]|\\.)*)\]", text)
         return m.group(1).replace("\\]", "]").replace("\\\\", "\\") if m else default
@@ -171,32 +182,61 @@ def from_sgf(text: str, source: str = "SGF") -> SavedGame:
         raise RecordError(f"{source} is not SGF: it must start with '(;'")
     if prop("GM", "1") != "1":
         raise RecordError(f"{source} is not a Go game (GM[{prop('GM')}]): only Go SGF can be replayed")
-    if re.search(r"(?<![A-Z])A[BWE]\[", text):
-        raise RecordError(f"{source} has setup stones (handicap AB/AW): only games from an empty board replay")
+    if re.search(r"(?<![A-Z])AE\[", text):
+        raise RecordError(f"{source} removes stones (AE): only setup stones before the first move replay")
     try:
         size, komi = int(prop("SZ", "19")), float(prop("KM", "0") or 0)
     except ValueError:
         raise RecordError(f"{source} has a bad SZ or KM property: fix the header") from None
-    actions = []
     # The main line: comments dropped (they may hold parentheses), then up to the first ')'.
     moves = re.sub(r"(?<![A-Z])C\[(?:[^\]\\]|\\.)*\]", "", text).split(")")[0]
+    first_move = re.search(r";\s*([BW])\[", moves)
+    black, white = ([_sgf_action(point, size, source, "setup stone") for point in _setup_stones(moves, first_move, colour,
+                                                                                                 source)]
+                    for colour in "BW")
+    if len(set(black + white)) < len(black + white):
+        raise RecordError(f"{source} places two setup stones on one point")
+    # Who moves after the setup: PL, else the first move's colour, else White after handicap stones.
+    to_play = prop("PL", first_move.group(1) if first_move else ("W" if black and not white else "B")).upper()[:1]
+    if to_play not in ("B", "W"):
+        raise RecordError(f"{source} has a bad PL property: it must be B or W")
+    try:
+        actions = goboard.setup_actions(black, white, "BW".index(to_play), size)
+    except ValueError as exc:
+        raise RecordError(f"{source}: its setup stones cannot be played as moves: {exc}") from None
+    setup = len(actions)
     for i, m in enumerate(re.finditer(r";\s*([BW])\[([a-z]{0,2})\]", moves)):
         colour, point = m.groups()
-        if colour != "BW"[i % 2]:  # OpenSpiel's Go alternates strictly (a pass is a move)
-            raise RecordError(f"{source}: move {i + 1} is {colour} but {'BW'[i % 2]} is to play; "
+        if colour != "BW"[len(actions) % 2]:  # OpenSpiel's Go alternates strictly (a pass is a move)
+            raise RecordError(f"{source}: move {i + 1} is {colour} but {'BW'[len(actions) % 2]} is to play; "
                               "only alternating games replay")
-        if point == "" or (point == "tt" and size <= 19):
-            actions.append(size * size)
-        elif len(point) == 2:
-            col, row = ord(point[0]) - ord("a"), size - 1 - (ord(point[1]) - ord("a"))
-            if not (0 <= col < size and 0 <= row < size):
-                raise RecordError(f"{source}: move {point!r} is off the {size}x{size} board")
-            actions.append(row * size + col)
-        else:
-            raise RecordError(f"{source}: bad move {point!r}")
+        actions.append(_sgf_action(point, size, source, "move"))
     result = prop("RE", "*") or "*"
-    return SavedGame(game=f"go(board_size={size},komi={komi:g})", players=[prop("PB", "Black"), prop("PW", "White")],
-                      actions=actions, result=result, date=prop("DT", ""))
+    return SavedGame(game=goboard.game_string(size, komi, setup), players=[prop("PB", "Black"), prop("PW", "White")],
+                      actions=actions, result=result, date=prop("DT", ""), setup=setup)
+
+
+def _setup_stones(moves: str, first_move: re.Match | None, colour: str, source: str) -> list[str]:
+    """The points of A`colour` properties (setup stones), which must come before the first move."""
+    points: list[str] = []
+    for m in re.finditer(rf"(?<![A-Z])A{colour}((?:\s*\[[^\]]*\])+)", moves):
+        if first_move and m.start() > first_move.start():
+            raise RecordError(f"{source} places setup stones (A{colour}) after the first move: only setup stones "
+                              "before it replay")
+        points += re.findall(r"\[([^\]]*)\]", m.group(1))
+    return points
+
+
+def _sgf_action(point: str, size: int, source: str, what: str) -> int:
+    """The OpenSpiel action of an SGF point (`` or `tt`: a pass, which a setup stone may not be)."""
+    if what == "move" and (point == "" or (point == "tt" and size <= 19)):
+        return size * size
+    if len(point) == 2:
+        col, row = ord(point[0]) - ord("a"), size - 1 - (ord(point[1]) - ord("a"))
+        if not (0 <= col < size and 0 <= row < size):
+            raise RecordError(f"{source}: {what} {point!r} is off the {size}x{size} board")
+        return row * size + col
+    raise RecordError(f"{source}: bad {what} {point!r}")
 
 
 # ---- reading back ---------------------------------------------------------------------------------
@@ -225,7 +265,7 @@ def load(path: str | Path) -> SavedGame:
         return SavedGame(game=str(data["game"]), players=[str(p) for p in data["players"]],
                           actions=[int(a) for a in data["actions"]], moves=list(data.get("moves", [])),
                           returns=data.get("returns"), result=str(data.get("result", "*")),
-                          date=str(data.get("date", "")), seed=data.get("seed"))
+                          date=str(data.get("date", "")), seed=data.get("seed"), setup=int(data.get("setup", 0)))
     except (KeyError, TypeError, ValueError) as exc:
         raise RecordError(f"{path} lacks or garbles field {exc}: it is not a complete game record") from None
 

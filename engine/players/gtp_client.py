@@ -7,7 +7,7 @@ stalls past `timeout`, answers `? ...` or plays a move that is illegal in our st
 one-line `GTPError` naming its command line; the process is killed then, and on `close`, garbage
 collection and interpreter exit (no zombies). OpenSpiel's Go has no resign action: an engine's
 `resign` is returned as a pass with `bot.resigned` set, which `league.match` scores as a loss (any
-other OpenSpiel tool sees a pass, and the game goes on). The server side is `arena_cli.gtp_server`.
+other OpenSpiel tool sees a pass, and the game goes on). The server side is `arena_cli.gtp`.
 """
 from __future__ import annotations
 

@@ -21,13 +21,16 @@ from engine.search import make_search, most_visited
 class NeuralBot(pyspiel.Bot):
     """Plays the most visited move of a PUCT search guided by a snapshot's network."""
 
-    def __init__(self, game_spec, evaluator: Evaluator, search: SearchConfig, seed: int = 0, name: str = "") -> None:
+    def __init__(self, game_spec, evaluator: Evaluator, search: SearchConfig, seed: int = 0, name: str = "",
+                 capacity: int | None = None) -> None:
+        """`capacity`: the tree's nodes (default: twice a search's simulations; more for analysis,
+        which keeps growing one tree)."""
         pyspiel.Bot.__init__(self)
         self.game_spec = game_spec
         self.search_config = search
         self.name = name
         self.rng = np.random.default_rng(seed)
-        self.mcts = make_search(game_spec.encoder, game_spec.num_actions, evaluator, search, 1, self.rng)
+        self.mcts = make_search(game_spec.encoder, game_spec.num_actions, evaluator, search, 1, self.rng, capacity)
         self._history: list[int] | None = None
         self._has_chance = game_spec.game.get_type().chance_mode != pyspiel.GameType.ChanceMode.DETERMINISTIC
 

@@ -112,11 +112,14 @@ class BatchedMCTS:
     # ---- tree bookkeeping -------------------------------------------------------------------
 
     def _clear_rows(self, t: int, start: int) -> None:
-        """Rows at and above count are always clean, so creating a node writes only what it sets."""
-        self.child[t, start:] = -1
-        self.edges[t, start:, :2] = 0  # N and W; P and L are written whole at expansion
-        self.expanded[t, start:] = False
-        self.terminal[t, start:] = False
+        """Clean tree t's rows from `start` up to its count. Rows at and above count are always clean,
+        so creating a node writes only what it sets, and a reset costs the tree it drops, not the
+        capacity (an analysis tree's capacity runs to hundreds of megabytes)."""
+        stop = self.count[t]
+        self.child[t, start:stop] = -1
+        self.edges[t, start:stop, :2] = 0  # N and W; P and L are written whole at expansion
+        self.expanded[t, start:stop] = False
+        self.terminal[t, start:stop] = False
         self._clear_positions(t, start)
 
     def _clear_positions(self, t: int, start: int) -> None:
@@ -185,9 +188,9 @@ class BatchedMCTS:
         par = self.parent[t, keep]
         self.parent[t, :m] = np.where(par >= 0, remap[np.maximum(par, 0)], -1)
         self._keep_positions(t, keep)
+        self._clear_rows(t, m)  # up to the old count
         self.count[t] = m
         self.root[t] = 0
-        self._clear_rows(t, m)
 
     def _keep_positions(self, t: int, keep: np.ndarray) -> None:
         """Compaction: tree t's node i gets the position of its node keep[i]."""

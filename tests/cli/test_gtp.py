@@ -1,12 +1,15 @@
 """GTP both ways, with real processes: `arena gtp` as a GTP engine, GNU Go as a `gtp:` player.
 
-Covers the server's every listed command and its failure answers, a whole 9x9 game of a snapshot
-served by `arena gtp` against GNU Go through the match runner (scored by both engines), and the
-client's failures: a missing engine, an engine killed mid-game (that game lost, on the ledger too,
-and the match goes on), resignation, stalls, refusals and illegal moves.
+Covers the server's every listed command and its failure answers, lz-analyze driven as Sabaki and
+Lizzie drive it, SGF (printsgf, loadsgf, GNU Go reading ours and we reading GNU Go's), handicap and
+final_status_list, a whole 9x9 game of a snapshot served by `arena gtp` against GNU Go through the
+match runner (scored by both engines), and the client's failures: a missing engine, an engine killed
+mid-game (that game lost, on the ledger too, and the match goes on), resignation, stalls, refusals
+and illegal moves.
 """
 from __future__ import annotations
 
+import io
 import os
 import re
 import select
@@ -22,10 +25,13 @@ import torch
 from open_spiel.python.algorithms import evaluate_bots
 
 import games
-from engine.nn import checkpoint
+from arena_cli.gtp import GTPServer, analyze, serve
 from engine import config as cfg
-from engine.players import BotError, GTPBot, GTPError, RandomBot, final_score, load_bot
+from engine.nn import checkpoint
 from engine.nn.networks import build
+from engine.players import BotError, GTPBot, GTPError, RandomBot, final_score, load_bot
+from games import goboard
+from games.notation import go_vertex
 from league.ladder import round_robin
 from league.ledger import Ledger
 from league.match import play_match
@@ -41,7 +47,9 @@ GO9 = games.load("go9")
 pytestmark = pytest.mark.skipif(not os.access(GNUGO, os.X_OK), reason="GNU Go is not installed at /usr/games/gnugo")
 
 LISTED = {"protocol_version", "name", "version", "known_command", "list_commands", "boardsize", "clear_board",
-          "komi", "play", "genmove", "undo", "showboard", "final_score", "time_settings", "time_left", "quit"}
+          "komi", "play", "genmove", "undo", "showboard", "final_score", "final_status_list", "fixed_handicap",
+          "place_free_handicap", "set_free_handicap", "loadsgf", "printsgf", "time_settings", "time_left", "quit"}
+ANALYSIS = {"lz-analyze", "lz-genmove_analyze"}  # a snapshot's only: other players have no tree to show
 VERTEX = re.compile(r"^(pass|[A-HJ-T]\d{1,2})$")
 SCORE = re.compile(r"^(0|[BW]\+\d+(\.\d+)?)$")
 
@@ -71,7 +79,7 @@ class Session:
         self.buffer = b""
         self.sent: set[str] = set()
 
-    def _line(self, timeout: float = 60.0) -> str:
+    def line(self, timeout: float = 60.0) -> str:
         deadline = time.monotonic() + timeout
         while b"\n" not in self.buffer:
             ready = select.select([self.proc.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]
@@ -88,9 +96,9 @@ class Session:
 
     def response(self) -> tuple[str, str, str]:
         """(status '=' or '?', id, text) of the next response, which must end with a blank line."""
-        lines = [self._line()]
+        lines = [self.line()]
         while lines[-1] != "":
-            lines.append(self._line())
+            lines.append(self.line())
         m = re.match(r"^([=?])(\d*)(?: (.*))?$", lines[0])
         assert m, f"not a GTP response: {lines!r}"
         return m.group(1), m.group(2), "\n".join([m.group(3) or ""] + lines[1:-1]).strip()
@@ -100,6 +108,24 @@ class Session:
         self.raw(command + "\n")
         status, _, text = self.response()
         return status, text
+
+    def analysis(self, command: str, ident: str = "") -> None:
+        """Start a streaming command (lz-analyze): its `=` comes at once, its lines after."""
+        self.sent.add(command.split()[0])
+        self.raw(f"{ident} {command}\n" if ident else command + "\n")
+        assert self.line() == f"={ident}"
+
+    def stream(self) -> list[str]:
+        """A streaming response's lines, up to the blank line that ends it."""
+        lines = [self.line()]
+        while lines[-1] != "":
+            lines.append(self.line())
+        return lines[:-1]
+
+    def stop(self, command: str) -> tuple[list[str], tuple[str, str, str]]:
+        """Send `command` during an analysis: (the info lines still coming, then the command's response)."""
+        self.raw(command + "\n")
+        return self.stream(), self.response()
 
     def ok(self, command: str) -> str:
         status, text = self.ask(command)
@@ -124,13 +150,13 @@ def session(snapshot):
 # ---- the server ----------------------------------------------------------------------------------
 
 
-def test_every_listed_command_answers_by_the_protocol(session):
+def test_every_listed_command_answers_by_the_protocol(session, tmp_path):
     s = session
     assert s.ok("protocol_version") == "2"
     assert s.ok("name") == "Arena"
     assert s.ok("version")
     listed = set(s.ok("list_commands").split())
-    assert listed == LISTED
+    assert listed == LISTED | ANALYSIS
     for command in sorted(listed):
         assert s.ok(f"known_command {command}") == "true"
     assert s.ok("known_command frobnicate") == "false"
@@ -151,9 +177,26 @@ def test_every_listed_command_answers_by_the_protocol(session):
     started = time.monotonic()
     assert VERTEX.match(s.ok("genmove w"))
     assert time.monotonic() - started < 1.0, "genmove overran its byo-yomi second"
+    assert s.ok("final_status_list dead") == "" and s.ok("final_status_list alive")
+    sgf = tmp_path / "game.sgf"
+    assert s.ok(f"printsgf {sgf}") == "" and s.ok("printsgf") == sgf.read_text().strip()
+    s.ok(f"loadsgf {sgf} 2")
+    assert "history.size()=1" in s.ok("showboard")
+    s.ok("clear_board")
+    assert s.ok("fixed_handicap 2") == "C3 G7"
+    s.ok("clear_board")
+    assert s.ok("place_free_handicap 4") == "C3 G7 C7 G3"
+    s.ok("clear_board")
+    assert s.ok("set_free_handicap A1 J9") == "A1 J9"
+    s.analysis("lz-analyze 1")
+    assert s.stop("name")[1] == ("=", "", "Arena")
+    s.analysis("lz-genmove_analyze w 1")
+    lines = s.stream()
+    assert all(line.startswith("info move ") for line in lines[:-1]), lines
+    assert VERTEX.match(lines[-1].removeprefix("play ")) and lines[-1].startswith("play "), lines
     assert s.ok("quit") == ""
     assert s.proc.wait(timeout=10) == 0
-    assert LISTED <= s.sent  # every listed command was exercised
+    assert LISTED | ANALYSIS <= s.sent  # every listed command was exercised
 
 
 def test_final_score_is_tromp_taylor_area_with_komi(session):
@@ -232,6 +275,209 @@ def test_built_in_players_serve_any_board_size():
         assert s.ask("boardsize 20") == ("?", "unacceptable size")
     finally:
         s.close()
+
+
+# ---- analysis, as Sabaki and Lizzie drive it ------------------------------------------------------
+
+ENTRY = re.compile(r"info move (\S+) visits (\d+) winrate (\d+) prior (\d+) lcb (\d+) order (\d+) "
+                   r"pv (\S+(?: (?!info )\S+)*)")
+
+
+def parse_info(line: str) -> list[dict]:
+    """The entries of an info line, checked against Leela Zero's format."""
+    assert line.startswith("info move ") and len(line) <= analyze.MAX_INFO, line[:200]
+    entries = [{"move": m[0], "visits": int(m[1]), "winrate": int(m[2]), "prior": int(m[3]), "lcb": int(m[4]),
+                "order": int(m[5]), "pv": m[6].split()} for m in ENTRY.findall(line)]
+    assert entries and len(entries) == line.count("info move "), line[:300]
+    return entries
+
+
+def test_lz_analyze_streams_growing_info_lines_until_the_next_command(snapshot):
+    s = Session(f"{snapshot}@sims=4")
+    try:
+        assert s.ok("known_command lz-analyze") == "true"
+        s.ok("boardsize 9")
+        s.ok("clear_board")
+        s.ok("play B E5")
+        s.analysis("lz-analyze 10")  # every 10 centiseconds
+        totals = []
+        for _ in range(4):
+            entries = parse_info(s.line(timeout=10))
+            for rank, e in enumerate(entries):
+                assert VERTEX.match(e["move"]) and e["move"] != "E5", e  # White's legal moves
+                assert all(VERTEX.match(v) for v in e["pv"]) and e["pv"][0] == e["move"]
+                assert e["order"] == rank and e["visits"] > 0
+                assert 0 <= e["lcb"] <= e["winrate"] <= 10000 and 0 <= e["prior"] <= 10000
+            assert [e["visits"] for e in entries] == sorted((e["visits"] for e in entries), reverse=True)
+            totals.append(sum(e["visits"] for e in entries))
+        assert totals == sorted(set(totals)), f"the search did not grow between updates: {totals}"
+        started = time.monotonic()
+        rest, answer = s.stop("play W C3")  # a GUI's next command ends the analysis
+        assert answer == ("=", "", "") and all(parse_info(line) for line in rest)
+        assert time.monotonic() - started < 2.0, "the analysis went on after the next command"
+        assert "history.size()=2" in s.ok("showboard")
+        assert VERTEX.match(s.ok("genmove b"))
+        s.analysis("lz-analyze W interval 5 maxmoves 2", ident="7")  # with an id, a colour, keywords
+        assert len(parse_info(s.line(timeout=10))) <= 2
+        assert s.stop("8 name")[1] == ("=", "8", "Arena")
+        assert s.ok("play w pass") == "" and s.ok("play b pass") == ""  # the game is over: nothing to search
+        s.analysis("lz-analyze 1")
+        rest, (status, _, score) = s.stop("final_score")
+        assert rest == [] and status == "=" and SCORE.match(score)
+    finally:
+        s.close()
+
+
+def test_analysis_arguments_and_what_is_refused(snapshot):
+    server = GTPServer(f"{snapshot}@sims=2", out=io.StringIO())
+    for bad in ("lz-analyze purple", "lz-analyze -5", "lz-analyze 10 avoid b D4 1", "lz-analyze 10 maxmoves",
+                "lz-analyze 10 maxmoves 0", "lz-analyze 10 bogus 3", "lz-analyze nan", "lz-genmove_analyze b x"):
+        response, _ = server.handle(bad)
+        assert response.startswith("? ") and response.count("\n") == 2, (bad, response)
+    assert server.handle("lz-analyze 10") == ("\n", False)  # nothing waits behind it: `=` written, then ended
+    assert server.out.getvalue() == "=\n"
+    server.handle("play b pass")
+    assert server.handle("lz-analyze b 10")[0].startswith("? cannot move twice")  # a pass would end the game
+    plain = GTPServer("random")
+    assert plain.handle("known_command lz-analyze")[0] == "= false\n\n"
+    assert plain.handle("lz-analyze 10")[0] == "? unknown command\n\n"
+
+
+class Patience:
+    """The controller's side for an in-process analysis: the next command arrives after `polls` looks."""
+
+    def __init__(self, polls: int) -> None:
+        self.polls = polls
+
+    def pending(self) -> bool:
+        self.polls -= 1
+        return self.polls < 0
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return True
+
+
+def test_a_full_analysis_tree_stops_the_search_and_lines_stay_capped(snapshot, monkeypatch):
+    monkeypatch.setattr(analyze, "TREE_BYTES", 1)  # the smallest tree: a search's worth of nodes
+    monkeypatch.setattr(analyze, "MAX_INFO", 150)
+    server = GTPServer(f"{snapshot}@sims=20", out=io.StringIO(), incoming=Patience(10_000))
+    assert server.handle("lz-analyze 0") == ("\n", False)  # ended by the full tree, not by 10k polls
+    assert server.incoming.polls > 9_000
+    head, *lines = server.out.getvalue().splitlines()
+    assert head == "=" and lines
+    for line in lines:
+        entries = parse_info(line)
+        assert len(line) <= 150 or len(entries) == 1
+    assert sum(e["visits"] for e in parse_info(lines[-1])) <= analyze.tree_capacity(82, 20)
+
+
+def test_malformed_input_always_gets_a_question_mark():
+    lines = ["1 name", "2 " + "x" * 70_000, "\x00\x01frobnicate \x7f", "3 play b " + "Z" * 5000, "4 boardsize 1e400",
+             "5 komi inf", "6 loadsgf", "7 loadsgf /no/such/file.sgf", "8 set_free_handicap", "9 name"]
+    out = io.StringIO()
+    serve("random", stdin=io.StringIO("\n".join(lines) + "\n"), stdout=out)
+    answers = out.getvalue().split("\n\n")
+    assert answers[0] == "=1 Arena" and answers[-2] == "=9 Arena" and answers[-1] == ""
+    assert answers[1].startswith("?2 line too long")
+    assert all(a.startswith("?") and "\n" not in a and len(a) < 400 for a in answers[1:-2]), answers
+
+
+# ---- SGF, handicap, final_status_list ---------------------------------------------------------------
+
+
+def test_printsgf_loads_back_to_the_same_position(tmp_path):
+    first = GTPServer("random")
+    for command in ("komi 0.5", "fixed_handicap 3", "play w E5", "play b D4", "play b F6", "play w pass",
+                    "play b E4"):
+        assert first.handle(command)[0].startswith("="), command
+    sgf = tmp_path / "game.sgf"
+    assert first.handle(f"printsgf {sgf}")[0] == "=\n\n"
+    text = sgf.read_text()
+    assert "HA[3]AB[cg][gc][cc]" in text and "KM[0.5]" in text and ";W[ee]" in text and ";W[]" in text
+    second = GTPServer("random")
+    second.handle("boardsize 13")
+    assert second.handle(f"loadsgf {sgf}")[0] == "=\n\n"
+    assert second.state.history() == first.state.history() and str(second.state) == str(first.state)
+    assert (second.size, second.komi, second.setup) == (9, 0.5, 5)
+    assert second.handle("printsgf")[0] == first.handle("printsgf")[0]
+    second.handle(f"loadsgf {sgf} 2")  # the position before move 2: the handicap and W E5
+    assert second.state.history() == first.state.history()[:6]
+    assert second.handle("undo")[0] == "=\n\n" and second.handle("undo")[0] == "? cannot undo\n\n"
+    second.handle(f"loadsgf {sgf} 1")
+    assert second.state.current_player() == 1 and second.state.history() == first.state.history()[:5]
+    (tmp_path / "white.sgf").write_text("(;GM[1]SZ[9];B[cc];W[dd]AW[ee])")  # setup stones mid-game
+    (tmp_path / "big.sgf").write_text("(;GM[1]SZ[19];B[dd])")
+    assert second.handle(f"loadsgf {tmp_path / 'white.sgf'}")[0].startswith("? cannot load file:")
+    assert second.handle(f"loadsgf {tmp_path / 'big.sgf'}")[0] == "=\n\n" and second.size == 19
+    assert second.handle(f"loadsgf {sgf} 0")[0].startswith("? syntax error")
+
+
+def test_snapshots_refuse_sgf_of_another_board_size(snapshot, tmp_path):
+    (tmp_path / "big.sgf").write_text("(;GM[1]SZ[19];B[dd])")
+    server = GTPServer(f"{snapshot}@sims=2")
+    assert server.handle(f"loadsgf {tmp_path / 'big.sgf'}")[0] == \
+        "? cannot load file: its 19x19 board is an unacceptable size\n\n"
+    assert server.size == 9 and server.state.history() == []
+
+
+def test_gnugo_reads_our_sgf_and_we_read_gnugos(tmp_path):
+    ours = GTPServer("random", "go(board_size=9,komi=0.5)")
+    for command in ("set_free_handicap C3 G7 E5", "play w C7", "play b D7", "play w D6", "genmove b"):
+        assert ours.handle(command)[0].startswith("="), command
+    sgf = tmp_path / "ours.sgf"
+    ours.handle(f"printsgf {sgf}")
+
+    def stones(server: GTPServer) -> tuple[set[str], set[str]]:
+        board = goboard.board(server.state)
+        return tuple({go_vertex(p, 9) for p in range(81) if board[p] == colour}
+                     for colour in (goboard.BLACK, goboard.WHITE))
+
+    script = f"loadsgf {sgf}\nlist_stones black\nlist_stones white\nclear_board\nfixed_handicap 4\nplay w E5\n" \
+             f"play b D4\nprintsgf {tmp_path / 'gnugo.sgf'}\nquit\n"
+    done = subprocess.run([GNUGO, "--mode", "gtp"], input=script, capture_output=True, text=True, timeout=30,
+                          check=True)
+    answers = [a.strip() for a in done.stdout.split("\n\n")]
+    assert answers[0] == "= white"  # GNU Go's loadsgf names the colour to move
+    assert ({v for v in answers[1][2:].split()}, {v for v in answers[2][2:].split()}) == stones(ours)
+    theirs = GTPServer("random")
+    assert theirs.handle(f"loadsgf {tmp_path / 'gnugo.sgf'}")[0] == "=\n\n"
+    assert stones(theirs) == ({"C3", "G7", "C7", "G3", "D4"}, {"E5"}) and theirs.state.current_player() == 1
+    assert "AW[ee]" in (tmp_path / "gnugo.sgf").read_text()  # GNU Go writes its position as setup stones
+
+
+def test_handicap_commands():
+    server = GTPServer("random", "go19")
+
+    def ok(command: str) -> str:
+        return server.handle(command)[0]
+
+    assert ok("fixed_handicap 9") == "= D4 Q16 D16 Q4 D10 Q10 K4 K16 K10\n\n"
+    assert server.state.current_player() == 1 and ok("undo") == "? cannot undo\n\n"
+    assert ok("fixed_handicap 2") == "? board not empty\n\n"
+    assert ok("genmove w").startswith("= ") and ok("undo") == "=\n\n" and len(server.state.history()) == 17
+    ok("boardsize 13")
+    assert ok("fixed_handicap 10") == "? invalid number of stones\n\n" and ok("fixed_handicap 1").startswith("?")
+    assert ok("place_free_handicap 12") == "= D4 K10 D10 K4 D7 K7 G4 G10 G7\n\n"  # fewer than asked, as GTP allows
+    ok("boardsize 8")
+    assert ok("fixed_handicap 5") == "? invalid number of stones\n\n" and ok("fixed_handicap 4") == "= C3 F6 C6 F3\n\n"
+    ok("boardsize 5")
+    assert ok("place_free_handicap 2").startswith("? no handicap placement on 5x5")
+    for bad, words in (("set_free_handicap A1", "invalid number"), ("set_free_handicap A1 A1", "repeated vertex"),
+                       ("set_free_handicap A1 pass", "pass"), ("set_free_handicap A1 Z9", "invalid coordinate")):
+        assert ok(bad).startswith("? ") and words in ok(bad), (bad, ok(bad))
+    assert ok("set_free_handicap A1 B2 C3") == "= A1 B2 C3\n\n"
+    assert ok("play b D4") == "=\n\n" and ok("play w E5") == "=\n\n"  # Black again: a White pass between
+    assert ok("final_score") == "= W+4.5\n\n"  # 4 - 1 - komi 7.5: handicap gives White no points of its own
+
+
+def test_final_status_list_calls_every_stone_alive():
+    server = GTPServer("random")
+    for command in ("play b C3", "play w E5", "play b D3", "play w E6", "play b J9"):
+        server.handle(command)
+    assert server.handle("final_status_list alive")[0] == "= C3 D3\nE5 E6\nJ9\n\n"  # a chain a line
+    assert server.handle("final_status_list dead")[0] == "=\n\n"
+    assert server.handle("final_status_list SEKI")[0] == "=\n\n"
+    assert server.handle("final_status_list white_territory")[0].startswith("? syntax error")
 
 
 # ---- our snapshot against GNU Go, through the match runner -----------------------------------------

@@ -57,10 +57,35 @@ def test_sgf_from_elsewhere_main_line_comments_and_refusals():
     record = records.from_sgf(text, "x.sgf")
     assert record.game == "go(board_size=9,komi=6.5)" and record.players[0] == "gnugo"
     assert [go_vertex(a, 9) for a in record.actions] == ["E5", "C5", "C7", "G3"]
-    for bad, words in [("(;GM[1]SZ[9];B[ee];B[ce])", "only alternating"), ("(;GM[1]SZ[9]AB[ee];W[ce])", "setup"),
-                       ("(;GM[2]SZ[9];B[ee])", "not a Go game"), ("(;GM[1]SZ[9];B[zz])", "off the 9x9")]:
+    for bad, words in [("(;GM[1]SZ[9];B[ee];B[ce])", "only alternating"), ("(;GM[2]SZ[9];B[ee])", "not a Go game"),
+                       ("(;GM[1]SZ[9];B[zz])", "off the 9x9"), ("(;GM[1]SZ[9]AE[ee];B[ce])", "removes stones"),
+                       ("(;GM[1]SZ[9];B[ee]AB[cc];W[ce])", "after the first move"),
+                       ("(;GM[1]SZ[9]AB[aa]AW[ba][ab])", "capture each other"),
+                       ("(;GM[1]SZ[9]AB[cc][cc])", "two setup stones"), ("(;GM[1]SZ[9]AB[cc]PL[X])", "bad PL"),
+                       ("(;GM[1]SZ[9]AB[cc];B[dd])", "needs a W setup stone"),  # a pass last: one more ends it
+                       ("(;GM[1]SZ[9]AB[tt])", "setup stone 'tt' is off")]:
         with pytest.raises(records.RecordError, match=words):
             records.from_sgf(bad, "x.sgf")
+
+
+def test_sgf_setup_stones_replay_as_moves_and_write_back(tmp_path):
+    handicap = records.from_sgf("(;GM[1]FF[4]SZ[9]KM[0.5]HA[2]AB[cg][gc];W[ee];B[dd])", "h.sgf")
+    assert handicap.setup == 3 and [go_vertex(a, 9) for a in handicap.actions] == ["C3", "pass", "G7", "E5", "D6"]
+    assert handicap.game == "go(board_size=9,komi=0.5,max_game_length=165)"  # the move cap counts from the set-up
+    sgf = records.to_sgf(handicap)
+    assert "HA[2]AB[cg][gc]PL[W]" in sgf and ";W[ee]\n;B[dd])" in sgf and ";W[]" not in sgf
+    assert records.from_sgf(sgf).actions == handicap.actions
+    json_path = records.save(handicap, tmp_path / "h.json")[0]
+    assert records.load(json_path).setup == 3 and records.load(json_path).actions == handicap.actions
+    # GNU Go's printsgf: its position as setup stones of both colours, then who is to play
+    position = records.from_sgf("(;GM[1]SZ[9]KM[0.0]HA[4]AW[ee]\nAB[cc][gc][df][cg][gg]\nPL[W])", "p.sgf")
+    _, states = records.replay_states(position, "p.sgf")
+    board = goboard.board(states[-1])
+    assert {go_vertex(p, 9) for p in np.flatnonzero(board == goboard.BLACK)} == {"C7", "G7", "D4", "C3", "G3"}
+    assert {go_vertex(p, 9) for p in np.flatnonzero(board == goboard.WHITE)} == {"E5"}
+    assert states[-1].current_player() == 1 and states[-1].history()[-1] != 81  # no pass last
+    written = records.to_sgf(position)
+    assert "AB[cc][gc][df][cg][gg]AW[ee]PL[W]" in written and "HA[" not in written
 
 
 def test_unreadable_records_are_one_line_errors(tmp_path):
