@@ -33,6 +33,15 @@ def versions() -> dict[str, str]:
     return {"arena": rundir.arena_version(), "trajectory schema": str(STORE_SCHEMA), "ledger schema": str(LEDGER_SCHEMA)}
 
 
+def check_versions(theirs: dict[str, str], node: str) -> None:
+    """Refuse a node whose Arena or file formats differ from this head's, naming both versions."""
+    ours = versions()
+    for key, value in theirs.items():
+        if key in ours and value != ours[key]:
+            raise ConfigError(f"node {node} runs {key} {value}, this head {ours[key]}: install the same Arena "
+                              "on every node")
+
+
 def connect(ray, address: str) -> bool:
     """Join (or with `local` start) a Ray cluster; True when this process started it."""
     if ray.is_initialized():

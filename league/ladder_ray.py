@@ -17,9 +17,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import games
-from engine.config import ConfigError
 from engine.players import is_neural, resolve_snapshot
-from league.cluster import connect, import_ray, versions
+from league.cluster import check_versions, connect, import_ray, versions
 from league.match import Fixture, play_fixture
 
 TASK_RETRIES = 3  # a table whose node died is played again elsewhere
@@ -57,7 +56,7 @@ def play_remote(game: str, fixture: Fixture, refs: dict):
         local = {name: snap.local_spec(Path(folder)) for name, snap in shipped.items()}
         result = play_fixture(spec, dataclasses.replace(
             fixture, players=tuple(local.get(p, p) for p in fixture.players)))
-    return _renamed(result, {v: k for k, v in local.items()}), versions()
+    return _renamed(result, {v: k for k, v in local.items()}), (ray.util.get_node_ip_address(), versions())
 
 
 def _renamed(result, names: dict[str, str]):
@@ -78,15 +77,11 @@ def play_on_ray(spec, todo: Sequence[Fixture], address: str) -> Iterator[tuple[F
         refs = {name: ray.put(snap) for name, snap in shipped.items()}
         task = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(play_remote)
         pending = {task.remote(spec.name, f, {p: refs[p] for p in f.players if p in refs}): f for f in todo}
-        ours = versions()
         while pending:
             (ref,), _ = ray.wait(list(pending), num_returns=1)
             fixture = pending.pop(ref)
-            result, theirs = ray.get(ref)
-            for key, value in theirs.items():
-                if value != ours[key]:
-                    raise ConfigError(f"a node runs {key} {value}, this head {ours[key]}: install the same Arena "
-                                      "on every node")
+            result, (node, theirs) = ray.get(ref)
+            check_versions(theirs, node)
             yield fixture, result
     finally:
         for ref in pending:

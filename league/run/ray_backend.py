@@ -32,7 +32,7 @@ from engine.nn import Evaluator, Snapshot, default_device, load_snapshot, snapsh
 from engine.players import snapshot_spec
 from engine.train import learner_kind
 from league import rater as rating
-from league.cluster import connect, import_ray, versions
+from league.cluster import check_versions, connect, import_ray, versions
 from league.pfsp import MATCHMAKING_FILE, Opponents, entries
 from league.pool import snapshot_file
 from league.run.actor_process import AgentActor, open_recorder
@@ -184,15 +184,11 @@ class RayActors:
         slot.call = None
 
     def check_versions(self) -> None:
-        ours = versions()
         for slot in self.slots:
             found = self.ray.get(slot.handle.where.remote())
             slot.node = found.pop("node")
             found.pop("pid")
-            for key, value in found.items():
-                if value != ours[key]:
-                    raise ConfigError(f"node {slot.node} runs {key} {value}, this head {ours[key]}: install the "
-                                      "same Arena on every node")
+            check_versions(found, slot.node)
 
     def feed(self, slot: _Slot) -> None:
         """Send new weights or matchmaking if any, then ask for the next games."""
