@@ -4,6 +4,8 @@ Layout: `config.toml` (resolved config), `snapshots/step-*.pt`, `learner.pt`, `t
 `metrics.jsonl`, `status.json`, `tensorboard/<agent>/` (league/run/curves.py). The root is `checkpoints/` under the working directory, or
 `$ARENA_HOME` when set. The main agent lives in the run directory itself; each other learning agent
 has the same layout of its own under `agents/<name>/`: an agent is whatever has a directory there.
+A file found unreadable (a torn copy, a disk error) is moved into `quarantine/` beside it, never
+deleted (engine/files.py).
 """
 from __future__ import annotations
 
@@ -19,9 +21,11 @@ from typing import Any, BinaryIO
 from engine import config as cfg
 from engine.errors import ArenaError
 
+
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 MAIN = "main"  # the run's own learning agent
 AGENTS = "agents"  # home of the other agents' directories
+LEARNER_STATE = "learner.pt"  # every learner's saved state (engine/train), beside its snapshots/
 
 
 class RunError(ArenaError):

@@ -32,14 +32,15 @@ Schema version 1:
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import sqlite3
 import time
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -52,6 +53,8 @@ FORMAT = "arena-ledger"
 FILENAME = "league.sqlite"
 KINDS = ("training", "rating", "gating")
 BUSY_TIMEOUT_S = 30.0
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -82,6 +85,39 @@ CREATE INDEX seats_player ON seats (player_id, game_id);
 
 class LedgerError(ArenaError):
     """A ledger file that cannot be used; the message is one line naming the fix."""
+
+
+class LedgerDamaged(LedgerError):
+    """A ledger whose file SQLite finds damaged (not a database, corrupt pages): a run's is rebuilt
+    from its store by `arena league repair RUN` (league/repair.py)."""
+
+
+def damaged(e: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite failed because the file is damaged, not busy, full or read-only."""
+    return getattr(e, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+
+
+def damage_message(path: Path, problem: object) -> str:
+    """One line: what is wrong with the ledger file and the fix (repair for a run's own ledger)."""
+    if path.name == FILENAME and (path.parent / "config.toml").is_file():
+        fix = f"rebuild it from the run's trajectories with `arena league repair {path.parent.name}`"
+    else:
+        fix = "move this file away"
+    return f"{path}: the match ledger is damaged ({problem}); {fix}"
+
+
+def _damage_is_one_line(method: Callable[P, R]) -> Callable[P, R]:
+    """A damaged file found mid-query (corrupt pages) becomes LedgerDamaged, a one-line error, rather
+    than a traceback; busy and other SQLite errors pass through."""
+    @functools.wraps(method)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.DatabaseError as e:
+            if not damaged(e):
+                raise
+            raise LedgerDamaged(damage_message(args[0].path, e)) from None
+    return wrapped
 
 
 # ----------------------------------------------------------------------------------------- records
@@ -163,6 +199,7 @@ def _in(column: str, values: Sequence[object]) -> str:
 class Ledger:
     """A connection to one ledger file; one per process (or thread), opened and closed freely."""
 
+    @_damage_is_one_line
     def __init__(self, path: str | Path, create: bool = True, timeout: float = BUSY_TIMEOUT_S) -> None:
         self.path = Path(path)
         if not create and not self.path.is_file():
@@ -207,6 +244,8 @@ class Ledger:
                 return None
             meta = dict(self._db.execute("SELECT key, value FROM meta")) if "meta" in tables else {}
         except sqlite3.DatabaseError as e:
+            if damaged(e) and self.path.name == FILENAME:
+                raise LedgerDamaged(damage_message(self.path, e)) from None
             raise LedgerError(f"{self.path}: not an SQLite file ({e}); point at a run's {FILENAME} or move this file away") from None
         if meta.get("format") != FORMAT:
             raise LedgerError(f"{self.path}: an SQLite file but not an Arena match ledger; point at a run's {FILENAME} or move this file away")
@@ -241,6 +280,7 @@ class Ledger:
         """Record one game; False if its uid was already there."""
         return self.record_many([game]) == 1
 
+    @_damage_is_one_line
     def record_many(self, games: Iterable[GameResult]) -> int:
         """Record a batch in one transaction: all of it or, on any error or kill, none of it.
 
@@ -292,19 +332,23 @@ class Ledger:
             params.append(since)
         return " AND ".join(clauses), params
 
+    @_damage_is_one_line
     def last_id(self) -> int:
         """The newest game's id (0 when empty): poll ``games(after_id=...)`` from here."""
         return self._db.execute("SELECT coalesce(max(id), 0) FROM games").fetchone()[0]
 
+    @_damage_is_one_line
     def counts(self, after_id: int = 0) -> dict[str, int]:
         """Games per kind (kinds without games are absent), only those after ``after_id``."""
         rows = self._db.execute("SELECT kind, count(*) FROM games WHERE id > ? GROUP BY kind", (after_id,))
         return dict(rows)
 
+    @_damage_is_one_line
     def total(self, kinds: Sequence[str] | None = None, after_id: int = 0) -> int:
         where, params = self._where(kinds, after_id)
         return self._db.execute(f"SELECT count(*) FROM games g WHERE {where}", params).fetchone()[0]
 
+    @_damage_is_one_line
     def players(self, kinds: Sequence[str] | None = None) -> list[str]:
         """Distinct player specs, sorted; with ``kinds``, those that played a game of those kinds."""
         if kinds is None:
@@ -317,6 +361,7 @@ class Ledger:
         )
         return [r[0] for r in rows]
 
+    @_damage_is_one_line
     def games(
         self, kinds: Sequence[str] | None = None, after_id: int = 0, limit: int | None = None
     ) -> list[tuple[int, GameResult]]:
@@ -341,6 +386,7 @@ class Ledger:
             i = j
         return out
 
+    @_damage_is_one_line
     def rating_input(self, kinds: Sequence[str] | None = ("rating",)) -> RatingInput:
         """The games of ``kinds`` (default: rating games only) as a rating model reads them."""
         where, params = self._where(kinds)
@@ -380,6 +426,7 @@ class Ledger:
             orders.append([places[r] for r in sorted(places, reverse=True)])
         return RatingInput([specs[i] for i in ids], a, b, score, orders, last)
 
+    @_damage_is_one_line
     def pair_results(
         self,
         kinds: Sequence[str] | None = None,
@@ -411,6 +458,7 @@ class Ledger:
 
     # -------------------------------------------------------------------------------- results files
 
+    @_damage_is_one_line
     def import_results(self, path: str | Path, game: str, kind: str = "rating", match_id: str | None = None,
                        players: Collection[str] | None = None) -> int:
         """Record the games of a CSV or PGN results file (see :func:`league.results_file.read_results`)
@@ -428,6 +476,7 @@ class Ledger:
             for i, r in enumerate(results)
         )
 
+    @_damage_is_one_line
     def export_pgn(self, path: str | Path, kinds: Sequence[str] | None = ("rating",)) -> int:
         """Write the two-player games of ``kinds`` as PGN that BayesElo and Ordo read (no moves),
         atomically; returns how many games were written (games of more players are left out)."""

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.nn import Evaluator, Snapshot, checkpoint
-from engine import rundir
+from engine import files, rundir
 from engine.config import LeagueConfig
 from engine.players import agent_of, step_of
 from engine.rundir import MAIN
@@ -231,7 +231,11 @@ class PoolOpponents(Opponents):
         return rundir.read_json(self.table) or {}
 
     def load_member(self, name: str) -> Snapshot | None:
+        path = snapshot_file(self.run_dir, name)
         try:
-            return checkpoint.load_snapshot(snapshot_file(self.run_dir, name), self.game_string)
+            return checkpoint.load_snapshot(path, self.game_string)
+        except checkpoint.SnapshotDamaged as exc:
+            files.quarantine(path, exc.problem, f"{name} sits out (`arena league repair RUN` drops it from the pool)")
         except checkpoint.CheckpointError:
-            return None
+            pass
+        return None

@@ -102,6 +102,16 @@ class Pool:
         self.save()
         return removed
 
+    def drop_missing(self) -> list[str]:
+        """Forget (and save) the members whose snapshot file is gone, moved to quarantine as unreadable
+        or deleted by hand: a later snapshot of the same step would stand in for them unseen. Their specs."""
+        gone = [m for m in self.members
+                if not checkpoint.snapshot_path(rundir.agent_dir(self.run_dir, m.agent), m.step).exists()]
+        if gone:
+            self.members = [m for m in self.members if m not in gone]
+            self.save()
+        return [spec(self.run_dir, m.step, m.agent) for m in gone]
+
     def prune_files(self, keep_newer: bool = False, agent: str = MAIN) -> list[Path]:
         """Delete an agent's snapshot files outside the pool, except the newest few (and, with
         `keep_newer`, all newer than its newest member: gate candidates); returns what was deleted."""

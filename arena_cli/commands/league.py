@@ -1,4 +1,5 @@
-"""`arena league run` (start or resume a self-play run, with its live view) and `arena league status`."""
+"""`arena league run` (start or resume a self-play run, with its live view), `arena league status` and
+`arena league repair` (check a run's files, quarantine the damaged, rebuild its ledger)."""
 from __future__ import annotations
 
 import argparse
@@ -28,6 +29,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("run")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_league_status)
+    p = league.add_parser("repair", help="check a run's files; move damaged ones aside, rebuild a damaged ledger")
+    p.add_argument("run")
+    p.add_argument("--json", action="store_true", help="the report as JSON")
+    p.set_defaults(func=cmd_league_repair)
 
 
 def cmd_league_run(args: argparse.Namespace) -> None:
@@ -81,3 +86,13 @@ def cmd_league_status(args: argparse.Namespace) -> None:
         print(json.dumps(status))
     else:
         Console().print(panel(run_dir.name, config.game, status))
+
+
+def cmd_league_repair(args: argparse.Namespace) -> None:
+    from engine import rundir
+    from league.repair import RepairError, repair
+
+    report = repair(rundir.existing_run(args.run))
+    print(json.dumps(report.as_dict()) if args.json else "\n".join(report.lines()))
+    if not report.usable:
+        raise RepairError(f"run '{args.run}' is still not usable: fix what the report marks FAILED, then repair again")

@@ -1,7 +1,10 @@
 """Reading a trajectory store: listing its segments and reading one segment's header or arrays.
 
 Readers see only renamed segments (``traj-*.h5``), never a writer's ``.tmp``, so every file they
-open is whole; one that still fails the format or schema check raises a one-line StoreError.
+open is whole; one that still fails the format or schema check raises a one-line StoreError, one
+whose bytes cannot be read (a disk error, a partial copy) a SegmentDamaged, which the run's readers
+answer with `quarantine_segment`: the file goes to ``trajectories/quarantine/`` and the run goes on.
+Listing never looks inside that folder.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from typing import Any
 
 import h5py
 import numpy as np
-from engine.data.schema import FORMAT, SCHEMA_VERSION, SEGMENT_RE, StoreError, StoreMeta, Trajectory
+from engine import files
+from engine.data.schema import (FORMAT, POSITION_FIELDS, SCHEMA_VERSION, SEGMENT_RE, SegmentDamaged, StoreError,
+                                StoreMeta, Trajectory)
 
 
 @dataclass
@@ -64,7 +69,8 @@ class Segment:
 
 
 def list_segments(directory: str | Path) -> list[Path]:
-    """Final (renamed) segment files in ``directory``, oldest first (by mtime, then name)."""
+    """Final (renamed) segment files in ``directory``, oldest first (by mtime, then name); its
+    ``quarantine/`` folder is not looked into."""
     d = Path(directory)
     if not d.is_dir():
         return []
@@ -85,7 +91,9 @@ def open_segment(path: Path) -> h5py.File:
     try:
         f = h5py.File(path, "r")
     except OSError:
-        raise StoreError(f"{path}: not an HDF5 file; point at an Arena trajectory segment (traj-*.h5)") from None
+        raise SegmentDamaged(f"{path}: not an HDF5 file (truncated or overwritten?); point at an Arena trajectory "
+                             "segment (traj-*.h5), or `arena league repair RUN` moves a run's aside",
+                             "not an HDF5 file: truncated or overwritten") from None
     try:
         fmt = f.attrs.get("format")
         if isinstance(fmt, bytes):
@@ -120,11 +128,15 @@ def meta_from_attrs(attrs: h5py.AttributeManager) -> StoreMeta:
 
 @contextmanager
 def _damaged_as_store_error(path: Path) -> Iterator[None]:
-    """A segment that passed the format check but lacks an attribute or dataset is damaged."""
+    """A segment that passed the format check but lacks an attribute or dataset, or whose chunks do
+    not decompress, is damaged."""
     try:
         yield
-    except (KeyError, ValueError) as e:
-        raise StoreError(f"{path}: damaged Arena trajectory file ({e}); delete it or regenerate the games") from None
+    except StoreError:
+        raise
+    except (KeyError, ValueError, OSError, RuntimeError) as e:
+        raise SegmentDamaged(f"{path}: damaged Arena trajectory file ({e}); `arena league repair RUN` moves a "
+                             "run's aside, or delete it", f"damaged: {e}") from None
 
 
 def read_meta(path: str | Path) -> tuple[StoreMeta, str, float]:
@@ -132,6 +144,13 @@ def read_meta(path: str | Path) -> tuple[StoreMeta, str, float]:
     path = Path(path)
     with open_segment(path) as f, _damaged_as_store_error(path):
         return meta_from_attrs(f.attrs), str(f.attrs["writer"]), float(f.attrs["created"])
+
+
+def read_size(path: str | Path) -> tuple[StoreMeta, int]:
+    """(meta, positions) of one segment, from its header alone."""
+    path = Path(path)
+    with open_segment(path) as f, _damaged_as_store_error(path):
+        return meta_from_attrs(f.attrs), int(f["positions/action"].shape[0])
 
 
 def _read_games(f: h5py.File) -> dict[str, Any]:
@@ -157,6 +176,29 @@ def read_segment(path: str | Path, rows: slice | None = None) -> Segment:
             meta=meta_from_attrs(f.attrs),
             writer=str(f.attrs["writer"]),
             created=float(f.attrs["created"]),
-            positions={k: ds[sel] for k, ds in f["positions"].items()},
+            positions={k: f["positions"][k][sel] for k in POSITION_FIELDS},
             games=_read_games(f),
         )
+
+
+def check_segment(path: str | Path) -> int:
+    """Read a whole segment, every chunk decompressed, as a repair checks it; its game count.
+    SegmentDamaged when any of it cannot be read."""
+    return read_segment(path).num_games
+
+
+def segment_games(path: Path) -> int | None:
+    """How many games a segment holds, if its games table still reads (None: lost with the file)."""
+    try:
+        with h5py.File(path, "r") as f:
+            return len(f["games/game_id"])
+    except Exception:  # unreadable down to its games table
+        return None
+
+
+def quarantine_segment(path: Path, error: SegmentDamaged, warn: bool = True) -> Path | None:
+    """Move a damaged segment into its store's quarantine/ folder with a one-line warning naming the
+    games lost (when its games table still reads); None when another reader moved it first."""
+    lost = segment_games(path)
+    return files.quarantine(path, error.problem, f"games lost: {'unknown' if lost is None else lost}; "
+                             "the run goes on", warn)

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 from engine.data.reader import list_segments, meta_from_attrs, open_segment
-from engine.data.schema import SCHEMA_VERSION, StoreError, StoreMeta
+from engine.data.schema import SCHEMA_VERSION, SegmentDamaged, StoreError, StoreMeta
+from engine.files import QUARANTINE
 
 
 def inspect(path: str | Path) -> dict[str, Any]:
@@ -27,8 +28,17 @@ def inspect(path: str | Path) -> dict[str, Any]:
     meta: StoreMeta | None = None
     writers: set[str] = set()
     lengths, returns, finished = [], [], []
-    for p in files:
-        with open_segment(p) as f:
+    damaged: list[str] = []
+    for p in list(files):
+        try:
+            f = open_segment(p)
+        except SegmentDamaged:
+            if not path.is_dir():
+                raise
+            damaged.append(p.name)  # a store is still worth a summary; inspecting moves nothing
+            files.remove(p)
+            continue
+        with f:
             m = meta_from_attrs(f.attrs)
             if meta is None:
                 meta = m
@@ -39,7 +49,8 @@ def inspect(path: str | Path) -> dict[str, Any]:
             lengths.append(g["length"][()])
             returns.append(g["returns"][()])
             finished.append(g["finished_at"][()])
-    assert meta is not None
+    if meta is None:
+        raise StoreError(f"{path}: every segment here is damaged; `arena league repair RUN` moves them aside")
     length = np.concatenate(lengths)
     ret = np.concatenate(returns).reshape(-1, meta.num_players)
     fin = np.concatenate(finished)
@@ -72,6 +83,8 @@ def inspect(path: str | Path) -> dict[str, Any]:
         "first_game_at": float(fin.min()) if has else None,
         "last_game_at": float(fin.max()) if has else None,
         "bytes": int(sum(p.stat().st_size for p in files)),
+        "damaged": damaged,  # unreadable segments left out of the figures
+        "quarantined": len(list((path / QUARANTINE).glob("traj-*"))) if path.is_dir() else 0,
     }
 
 
@@ -111,4 +124,7 @@ def describe(path: str | Path) -> str:
     for s, o in enumerate(i["outcomes"]):
         label = "  outcomes        " if s == 0 else " " * 18
         lines.append(f"{label}seat {s}: {o['wins']} W / {o['draws']} D / {o['losses']} L")
+    if i["damaged"] or i["quarantined"]:
+        lines.append(f"  left out        {len(i['damaged'])} damaged ({', '.join(i['damaged']) or '-'}; "
+                     f"`arena league repair RUN` moves them aside), {i['quarantined']} in {QUARANTINE}/")
     return "\n".join(lines)

@@ -34,6 +34,8 @@ COMPRESSION_LEVEL = 1
 POLICY_DTYPE = np.float16
 CHUNK_BYTES = 1 << 18  # ~256 KiB chunks: a little faster than 1-4 MiB, same ratio
 
+# The datasets of group ``positions``: a segment lacking one is damaged.
+POSITION_FIELDS = ("obs", "legal", "policy", "action", "player", "target", "root_value", "game")
 SEGMENT_RE = re.compile(r"^traj-(?P<writer>[A-Za-z0-9_.\-]+)-(?P<seq>\d{6,})\.h5$")
 WRITER_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 OBS_DTYPES = ("uint8", "float32")
@@ -41,6 +43,15 @@ OBS_DTYPES = ("uint8", "float32")
 
 class StoreError(ArenaError):
     """A trajectory file or directory that cannot be used; the message is one line naming the fix."""
+
+
+class SegmentDamaged(StoreError):
+    """A segment whose bytes cannot be read (torn, truncated, overwritten): unlike a segment of another
+    game or schema, one that a run moves to quarantine and goes on without. `problem`: a few words."""
+
+    def __init__(self, message: str, problem: str) -> None:
+        super().__init__(message)
+        self.problem = problem
 
 
 @dataclass(frozen=True)

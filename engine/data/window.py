@@ -6,12 +6,17 @@ sampled with index arrays (no per-sample Python).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
-from engine.data.reader import list_segments, meta_from_attrs, open_segment, read_segment
-from engine.data.schema import POLICY_DTYPE, StoreError, StoreMeta
+
+from engine.data.reader import list_segments, quarantine_segment, read_segment, read_size
+from engine.data.schema import POLICY_DTYPE, SegmentDamaged, StoreError, StoreMeta
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -69,7 +74,9 @@ class ReplayWindow:
             for p in reversed(segments):
                 if need <= 0:
                     break
-                n = self.segment_positions(p)
+                n = self._readable(p, self.segment_positions)
+                if n is None:
+                    continue
                 chosen.append((p, max(0, n - need)))  # skip the rows that would be evicted anyway
                 need -= n
             self._seen.update(p.name for p in segments)
@@ -80,16 +87,28 @@ class ReplayWindow:
         added = 0
         for p, skip in plan:
             self._seen.add(p.name)
-            added += self._load(p, skip)
+            added += self._readable(p, lambda q: self._load(q, skip)) or 0
         if added:
             self._candidates.clear()
         return added
 
+    def _readable(self, path: Path, read: Callable[[Path], T]) -> T | None:
+        """`read(path)`, or None when the segment is damaged (moved to quarantine, with a warning)
+        or gone meanwhile (another process quarantined it): one bad file must not stop a run."""
+        try:
+            return read(path)
+        except SegmentDamaged as e:
+            quarantine_segment(path, e)
+        except StoreError:
+            if path.exists():
+                raise
+        return None
+
     def segment_positions(self, path: Path) -> int:
         """Positions in a segment file (read from its header; the file must match this store)."""
-        with open_segment(path) as f:
-            self.meta.check_compatible(meta_from_attrs(f.attrs), path)
-            return int(f["positions/action"].shape[0])
+        meta, positions = read_size(path)
+        self.meta.check_compatible(meta, path)
+        return positions
 
     def _load(self, path: Path, skip: int = 0) -> int:
         seg = read_segment(path, rows=slice(skip, None))

@@ -18,18 +18,10 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-from engine.data.reader import read_meta
+from engine.data.reader import quarantine_segment, read_meta
 from engine.data.schema import (CHUNK_BYTES, COMPRESSION, COMPRESSION_LEVEL, FORMAT, POLICY_DTYPE, SCHEMA_VERSION,
-                                SEGMENT_RE, WRITER_RE, StoreMeta, Trajectory)
-
-
-def _fsync(path: Path) -> None:
-    """fsync a closed file or a directory (h5py offers no fsync of its own)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+                                SEGMENT_RE, WRITER_RE, SegmentDamaged, StoreError, StoreMeta, Trajectory)
+from engine.files import QUARANTINE, fsync_path
 
 
 def _chunks(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
@@ -74,7 +66,7 @@ class SegmentWriter:
     def _recover(self) -> int:
         """Delete our stray .tmp files (a killed predecessor's) and return the next seq."""
         last = -1
-        existing: Path | None = None
+        existing: list[Path] = []
         for p in self.directory.iterdir():
             tmp = p.name.endswith(".tmp")
             m = SEGMENT_RE.match(p.name.removesuffix(".tmp"))
@@ -84,12 +76,27 @@ class SegmentWriter:
                 if m["writer"] == self.writer:  # other writers' .tmp may be live: leave them be
                     p.unlink(missing_ok=True)
                 continue
-            existing = p
+            existing.append(p)
             if m["writer"] == self.writer:
                 last = max(last, int(m["seq"]))
+        # Quarantined names count too: a reused name would look already read to a running learner.
+        for p in (self.directory / QUARANTINE).glob(f"traj-{self.writer}-*.h5*"):
+            m = SEGMENT_RE.match(p.name.split(".h5")[0] + ".h5")
+            if m is not None and m["writer"] == self.writer:
+                last = max(last, int(m["seq"]))
         # Refuse early to mix games into another game's store, rather than failing the learner later.
-        if existing is not None:
-            self.meta.check_compatible(read_meta(existing)[0], existing)
+        for p in existing:
+            try:
+                meta = read_meta(p)[0]
+            except SegmentDamaged as e:
+                quarantine_segment(p, e)
+                continue
+            except StoreError:
+                if p.exists():
+                    raise
+                continue  # moved to quarantine by another process meanwhile
+            self.meta.check_compatible(meta, p)
+            break
         return last + 1
 
     # -- context manager
@@ -131,9 +138,9 @@ class SegmentWriter:
         games = [g for g, _ in self._pending]
         finished = [t for _, t in self._pending]
         self._write(tmp, games, finished)
-        _fsync(tmp)
+        fsync_path(tmp)  # h5py offers no fsync of its own
         os.replace(tmp, final)
-        _fsync(self.directory)  # make the rename itself durable
+        fsync_path(self.directory)  # make the rename itself durable
         self._seq += 1
         self.segments_written += 1
         self.games_written += len(games)

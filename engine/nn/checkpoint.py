@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from engine import rundir
+from engine import files, rundir
 from engine.config import NetworkConfig
 from engine.nn.networks import build
 from engine.errors import ArenaError
@@ -32,6 +33,15 @@ class CheckpointError(ArenaError):
     """A snapshot that cannot be used here; the message is one line naming the fix."""
 
 
+class SnapshotDamaged(CheckpointError):
+    """A file whose bytes do not load (torn, truncated, overwritten), as opposed to a whole snapshot of
+    another game or format: a run moves it to quarantine and falls back to an older one."""
+
+    def __init__(self, message: str, problem: str) -> None:
+        super().__init__(message)
+        self.problem = problem
+
+
 def atomic_save(obj: Any, path: Path) -> None:
     """torch.save to a temp file in the same directory, fsync, then rename over `path`."""
     rundir.atomic_write(path, lambda f: torch.save(obj, f))
@@ -42,9 +52,12 @@ def load_file(path: Path) -> dict[str, Any]:
         return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise CheckpointError(f"snapshot {path} not found: check the path or the run name") from None
+    except MemoryError:
+        raise
     except Exception as exc:  # a torn or foreign file
-        raise CheckpointError(f"{path} is not a readable Arena snapshot ({type(exc).__name__}): "
-                              "pick another snapshot of the run") from None
+        raise SnapshotDamaged(f"{path} is not a readable Arena snapshot ({type(exc).__name__}): pick another "
+                              "snapshot of the run (`arena league repair RUN` moves it aside)",
+                              f"truncated or overwritten: {type(exc).__name__}") from None
 
 
 @dataclass
@@ -117,3 +130,40 @@ def list_snapshots(run_dir: Path) -> list[tuple[int, Path]]:
 def latest_snapshot(run_dir: Path) -> tuple[int, Path] | None:
     snaps = list_snapshots(run_dir)
     return snaps[-1] if snaps else None
+
+
+def latest_readable(run_dir: Path, game: str | None = None, above: int = -1) -> Snapshot | None:
+    """The newest snapshot of `run_dir` newer than step `above` that loads; damaged newer ones are
+    moved to quarantine on the way (one warning each), and one deleted meanwhile (pool pruning) is
+    passed over. None when there is none. A snapshot of another game still raises."""
+    for step, path in reversed(list_snapshots(run_dir)):
+        if step <= above:
+            return None
+        try:
+            return load_snapshot(path, game)
+        except SnapshotDamaged as exc:
+            files.quarantine(path, exc.problem, "falling back to an older snapshot")
+        except CheckpointError:
+            if path.exists():
+                raise
+    return None
+
+
+def load_learner_state(path: Path, game: str) -> dict[str, Any] | Snapshot | None:
+    """A learner's saved state (`learner.pt`); when it is damaged it goes to quarantine, and when it
+    is missing beside snapshots (quarantined by `arena league repair`, deleted), the newest snapshot
+    that loads stands in for it (its weights, a fresh optimizer): a Snapshot. None for a fresh
+    learner: neither a state nor a snapshot."""
+    if not path.exists():
+        snap = latest_readable(path.parent, game)
+        if snap is not None:
+            print(f"warning: no learner state ({path}): the learner resumes from snapshot step-{snap.step} with a "
+                  "fresh optimizer", file=sys.stderr, flush=True)
+        return snap
+    try:
+        return load_file(path)
+    except SnapshotDamaged as exc:
+        snap = latest_readable(path.parent, game)
+        files.quarantine(path, exc.problem, f"the learner resumes from snapshot step-{snap.step} with a fresh "
+                          "optimizer" if snap else "the learner starts afresh (no snapshot reads either)")
+        return snap

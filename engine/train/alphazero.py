@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from engine import rundir
 from engine.nn import checkpoint
 from engine.config import RunConfig
 from engine.nn import low_precision
@@ -29,7 +30,7 @@ from engine.nn import build
 from engine.train.actor import store_meta
 from engine.data import Batch, ReplayWindow
 
-STATE_FILE = "learner.pt"
+STATE_FILE = rundir.LEARNER_STATE
 EXTRA_STATE_KEY = "role"  # extra_state's key in STATE_FILE, as runs written before have it
 
 
@@ -97,10 +98,9 @@ class Learner:
 
     def resume(self) -> bool:
         """Load the learner state of an earlier session of this run, if there is one."""
-        path = self.run_dir / STATE_FILE
-        if not path.exists():
-            return False
-        data = checkpoint.load_file(path)
+        data = checkpoint.load_learner_state(self.run_dir / STATE_FILE, self.spec.game_string)
+        if not isinstance(data, dict):  # damaged (now in quarantine) or missing: a snapshot stands in
+            return self._resume_from(data)
         for model, weights in zip(self.models, data["weights"]):
             model.load_state_dict(weights)
         for opt, state in zip(self.optimizers, data["optimizers"]):
@@ -112,6 +112,16 @@ class Learner:
         self._base = None
         self.since, self.resets = int(data.get("since", 0)), int(data.get("resets", 0))
         self.extra_state = dict(data.get(EXTRA_STATE_KEY, {}))
+        return True
+
+    def _resume_from(self, snap: checkpoint.Snapshot | None) -> bool:
+        """Resume from a snapshot alone (the learner state unreadable or missing): its weights and step, a
+        fresh optimizer, the reuse cap counted from this session's window."""
+        if snap is None:
+            return False
+        for model, weights in zip(self.models, snap.weights):
+            model.load_state_dict(weights)
+        self.step = snap.step
         return True
 
     def reset(self) -> None:

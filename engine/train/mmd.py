@@ -50,7 +50,7 @@ from engine.train.alphazero import networks
 from engine.train.actor import store_meta
 from engine.data import Batch, ReplayWindow, list_segments
 
-STATE_FILE = "learner.pt"
+STATE_FILE = rundir.LEARNER_STATE
 EXPLOITABILITY_FILE = "exploitability.jsonl"
 MEASURE_SHARE = 0.1  # NashConv may take this share of the learner's time, at most
 
@@ -141,15 +141,16 @@ class MMDLearner:
                 "critic_optimizers": [o.state_dict() for o in self.critic_optimizers]}
 
     def resume(self) -> bool:
-        path = self.run_dir / STATE_FILE
-        if not path.exists():
-            return False
-        data = checkpoint.load_file(path)
+        data = checkpoint.load_learner_state(self.run_dir / STATE_FILE, self.spec.game_string)
+        if not isinstance(data, dict):  # damaged (now in quarantine) or missing: a snapshot, fresh critics
+            if data is None:
+                return False
+            data = {"step": data.step, "weights": data.weights, "magnets": data.output or data.weights}
         for models, key in ((self.models, "weights"), (self.critics, "critics"), (self.magnets, "magnets")):
-            for model, weights in zip(models, data[key]):
+            for model, weights in zip(models, data.get(key, [])):
                 model.load_state_dict(weights)
         for opts, key in ((self.optimizers, "optimizers"), (self.critic_optimizers, "critic_optimizers")):
-            for opt, state in zip(opts, data[key]):
+            for opt, state in zip(opts, data.get(key, [])):
                 opt.load_state_dict(state)
         self.step = int(data["step"])
         return True

@@ -18,7 +18,7 @@ import torch
 import games
 from engine import config as cfg, rundir
 from engine.data import SegmentWriter
-from engine.nn import CheckpointError, Evaluator, Snapshot, default_device, latest_snapshot, load_snapshot
+from engine.nn import Evaluator, Snapshot, default_device, latest_readable, latest_snapshot
 from engine.rundir import MAIN
 from engine.train import Actor, LearnerKind, learner_kind, store_meta
 from league import pfsp
@@ -34,10 +34,9 @@ def load_latest(home: Path, spec, evaluator: Evaluator, current: int) -> int:
     found = latest_snapshot(home)
     if found is None or found[0] == current:
         return current
-    try:
-        snap = load_snapshot(found[1], spec.game_string)
-    except CheckpointError:
-        return current  # a file being replaced; the next poll gets it
+    snap = latest_readable(home, spec.game_string, above=current)  # a damaged one goes to quarantine
+    if snap is None:
+        return current
     evaluator.load(snap.weights)
     return snap.step
 
@@ -95,10 +94,9 @@ def actor_main(run_dir: str, index: int, seed: int, stop, stats_queue, agent: st
     device = default_device()
     while latest_snapshot(home) is None and not stop.is_set():
         time.sleep(0.2)
-    found = latest_snapshot(home)
-    if found is None:
+    snap = latest_readable(home, spec.game_string)
+    if snap is None:
         return
-    snap = load_snapshot(found[1], spec.game_string)
     rng = np.random.default_rng([seed, index, snap.step])
     player = AgentActor.open(run_dir, spec, config, kind, agent, snap, rng, device)
     recorder = open_recorder(home, f"actor-{index}", spec, config, kind, Ledger.of_run(run_dir), agent,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from engine.data import SegmentWriter, Trajectory, list_segments, read_segment
+from engine.data import (SegmentDamaged, SegmentWriter, StoreError, Trajectory, list_segments, quarantine_segment,
+                         read_segment)
 from engine.rundir import MAIN
 from league.ledger import GameResult, Ledger
 
@@ -63,21 +64,30 @@ def _ledger_record(players, returns, length: int, uid: str, finished: float, gam
                       kind="training", game=game_string, uid=uid, time=float(finished), match_id=match_id)
 
 
-def reconcile(home: Path, ledger: Ledger, game_string: str, self_play: bool = True, agent: str = MAIN) -> int:
+def reconcile(home: Path, ledger: Ledger, game_string: str, self_play: bool = True, agent: str = MAIN,
+              every: bool = False) -> tuple[int, int]:
     """Record in the ledger the stored games a kill kept from it (the newest segment of each writer
-    in an agent's `home`); `self_play` and `agent` as in TrainingRecorder."""
-    newest: dict[str, Path] = {}
-    for path in list_segments(home / "trajectories"):
-        newest[path.name.rsplit("-", 1)[0]] = path
-    added = 0
+    in an agent's `home`; with `every`, all segments: a ledger rebuilt from the store by
+    league/repair.py); `self_play` and `agent` as in TrainingRecorder. A damaged segment goes to
+    quarantine. Returns (games added, games read)."""
+    segments = list_segments(home / "trajectories")
+    if not every:
+        segments = list({path.name.rsplit("-", 1)[0]: path for path in segments}.values())
+    added = read = 0
     match_id = None if agent == MAIN else agent
-    for path in newest.values():
+    for path in segments:
         try:
             g = read_segment(path, slice(0, 0)).games
-        except Exception:  # a damaged segment: the store's own recovery deals with it
+        except SegmentDamaged as e:
+            quarantine_segment(path, e)
             continue
+        except StoreError:
+            if path.exists():
+                raise
+            continue  # quarantined by another process meanwhile
+        read += len(g["game_id"])
         added += ledger.record_many(
             _ledger_record(p, r, n, uid, t, game_string, match_id)
             for uid, p, r, n, t in zip(g["game_id"], g["participants"], g["returns"], g["length"], g["finished_at"])
             if self_play or len(set(p)) > 1)
-    return added
+    return added, read

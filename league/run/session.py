@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ import torch
 
 import games
 from engine import config as cfg, rundir
-from engine.nn import default_device, load_snapshot, snapshot_path
+from engine.nn import default_device, latest_readable, load_snapshot, snapshot_path
 from engine.rundir import MAIN
 from engine.train import RestartableLearner, learner_kind
 from league import pfsp, roles
@@ -235,8 +236,10 @@ class LeagueRun:
         self.curves.open(t.agent.name, t.learner.step, resumed)
         if not resumed:
             self._publish(t)  # step 0: the actors' first weights
-        elif not snapshot_path(t.home, t.learner.step).exists():
-            self._publish(t)  # killed between saving the learner state and its snapshot
+        elif latest_readable(t.home, self.spec.game_string, above=t.learner.step - 1) is None:
+            # Killed between saving the learner state and its snapshot, or the snapshot is damaged
+            # (moved to quarantine): the learner state writes it again, nothing is lost.
+            self._publish(t)
         elif t is self.main:
             self.progress.snapshot = snapshot_path(t.home, t.learner.step).name
         joined = self.pool.load().newest_of(t.agent.name)
@@ -252,6 +255,8 @@ class LeagueRun:
         self._reconcile()
         for t in self.agents:
             self._resume(t)
+        if gone := self.pool.load().drop_missing():  # their snapshots went to quarantine (or were deleted)
+            print(f"warning: pool members without a snapshot file dropped: {', '.join(gone)}", file=sys.stderr)
         self.session_seed = self._session_seed()
         target = self.learner.step + steps if steps is not None else None
         deadline = time.monotonic() + 60 * minutes if minutes is not None else None

@@ -317,14 +317,42 @@ def test_garbage_and_missing_files(tmp_path: Path) -> None:
             inspect(path)
     with pytest.raises(StoreError):
         inspect(tmp_path)  # the directory's only segment is garbage
-    with pytest.raises(StoreError):
-        ReplayWindow(tmp_path, TINY, 10).refresh()
+    assert ReplayWindow(tmp_path, TINY, 10).refresh() == 0  # the window moves it aside and goes on
+    assert not garbage.exists() and (tmp_path / "quarantine" / garbage.name).exists()
     with pytest.raises(StoreError) as e:
         inspect(tmp_path / "empty-dir-that-is-missing")
     one_line(e)
     (tmp_path / "empty").mkdir()
     with pytest.raises(StoreError):
         inspect(tmp_path / "empty")
+
+
+def test_damaged_segments_go_to_quarantine_and_the_store_goes_on(tmp_path: Path, capfd) -> None:
+    write_tiny(tmp_path, range(4))  # segments w-0 .. w-3, one game of 10 positions each
+    segs = list_segments(tmp_path)
+    with open(segs[1], "r+b") as f:  # a partial copy
+        f.truncate(segs[1].stat().st_size // 2)
+    with h5py.File(segs[2], "a") as f:  # a chunk lost, the games table whole: its games are known
+        del f["positions/obs"]
+    window = ReplayWindow(tmp_path, TINY, 100)
+    assert window.refresh() == 20 and window.games_seen == 2
+    warnings = capfd.readouterr().err.strip().splitlines()
+    assert len(warnings) == 2 and all(w.startswith("warning: ") and "quarantine/" in w for w in warnings)
+    assert "games lost: unknown" in warnings[0] + warnings[1] and "games lost: 1" in warnings[0] + warnings[1]
+    assert list_segments(tmp_path) == [segs[0], segs[3]]  # the quarantine folder is never listed
+    assert sorted(p.name for p in (tmp_path / "quarantine").iterdir()) == [segs[1].name, segs[2].name]
+    info = inspect(tmp_path)
+    assert info["segments"] == 2 and info["games"] == 2 and info["quarantined"] == 2
+    assert "2 in quarantine/" in describe(tmp_path)
+
+    # The newest segment of writer w damaged too: a new w numbers after the quarantined names, so a
+    # running learner that saw a name never mistakes a new segment for it.
+    with open(segs[3], "r+b") as f:
+        f.truncate(100)
+    write_tiny(tmp_path, range(10, 11))
+    assert capfd.readouterr().err.count("warning: ") == 1
+    assert [p.name for p in list_segments(tmp_path)] == ["traj-w-000000.h5", "traj-w-000004.h5"]
+    assert window.refresh() == 10
 
 
 # -------------------------------------------------------------------------------------- inspect

@@ -125,6 +125,33 @@ def test_garbage_files_are_refused(tmp_path, kind):
         assert "format" in msg
 
 
+def test_unreadable_snapshots_and_learner_state_fall_back(tmp_path, capfd):
+    ttt = games.load("tic_tac_toe").game_string
+    folder = tmp_path / "snapshots"
+    for step in (10, 20, 30):
+        save(checkpoint.snapshot_path(tmp_path, step), step=step, seed=step)
+    checkpoint.snapshot_path(tmp_path, 30).write_bytes(b"\0" * 100)  # overwritten
+    data = checkpoint.snapshot_path(tmp_path, 20).read_bytes()
+    checkpoint.snapshot_path(tmp_path, 20).write_bytes(data[: len(data) // 2])  # truncated
+    assert checkpoint.latest_readable(tmp_path, ttt, above=20) is None  # 30 is damaged, 20 is not above
+    assert checkpoint.latest_readable(tmp_path, ttt).step == 10
+    assert sorted(p.name for p in (folder / "quarantine").iterdir()) == ["step-0000020.pt", "step-0000030.pt"]
+    assert capfd.readouterr().err.count("warning: ") == 2
+    with pytest.raises(CheckpointError, match="connect_four"):  # a whole snapshot of another game still refuses
+        checkpoint.latest_readable(tmp_path, games.load("connect_four").game_string)
+
+    state = tmp_path / "learner.pt"
+    state.write_bytes(b"garbage")
+    snap = checkpoint.load_learner_state(state, ttt)
+    assert isinstance(snap, checkpoint.Snapshot) and snap.step == 10
+    assert (tmp_path / "quarantine" / "learner.pt").exists() and not state.exists()
+    err = capfd.readouterr().err.strip()
+    assert "\n" not in err and "resumes from snapshot step-10" in err
+    assert checkpoint.load_learner_state(state, ttt).step == 10  # missing beside snapshots: the same
+    assert "no learner state" in capfd.readouterr().err
+    assert checkpoint.load_learner_state(tmp_path / "fresh" / "learner.pt", ttt) is None
+
+
 def test_atomic_save_leaves_no_temp_files(tmp_path):
     path = tmp_path / "deep" / "dir" / "x.pt"
     checkpoint.atomic_save({"a": torch.ones(2)}, path)
