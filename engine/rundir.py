@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from engine import config as cfg
-from engine.errors import ArenaError
+from engine.errors import ArenaError, writing
 
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -76,19 +76,72 @@ def load_config(run_dir: Path) -> cfg.RunConfig:
     return cfg.from_dict(cfg.read_toml(run_dir / "config.toml"))
 
 
-def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """`write` into a temp file beside `path`, fsync, then rename over `path`: all or nothing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+class _Recording:
+    """The temp file as `write` sees it, keeping the first OSError: torch.save reports a failed
+    write as a RuntimeError of its own, and the disk-full errno lives on only here."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+        self.error: OSError | None = None
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self.file.write(data)
+        except OSError as exc:
+            self.error = self.error or exc
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.file, name)
+
+
+class _Counter:
+    """A sink that only counts bytes: how much a write needed, measured when the disk refused it."""
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        return len(data)
+
+    def writable(self) -> bool:
+        return True
+
+    def flush(self) -> None:
+        pass
+
+
+def _measure(write: Callable[[BinaryIO], None]) -> int:
+    counter = _Counter()
     try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        write(counter)  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - only the message's estimate is at stake
+        pass
+    return counter.size
+
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """`write` into a temp file beside `path`, fsync, then rename over `path`: all or nothing.
+    A full disk removes the temp file and raises DiskFullError (the old `path` is untouched)."""
+    with writing(path.parent, lambda: _measure(write)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                out = _Recording(f)
+                try:
+                    write(out)  # type: ignore[arg-type]
+                except Exception as exc:
+                    if out.error is not None and out.error is not exc:
+                        raise out.error from exc
+                    raise
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -108,9 +161,20 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 
 def append_jsonl(path: Path, data: dict[str, Any]) -> None:
-    """One line per record; a line torn by a kill is skipped by readers."""
-    with open(path, "a") as f:
-        f.write(json.dumps(data) + "\n")
+    """One line per record; a line torn by a kill is skipped by readers. A full disk cuts the
+    file back to its last whole line (so the next record starts a line of its own) and raises
+    DiskFullError."""
+    line = (json.dumps(data) + "\n").encode()
+    # Unbuffered, so nothing is left to flush at close after a failure cut the file back.
+    with writing(path.parent, len(line)), open(path, "ab", buffering=0) as f:
+        size = f.seek(0, os.SEEK_END)
+        try:
+            rest = memoryview(line)
+            while rest:
+                rest = rest[f.write(rest):]
+        except OSError:
+            f.truncate(size)
+            raise
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -45,7 +45,7 @@ from typing import BinaryIO, ParamSpec, TypeVar
 import numpy as np
 
 from engine import rundir
-from engine.errors import ArenaError
+from engine.errors import ArenaError, DiskFullError, is_disk_full, writing
 from league.results_file import pgn_game, read_results
 
 SCHEMA_VERSION = 1
@@ -208,8 +208,9 @@ class Ledger:
         # Autocommit mode: transactions are opened explicitly, IMMEDIATE for writes (see module doc).
         self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         try:
-            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            self._open()
+            with writing(self.path.parent):  # a new ledger's schema, or the WAL files, may find no room
+                self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+                self._open()
         except BaseException:
             self._db.close()
             raise
@@ -244,6 +245,8 @@ class Ledger:
                 return None
             meta = dict(self._db.execute("SELECT key, value FROM meta")) if "meta" in tables else {}
         except sqlite3.DatabaseError as e:
+            if is_disk_full(e):
+                raise  # a sound file on a full disk (Ledger's caller says so)
             if damaged(e) and self.path.name == FILENAME:
                 raise LedgerDamaged(damage_message(self.path, e)) from None
             raise LedgerError(f"{self.path}: not an SQLite file ({e}); point at a run's {FILENAME} or move this file away") from None
@@ -268,11 +271,11 @@ class Ledger:
         self.close()
 
     def _write(self) -> _Transaction:
-        return _Transaction(self._db, "BEGIN IMMEDIATE")
+        return _Transaction(self._db, "BEGIN IMMEDIATE", self.path.parent)
 
     def _read(self) -> _Transaction:
         """One snapshot for queries made of several statements, so they agree with each other."""
-        return _Transaction(self._db, "BEGIN")
+        return _Transaction(self._db, "BEGIN", self.path.parent)
 
     # ------------------------------------------------------------------------------------ writing
 
@@ -502,16 +505,27 @@ class Ledger:
 
 
 class _Transaction:
-    """BEGIN ... COMMIT, or ROLLBACK on any exception (KeyboardInterrupt too)."""
+    """BEGIN ... COMMIT, or ROLLBACK on any exception (KeyboardInterrupt too). SQLite's "database or
+    disk is full", at any statement or the COMMIT, rolls the whole batch back and is DiskFullError."""
 
-    def __init__(self, db: sqlite3.Connection, begin: str) -> None:
-        self._db, self._begin = db, begin
+    def __init__(self, db: sqlite3.Connection, begin: str, directory: Path) -> None:
+        self._db, self._begin, self._directory = db, begin, directory
 
     def __enter__(self) -> None:
-        self._db.execute(self._begin)
+        with writing(self._directory):
+            self._db.execute(self._begin)
 
-    def __exit__(self, exc_type: type | None, *exc: object) -> None:
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> None:
         if exc_type is None:
-            self._db.execute("COMMIT")
-        elif self._db.in_transaction:  # SQLite may have rolled back already (e.g. disk full)
+            with writing(self._directory):
+                try:
+                    self._db.execute("COMMIT")
+                except sqlite3.Error:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+            return
+        if self._db.in_transaction:  # SQLite may have rolled back already (e.g. disk full)
             self._db.execute("ROLLBACK")
+        if not isinstance(exc, DiskFullError) and is_disk_full(exc):
+            raise DiskFullError.of(self._directory) from exc

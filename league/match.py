@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.errors import ArenaError
 from engine.players import GTPError, is_neural, load_bot, load_neural
 from engine.search import make_search, most_visited
 
@@ -106,6 +107,9 @@ def play_match(spec, a: str, b: str, games: int, seed: int = 0,
     `on_game(i, final_state, [bot_a, bot_b])`, when given, sees each game played one by one (neither
     side a snapshot) before the next starts: e.g. to ask GTP engines for their final_score.
     """
+    if spec.num_players != 2:  # one bot a seat: two cannot fill a table of three
+        raise ArenaError(f"a match is two players, and {spec.name} seats {spec.num_players}: rate its players in a "
+                         f"table with `arena ladder --players A B C ... --game {spec.name}` or `arena ladder RUN --play N`")
     # Snapshots of imperfect-information games sample their policy (engine.players.PolicyBot): no
     # search to batch, so they play through the plain loop below.
     if spec.perfect_information and is_neural(a):

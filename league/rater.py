@@ -36,6 +36,7 @@ import numpy as np
 import games
 from engine.nn import checkpoint
 from engine import rundir
+from engine.errors import DiskFullError, exit_disk_full
 from engine.players import BotError, load_bot, step_of
 from engine.config import RunConfig
 from league import pool as pool_mod
@@ -48,6 +49,8 @@ GATE_ROUND = 10  # gating games per round between SPRT decisions
 # Fixed players that fill the seats of an n-player table while the pool and anchors are too few
 # (those that load for the game: call/raise are poker's); `random@seed=k` plays like `random`.
 FILLERS = ("random", "call", "raise", "random@seed=1", "random@seed=2", "random@seed=3")
+
+EVALUATOR_KEY = -1  # the evaluator process's key on the runner's queue (actors: 0, 1, ...)
 
 
 @dataclass
@@ -267,8 +270,9 @@ def play_more(run_dir: Path, games: int, seed: int = 0, progress=None) -> int:
     return played
 
 
-def evaluator_main(run_dir: str, seed: int, stop) -> None:
-    """Entry point of the evaluator process: rate until `stop` is set or the parent dies."""
+def evaluator_main(run_dir: str, seed: int, stop, report=None) -> None:
+    """Entry point of the evaluator process: rate until `stop` is set or the parent dies. A full disk
+    ends it with its line on `report` (engine.errors.exit_disk_full)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.nice(5)  # rating waits; self-play and training go first
     import torch
@@ -276,10 +280,13 @@ def evaluator_main(run_dir: str, seed: int, stop) -> None:
     config = rundir.load_config(Path(run_dir))
     torch.set_num_threads(config.threads)
     parent = os.getppid()
-    evaluator = Rater(Path(run_dir), config, seed)
-    while not stop.is_set() and os.getppid() == parent:
-        job = evaluator.next_job()
-        if job is None:
-            stop.wait(2.0)
-            continue
-        evaluator.run_job(job)
+    try:
+        evaluator = Rater(Path(run_dir), config, seed)
+        while not stop.is_set() and os.getppid() == parent:
+            job = evaluator.next_job()
+            if job is None:
+                stop.wait(2.0)
+                continue
+            evaluator.run_job(job)
+    except DiskFullError as exc:
+        exit_disk_full(report, EVALUATOR_KEY, exc)

@@ -6,10 +6,16 @@ fsynced, then renamed into place and the directory fsynced, so a ``kill -9`` at 
 only whole segments behind (plus perhaps a stray ``.tmp``, which readers ignore and the next writer
 of that name deletes). A game is "flushed" once its segment has been renamed, and every flushed
 game survives. One writer per file, trivially, so readers never see a half-written file.
+
+The segment is built in memory and written with plain writes: HDF5 reports some failed writes
+only as warnings while it closes a file (a full disk would leave a torn file that looks whole), and
+a plain write raises. A full disk raises DiskFullError and removes the ``.tmp``; the games stay
+pending.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import time
@@ -21,6 +27,7 @@ import numpy as np
 from engine.data.reader import quarantine_segment, read_meta
 from engine.data.schema import (CHUNK_BYTES, COMPRESSION, COMPRESSION_LEVEL, FORMAT, POLICY_DTYPE, SCHEMA_VERSION,
                                 SEGMENT_RE, WRITER_RE, SegmentDamaged, StoreError, StoreMeta, Trajectory)
+from engine.errors import writing
 from engine.files import QUARANTINE, fsync_path
 
 
@@ -137,10 +144,18 @@ class SegmentWriter:
         tmp = self.directory / (name + ".tmp")
         games = [g for g, _ in self._pending]
         finished = [t for _, t in self._pending]
-        self._write(tmp, games, finished)
-        fsync_path(tmp)  # h5py offers no fsync of its own
-        os.replace(tmp, final)
-        fsync_path(self.directory)  # make the rename itself durable
+        image = self._image(games, finished)
+        with writing(self.directory, len(image)):
+            try:
+                with open(tmp, "wb") as f:
+                    f.write(image)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, final)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            fsync_path(self.directory)  # make the rename itself durable
         self._seq += 1
         self.segments_written += 1
         self.games_written += len(games)
@@ -191,7 +206,13 @@ class SegmentWriter:
             learner_step=int(r.learner_step),
         )
 
-    def _write(self, path: Path, games: list[Trajectory], finished: list[float]) -> None:
+    def _image(self, games: list[Trajectory], finished: list[float]) -> bytes:
+        """The segment file's bytes."""
+        buffer = io.BytesIO()
+        self._write(buffer, games, finished)
+        return buffer.getvalue()
+
+    def _write(self, path: Path | io.BytesIO, games: list[Trajectory], finished: list[float]) -> None:
         lengths = np.array([len(g) for g in games], dtype=np.int32)
         starts = np.zeros(len(games), dtype=np.int64)
         starts[1:] = np.cumsum(lengths[:-1])

@@ -18,6 +18,7 @@ import torch
 import games
 from engine import config as cfg, rundir
 from engine.data import SegmentWriter
+from engine.errors import DiskFullError, exit_disk_full
 from engine.nn import Evaluator, Snapshot, default_device, latest_readable, latest_snapshot
 from engine.rundir import MAIN
 from engine.train import Actor, LearnerKind, learner_kind, store_meta
@@ -84,7 +85,13 @@ class AgentActor:
 def actor_main(run_dir: str, index: int, seed: int, stop, stats_queue, agent: str = MAIN) -> None:
     """Entry point of an actor process: plays `agent`'s games until `stop` is set or the parent dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and sets `stop`
-    run_dir = Path(run_dir)
+    try:
+        _play(Path(run_dir), index, seed, stop, stats_queue, agent)
+    except DiskFullError as exc:
+        exit_disk_full(stats_queue, index, exc)
+
+
+def _play(run_dir: Path, index: int, seed: int, stop, stats_queue, agent: str) -> None:
     home = rundir.agent_dir(run_dir, agent)
     config = rundir.load_config(run_dir)
     torch.set_num_threads(config.threads)
@@ -102,6 +109,7 @@ def actor_main(run_dir: str, index: int, seed: int, stop, stats_queue, agent: st
     recorder = open_recorder(home, f"actor-{index}", spec, config, kind, Ledger.of_run(run_dir), agent,
                              config.selfplay.flush_seconds)
     start = last_poll = last_stats = time.monotonic()
+    disk_full = False
     try:
         while not stop.is_set() and os.getppid() == parent:
             player.actor.step(recorder.add)
@@ -117,5 +125,9 @@ def actor_main(run_dir: str, index: int, seed: int, stop, stats_queue, agent: st
             if now - last_stats > STATS_SECONDS:
                 last_stats = now
                 stats_queue.put((index, {**player.stats(now - start), "flushed": recorder.games_written}))
+    except DiskFullError:
+        disk_full = True  # the games still pending have no room either: no last flush
+        raise
     finally:
-        recorder.close()
+        if not disk_full:
+            recorder.close()

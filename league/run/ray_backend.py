@@ -28,6 +28,7 @@ import torch
 import games
 from engine import config as cfg, rundir
 from engine.config import ConfigError
+from engine.errors import DISK_FULL_EXIT, DiskFullError
 from engine.nn import Evaluator, Snapshot, default_device, load_snapshot, snapshot_path
 from engine.players import snapshot_spec
 from engine.train import learner_kind
@@ -267,6 +268,7 @@ def run_on_ray(session, done, view) -> None:
     actors = None
     ctx = mp.get_context("spawn")
     stop = ctx.Event()
+    reports = ctx.Queue()  # the evaluator's line on a full disk
     rater = None
     try:
         actors = RayActors(ray, session, session.session_seed)
@@ -279,8 +281,12 @@ def run_on_ray(session, done, view) -> None:
             actors.feed(slot)
         while not done():
             if session.config.league.evaluator and (rater is None or not rater.is_alive()):
+                if rater is not None and rater.exitcode == DISK_FULL_EXIT:  # its line is on the queue
+                    session._read_stats(reports)
+                    raise DiskFullError.of(session.run_dir)
                 rater = ctx.Process(target=rating.evaluator_main,
-                                    args=(str(session.run_dir), session.config.seed + actors.restarts, stop), daemon=True)
+                                    args=(str(session.run_dir), session.config.seed + actors.restarts, stop, reports),
+                                    daemon=True)
                 rater.start()
             session.learn(done)
             actors.collect(timeout=0.0)

@@ -30,6 +30,7 @@ import torch
 
 import games
 from engine import config as cfg, rundir
+from engine.errors import DISK_FULL_EXIT, DiskFullError
 from engine.nn import default_device, latest_readable, load_snapshot, snapshot_path
 from engine.rundir import MAIN
 from engine.train import RestartableLearner, learner_kind
@@ -47,7 +48,7 @@ from league.run.recorder import TrainingRecorder, reconcile
 
 STATUS_SECONDS = 2.0
 MATCHMAKING_SECONDS = 5.0
-EVALUATOR = -1  # the evaluator's key among the child processes
+EVALUATOR = rating.EVALUATOR_KEY  # the evaluator's key among the child processes
 
 
 @dataclass
@@ -273,6 +274,17 @@ class LeagueRun:
             else:
                 self._run_processes(done, view)
         finally:
+            stopping = sys.exc_info()[1]
+            try:
+                self._wrap_up()
+            except DiskFullError:
+                if not isinstance(stopping, DiskFullError):
+                    raise  # else the first full write's line stands; these had no room either
+        return self.progress
+
+    def _wrap_up(self) -> None:
+        """The session's last snapshot, pool member, matchmaking and status."""
+        try:
             for t in self.agents:
                 if t.learner.step > 0 and not snapshot_path(t.home, t.learner.step).exists():
                     self._publish(t)
@@ -280,8 +292,8 @@ class LeagueRun:
                 self.pool.add(self.learner.step)  # the session's last word gets rated (`arena ladder --play`)
             self._matchmaking()
             self._write_status(False)
+        finally:
             self.curves.close()
-        return self.progress
 
     def _session_seed(self) -> int:
         """The seed of this session's actors: a session resumed at the step an earlier one started
@@ -374,6 +386,17 @@ class LeagueRun:
 
     # ---- actor processes ---------------------------------------------------------------------------
 
+    def _read_stats(self, stats) -> None:
+        """The actors' reports; a child's full disk (engine.errors.exit_disk_full) stops the run."""
+        while True:
+            try:
+                index, report = stats.get_nowait()
+            except queue.Empty:
+                return
+            if "disk_full" in report:
+                raise DiskFullError(report["disk_full"])
+            self.progress.update_actor(index, report)
+
     def _run_processes(self, done, view) -> None:
         ctx = mp.get_context("spawn")
         stop = ctx.Event()
@@ -385,7 +408,8 @@ class LeagueRun:
         def start(i: int) -> None:
             run_seed = seed + 1000 * self.progress.restarts
             if i == EVALUATOR:
-                procs[i] = ctx.Process(target=rating.evaluator_main, args=(str(self.run_dir), run_seed, stop), daemon=True)
+                procs[i] = ctx.Process(target=rating.evaluator_main, args=(str(self.run_dir), run_seed, stop, stats),
+                                       daemon=True)
             else:
                 procs[i] = ctx.Process(target=actor_main, args=(str(self.run_dir), i, run_seed, stop, stats, owners[i]),
                                        daemon=True)
@@ -398,14 +422,12 @@ class LeagueRun:
         try:
             while not done():
                 self.learn(done)
-                while True:
-                    try:
-                        index, s = stats.get_nowait()
-                    except queue.Empty:
-                        break
-                    self.progress.update_actor(index, s)
+                self._read_stats(stats)
                 for i, proc in list(procs.items()):
                     if not proc.is_alive() and not stop.is_set():
+                        if proc.exitcode == DISK_FULL_EXIT:  # its line is on the queue; a restart would fail too
+                            self._read_stats(stats)
+                            raise DiskFullError.of(self.run_dir)
                         self.progress.restarts += 1  # an actor died (killed, OOM): replace it
                         self._reconcile()  # its last segment
                         start(i)
