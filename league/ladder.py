@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+import games as catalogue  # as catalogue: `games` counts games here
 from engine.players import step_of
 from league.ledger import GameResult, Ledger
 from league.match import play_match, play_table
@@ -58,13 +59,15 @@ def tables(players: Sequence[str], seats: int, gauntlet: str | None = None) -> l
     return list(itertools.combinations(players, seats))
 
 
-def round_robin(spec, players: Sequence[str], games: int, ledger: Ledger, gauntlet: str | None = None,
-                seed: int = 0, progress: Callable[[tuple[str, ...], object], None] | None = None,
-                opening_plies: int = 0) -> int:
-    """Play every table (see `tables`; a pairing in 2-player games), `games` games each, into `ledger`.
+def round_robin(spec: catalogue.GameLike, players: Sequence[str], games: int, ledger: Ledger,
+                gauntlet: str | None = None, seed: int = 0,
+                progress: Callable[[tuple[str, ...], object], None] | None = None, opening_plies: int = 0) -> int:
+    """Play every table (see `tables`; a pairing in 2-player games), `games` games each, into `ledger`;
+    `spec` is the game in any form (a name, a pyspiel.Game, a GameSpec).
 
     `progress(players, result)` sees each match (MatchResult) or table (TableResult) as it ends.
     """
+    spec = catalogue.load(spec)
     batch = uuid.uuid4().hex[:8]
     total = 0
     for k, table in enumerate(tables(players, spec.num_players, gauntlet)):

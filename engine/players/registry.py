@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pyspiel
 import torch
 
+import games
 from engine.errors import BotError
 from engine.players.baselines import minimax_bot, random_bot, rollout_mcts_bot
 from engine.players.gtp_client import GTPBot
@@ -58,11 +59,10 @@ def is_neural(spec: str) -> bool:
     return _builtin(PlayerSpec(spec, *parse_spec(spec))) is None
 
 
-def load_bot(spec: str, game, seed: int = 0, device: torch.device | None = None) -> pyspiel.Bot:
-    """A `pyspiel.Bot` for a player spec; `game` is a games.GameSpec or a game name."""
-    import games
-
-    game_spec = games.load(game) if isinstance(game, str) else game
+def load_bot(spec: str, game: games.GameLike, seed: int = 0, device: torch.device | None = None) -> pyspiel.Bot:
+    """A `pyspiel.Bot` for a player spec; `game` in any form (a preset name or game string, a
+    `pyspiel.Game`, a games.GameSpec). A snapshot refuses a game it was not trained on."""
+    game_spec = games.load(game)
     command = gtp_command(spec)
     if command is not None:
         return GTPBot(command, game_spec.game)
