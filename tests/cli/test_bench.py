@@ -58,3 +58,11 @@ def test_bench_selfplay_on_ray_measures_both_backends_side_by_side():
     assert r["processes_games_per_minute"] > 0 and r["ray_games_per_minute"] > 0
     assert r["ratio"] == round(r["ray_games_per_minute"] / r["processes_games_per_minute"], 3)
     assert r["bytes_per_game"] > 100 and r["bytes_per_snapshot"] > r["bytes_per_game"]
+
+
+def test_bench_ladder_times_the_whole_command_and_checks_its_intervals(tmp_path):
+    r = bench.bench_ladder(players=10, games=400, repeats=1, out=str(tmp_path / "r.csv"))
+    assert r["format"] == "csv" and r["games"] == 400 and (tmp_path / "r.csv").stat().st_size == r["file_bytes"]
+    assert len(r["seconds_all"]) == 1 and r["seconds_median"] > 0 and r["command"].startswith("arena ladder --results")
+    assert set(r["phases_seconds"]) == {"read", "names_to_indices", "point_fit", "fit_with_intervals", "table_json"}
+    assert r["coverage"] >= 0.7 and r["mean_error_bar_elo"] > 0  # 95% intervals of 10 players
