@@ -1,8 +1,10 @@
-"""The game catalogue: named presets over OpenSpiel, and `load(name)` -> GameSpec.
+"""The game catalogue: named presets over OpenSpiel, and `load(game)` -> GameSpec.
 
 A name is a preset (``go9``), a preset with parameter overrides in OpenSpiel's syntax
 (``go9(komi=6.5)``, merged into the preset's parameters), or any raw OpenSpiel game string
-(``go(board_size=7,komi=5.5)``, ``breakthrough``). Every failure is a one-line GameError naming the fix.
+(``go(board_size=7,komi=5.5)``, ``breakthrough``). `load` also takes a `pyspiel.Game` (the preset it
+equals, parameter for parameter, else the game as it is) or a GameSpec, so every entry that takes a
+game takes any of these forms through it. Every failure is a one-line GameError naming the fix.
 """
 
 from __future__ import annotations
@@ -124,9 +126,40 @@ def require_alphazero(spec: GameSpec) -> GameSpec:
     return spec
 
 
-def load(name: str) -> GameSpec:
-    """The GameSpec for a preset, preset with overrides, or raw OpenSpiel game string."""
-    return _load("".join(name.split()))  # whitespace-free, so `go9( komi=6.5 )` shares the cache
+GameLike = str | GameSpec | pyspiel.Game  # every form `load` takes
+
+
+def load(game: GameLike) -> GameSpec:
+    """The GameSpec of a preset name, preset with overrides, raw OpenSpiel game string, pyspiel.Game
+    (its preset when it equals one, so the preset's settings apply) or GameSpec (as it is)."""
+    if isinstance(game, GameSpec):
+        return game
+    if isinstance(game, pyspiel.Game):
+        return _of_game(game)
+    if isinstance(game, str):
+        return _load("".join(game.split()))  # whitespace-free, so `go9( komi=6.5 )` shares the cache
+    raise GameError(f"a game is a preset name, an OpenSpiel game string, a pyspiel.Game or a GameSpec, "
+                    f"not {type(game).__name__}: e.g. 'connect_four' or pyspiel.load_game('connect_four')")
+
+
+def same_game(a: GameLike, b: GameLike) -> bool:
+    """Whether two forms name one game: the same OpenSpiel game and every parameter equal, defaults
+    included, so `go(board_size=9)` is go9 however it is spelled."""
+    return _identity(load(a).game) == _identity(load(b).game)
+
+
+def _identity(game: pyspiel.Game) -> tuple[str, dict[str, Any]]:
+    return game.get_type().short_name, game.get_parameters()
+
+
+def _of_game(game: pyspiel.Game) -> GameSpec:
+    """A pyspiel.Game's spec: the preset it equals, else one built around the game itself (its string
+    may not read back, e.g. a game holding another game)."""
+    identity = _identity(game)
+    for preset in _PRESETS:
+        if preset.game_string.partition("(")[0] == identity[0] and _identity(_load(preset.name).game) == identity:
+            return _load(preset.name)
+    return _spec(str(game).removesuffix("()"), game, None)
 
 
 @functools.lru_cache(maxsize=None)
@@ -140,7 +173,10 @@ def _load(name: str) -> GameSpec:
     else:
         _check_known(base, name)
         game_name, merged = base, params
-    game = _load_game(game_name, merged, name)
+    return _spec(name, _load_game(game_name, merged, name), preset)
+
+
+def _spec(name: str, game: pyspiel.Game, preset: Preset | None) -> GameSpec:
     encoder = encoder_for(game, preset)
     return GameSpec(
         name=name,

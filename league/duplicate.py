@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyspiel
 
+import games
 from engine.players import load_bot
 from league.match import Forfeit, play_game, sample_chance
 from engine.errors import ArenaError
@@ -60,8 +61,9 @@ def big_blind(game: pyspiel.Game) -> float | None:
     return None
 
 
-def check_duplicate(spec) -> None:
+def check_duplicate(spec: games.GameLike) -> None:
     """Refuse a game duplicate dealing cannot serve, with the reason."""
+    spec = games.load(spec)
     kind = spec.game.get_type()
     if spec.num_players != 2:
         raise DuplicateError(f"duplicate matches need a 2-player game and {spec.name} has {spec.num_players} "
@@ -166,14 +168,15 @@ def _hand(spec, bots, tape: ChanceTape, forfeits: list[str]):
         return None, [-worst if p != lost.player else worst for p in range(2)]
 
 
-def play_duplicate(spec, a: str, b: str, hands: int, seed: int = 0,
+def play_duplicate(spec: games.GameLike, a: str, b: str, hands: int, seed: int = 0,
                    on_pair: Callable[[int, object, object], None] | None = None) -> DuplicateResult:
     """`hands` hands (an even number) of a against b, dealt in seat-swapped pairs; see the module doc.
 
     The deals depend on (seed, pair) only, so every pairing played with one seed sees the same cards.
     `on_pair(i, first, second)` sees the final states of each pair's hands (a seated first, then
-    second; None for a forfeited hand).
+    second; None for a forfeited hand). `spec`: the game in any form.
     """
+    spec = games.load(spec)
     check_duplicate(spec)
     if hands < 2 or hands % 2:
         raise DuplicateError(f"a duplicate match plays hands in seat-swapped pairs: give an even number, not {hands}")
@@ -192,10 +195,12 @@ def play_duplicate(spec, a: str, b: str, hands: int, seed: int = 0,
     return result
 
 
-def duplicate_ladder(spec, players: Sequence[str], hands: int, gauntlet: str | None = None, seed: int = 0,
-                     progress: Callable[[DuplicateResult], None] | None = None) -> list[DuplicateResult]:
+def duplicate_ladder(spec: games.GameLike, players: Sequence[str], hands: int, gauntlet: str | None = None,
+                     seed: int = 0, progress: Callable[[DuplicateResult], None] | None = None
+                     ) -> list[DuplicateResult]:
     """Every pairing of `players` (or `gauntlet` against each), a duplicate match of `hands` hands each;
-    the first-named player of a pairing (the gauntlet) is its A."""
+    the first-named player of a pairing (the gauntlet) is its A. `spec`: the game in any form."""
+    spec = games.load(spec)
     check_duplicate(spec)
     pairs = ([(gauntlet, p) for p in players if p != gauntlet] if gauntlet is not None
              else list(itertools.combinations(players, 2)))

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+import games as catalogue  # as catalogue: `games` counts games here
 from engine.errors import ArenaError
 from engine.players import GTPError, is_neural, load_bot, load_neural
 from engine.search import make_search, most_visited
@@ -81,10 +82,11 @@ def _record(result: MatchResult, r: float, length: int) -> None:
         result.draws += 1
 
 
-def opening(spec, game: int, plies: int, seed: int, group: int = 2):
+def opening(spec: catalogue.GameLike, game: int, plies: int, seed: int, group: int = 2):
     """The start of game `game`: `plies` uniformly random moves, the same for the `group` games of a
     seat rotation (a seat-swapped pair). Without it two deterministic players (snapshots search
     without noise) would play the same two games over and over, and a ladder would count each many times."""
+    spec = catalogue.load(spec)
     state = spec.game.new_initial_state()
     rng = np.random.default_rng([seed, game // group, 977])
     for _ in range(plies):
@@ -99,14 +101,16 @@ def opening(spec, game: int, plies: int, seed: int, group: int = 2):
     return state
 
 
-def play_match(spec, a: str, b: str, games: int, seed: int = 0,
+def play_match(spec: catalogue.GameLike, a: str, b: str, games: int, seed: int = 0,
                on_game: Callable[[int, object, list], None] | None = None, opening_plies: int = 0) -> MatchResult:
-    """`games` games of a against b in a 2-player game, a taking the first seat in even games;
-    each pair of games starts from the same random opening of `opening_plies` moves.
+    """`games` games of a against b in a 2-player game (in any form: a name, a pyspiel.Game, a
+    GameSpec), a taking the first seat in even games; each pair of games starts from the same random
+    opening of `opening_plies` moves.
 
     `on_game(i, final_state, [bot_a, bot_b])`, when given, sees each game played one by one (neither
     side a snapshot) before the next starts: e.g. to ask GTP engines for their final_score.
     """
+    spec = catalogue.load(spec)
     if spec.num_players != 2:  # one bot a seat: two cannot fill a table of three
         raise ArenaError(f"a match is two players, and {spec.name} seats {spec.num_players}: rate its players in a "
                          f"table with `arena ladder --players A B C ... --game {spec.name}` or `arena ladder RUN --play N`")
@@ -164,9 +168,11 @@ def seating(i: int, n: int) -> list[int]:
     return [order[(s + i) % n] for s in range(n)]
 
 
-def play_table(spec, players: Sequence[str], games: int, seed: int = 0, opening_plies: int = 0) -> TableResult:
+def play_table(spec: catalogue.GameLike, players: Sequence[str], games: int, seed: int = 0,
+               opening_plies: int = 0) -> TableResult:
     """`games` games among exactly `spec.num_players` distinct players, seats rotating (see `seating`):
-    balanced when `games` is a multiple of the number of seats."""
+    balanced when `games` is a multiple of the number of seats. `spec`: the game in any form."""
+    spec = catalogue.load(spec)
     players = tuple(players)
     if len(players) != spec.num_players or len(set(players)) != len(players):
         raise ValueError(f"{spec.name} seats {spec.num_players} players and a table got {list(players)}: "
@@ -346,7 +352,6 @@ def learning_curve(run: str, opponent: str, games: int, points: int = 6, seed: i
 
     Minutes are wall-clock time since the run's first snapshot, read from the snapshots' records.
     """
-    import games as catalogue
     from engine import rundir
     from engine.nn import checkpoint
 

@@ -7,11 +7,17 @@ import json
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("bench", help="measure search, self-play, store or network inference throughput")
-    p.add_argument("what", choices=["mcts", "selfplay", "store", "learner", "curve", "ratings", "onnx"])
+    p = subparsers.add_parser("bench", help="measure search, self-play, store, ladder or network inference throughput")
+    p.add_argument("what", choices=["mcts", "selfplay", "store", "learner", "curve", "ratings", "ladder", "onnx"])
     p.add_argument("--run", help="run whose snapshots `curve` rates")
     p.add_argument("--opponent", default="mcts:1000", help="fixed opponent of `curve` (a player spec)")
-    p.add_argument("--games", type=int, default=100, help="games per point of `curve`, seats alternating")
+    p.add_argument("--games", type=int, help="games per point of `curve`, seats alternating (default 100); "
+                   "games in the results file of `ladder` (default 200000)")
+    p.add_argument("--players", type=int, default=1000, help="players in the results file of `ladder`")
+    p.add_argument("--format", choices=["pgn", "csv"], default="pgn", help="the results file of `ladder`")
+    p.add_argument("--out", metavar="FILE", help="keep the results file of `ladder` here (its suffix, .pgn or .csv, "
+                   "sets the format)")
+    p.add_argument("--repeats", type=int, default=3, help="runs of the command `ladder` times (median)")
     p.add_argument("--points", type=int, default=6, help="snapshots rated by `curve`")
     p.add_argument("--game", default="connect_four")
     p.add_argument("--sims", type=int, help="simulations per move (selfplay)")
@@ -38,13 +44,15 @@ def cmd_bench(args: argparse.Namespace) -> None:
         if not spec.perfect_information:
             raise ConfigError(f"bench {args.what} times the tree search of perfect-information games; {args.game} "
                               f"is learned by {spec.learner or 'no Arena learner'} without one: try `arena bench learner --game {args.game}`")
-    if args.what == "curve":
+    if args.what == "ladder":
+        result = bench.bench_ladder(args.players, args.games or 200_000, args.format, args.repeats, args.out)
+    elif args.what == "curve":
         from league.match import learning_curve
         if not args.run:
             from engine.config import ConfigError
             raise ConfigError("bench curve needs --run RUN: the name of a run in checkpoints/")
         result = {"bench": "curve", "run": args.run, "opponent": args.opponent,
-                  "curve": learning_curve(args.run, args.opponent, args.games, args.points)}
+                  "curve": learning_curve(args.run, args.opponent, args.games or 100, args.points)}
     elif args.what == "mcts":
         result = bench.bench_mcts(args.game, seconds=args.seconds or 10.0)
     elif args.what == "learner":

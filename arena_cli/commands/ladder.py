@@ -33,7 +33,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    "twice, seats swapped); --games hands, an even number")
     p.add_argument("--export", metavar="FILE.pgn", help="also write the rating games as PGN (for BayesElo, Ordo)")
     p.add_argument("--anchor", default="random", help="player rated 0 (default random; '' for mean 0)")
-    p.add_argument("--resamples", type=int, default=100, help="bootstrap resamples for the intervals")
+    p.add_argument("--intervals", choices=["sandwich", "bootstrap"], default="sandwich",
+                   help="where the 95%% intervals come from: the Bradley–Terry fit's sandwich estimate (default; "
+                   "one matrix inverse however many games) or refits of resampled games")
+    p.add_argument("--resamples", type=int, default=100, help="bootstrap resamples (--intervals bootstrap, and "
+                   "games of more than two players); 0: no intervals")
     p.add_argument("--seed", type=int, default=0)
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
@@ -42,9 +46,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _print_ratings(ratings, args: argparse.Namespace, title: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     from league.ratings import table_dicts
 
     rows = ratings.table()
@@ -55,6 +56,10 @@ def _print_ratings(ratings, args: argparse.Namespace, title: str) -> None:
     if args.csv:
         _print_csv(table_dicts(rows), ["rank"])
         return
+    # The terminal table only: JSON and CSV need no rich.
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=title, caption=ratings.summary())
     for col, justify in (("Rank", "right"), ("Player", "left"), ("Elo", "right"), ("±", "right"), ("Games", "right"),
                          ("W", "right"), ("D", "right"), ("L", "right"), ("Score%", "right"), ("LOS%", "right")):
@@ -74,18 +79,23 @@ def _print_csv(rows: list[dict], empty: list[str] | None = None) -> None:
 
 
 def cmd_ladder(args: argparse.Namespace) -> None:
+    import os
     import tempfile
     from pathlib import Path
+
+    if args.results and not (args.run or args.duplicate):
+        # Rating a file plays nothing: one single-threaded matrix inverse, and BLAS threads that spin
+        # for a core another process holds can take seconds over it. Only before numpy loads.
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
     import games
     from engine import rundir
     from engine.config import ConfigError
     from league import ladder
     from league.ledger import Ledger
-    from league.results_file import read_results
-    from league.ratings import RatingConfig, rate_records
+    from league.ratings import RatingConfig
 
-    config = RatingConfig(anchor=args.anchor or None, resamples=args.resamples)
+    config = RatingConfig(anchor=args.anchor or None, intervals=args.intervals, resamples=args.resamples)
     if not (args.run or args.players or args.results) or (args.run and args.players):
         raise ConfigError("give one of: RUN (optionally with --results FILE to add its games), "
                           "--players SPEC SPEC ..., --results FILE (optionally with --players to check names)")
@@ -101,8 +111,8 @@ def cmd_ladder(args: argparse.Namespace) -> None:
     if args.play is not None and (args.play < 1 or not args.run):
         raise ConfigError("--play GAMES needs RUN and a positive number of games")
     if args.results and not args.run:
-        records = read_results(args.results, args.game, args.players)
-        _print_ratings(rate_records([tuple(r) for r in records], config), args, f"Ladder of {args.results}")
+        ratings = ladder.file_ratings(args.results, config, args.game, args.players)
+        _print_ratings(ratings, args, f"Ladder of {args.results}")
         return
     if args.run:
         run_dir = rundir.existing_run(args.run)

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+import games
 from engine import files, rundir
 from engine.config import NetworkConfig
 from engine.nn.networks import build
@@ -106,12 +107,20 @@ def load_snapshot(path: Path, game: str | None = None) -> Snapshot:
     if data.get("version") != VERSION:
         raise CheckpointError(f"{path} has snapshot format {data.get('version')}, this Arena reads {VERSION}: "
                               "upgrade Arena or re-export the snapshot")
-    if game is not None and data["game"] != game:
+    if game is not None and data["game"] != game and not _same_game(data["game"], game):
         raise CheckpointError(f"snapshot {path} was trained on '{data['game']}', not '{game}': "
                               f"use a snapshot of {game}, or play {data['game']}")
     return Snapshot(game=data["game"], network=NetworkConfig(**data["network"]), obs_shape=tuple(data["obs_shape"]),
                     num_actions=int(data["num_actions"]), step=int(data["step"]), weights=list(data["weights"]),
                     path=Path(path), output=list(data["output"]) if "output" in data else None)
+
+
+def _same_game(trained: str, given: str) -> bool:
+    """Two spellings of one game (`go(board_size=9)` and go9's string): every parameter compared."""
+    try:
+        return games.same_game(trained, given)
+    except games.GameError:  # a game this Arena cannot load is not the one given
+        return False
 
 
 def snapshot_path(run_dir: Path, step: int) -> Path:

@@ -10,6 +10,7 @@ import numpy as np
 import pyspiel
 import torch
 
+import games
 from engine.config import ConfigError, SearchConfig, _apply, default_config
 from engine.errors import BotError
 from engine.nn import Evaluator, default_device, load_snapshot
@@ -21,12 +22,12 @@ from engine.search import make_search, most_visited
 class NeuralBot(pyspiel.Bot):
     """Plays the most visited move of a PUCT search guided by a snapshot's network."""
 
-    def __init__(self, game_spec, evaluator: Evaluator, search: SearchConfig, seed: int = 0, name: str = "",
-                 capacity: int | None = None) -> None:
+    def __init__(self, game_spec: games.GameLike, evaluator: Evaluator, search: SearchConfig, seed: int = 0,
+                 name: str = "", capacity: int | None = None) -> None:
         """`capacity`: the tree's nodes (default: twice a search's simulations; more for analysis,
         which keeps growing one tree)."""
         pyspiel.Bot.__init__(self)
-        self.game_spec = game_spec
+        self.game_spec = game_spec = games.load(game_spec)
         self.search_config = search
         self.name = name
         self.rng = np.random.default_rng(seed)
@@ -81,9 +82,9 @@ class PolicyBot(SampledPolicyBot):
     """An imperfect-information snapshot: samples its network's policy on the information state of
     the player to move (what that player knows, nothing hidden)."""
 
-    def __init__(self, game_spec, evaluator: Evaluator, seed: int = 0, name: str = "") -> None:
+    def __init__(self, game_spec: games.GameLike, evaluator: Evaluator, seed: int = 0, name: str = "") -> None:
         super().__init__(seed)
-        self.spec = game_spec
+        self.spec = games.load(game_spec)
         self.evaluator = evaluator
         self.name = name
 
@@ -96,9 +97,11 @@ class PolicyBot(SampledPolicyBot):
         return actions, p / p.sum()
 
 
-def snapshot_evaluator(base: str, game_spec, device: torch.device | None = None, output: bool = False) -> Evaluator:
-    """The network of a snapshot base (`<run>:step-K`, `path.pt`...) for `game_spec`, on `device`."""
-    snap = load_snapshot(resolve_snapshot(base), game_spec.game_string)
+def snapshot_evaluator(base: str, game_spec: games.GameLike, device: torch.device | None = None,
+                       output: bool = False) -> Evaluator:
+    """The network of a snapshot base (`<run>:step-K`, `path.pt`...) for `game_spec` (any form), on
+    `device`; CheckpointError when the snapshot was trained on another game."""
+    snap = load_snapshot(resolve_snapshot(base), games.load(game_spec).game_string)
     device = device or default_device()
     return Evaluator(snap.build_models(device, output=output), device)
 
@@ -108,8 +111,10 @@ def neural_bot(spec: PlayerSpec, game_spec, device: torch.device | None = None) 
     return NeuralBot(game_spec, evaluator, search_config(spec, game_spec.name), spec.seed, name=spec.text)
 
 
-def load_neural(spec: str, game_spec, device: torch.device | None = None) -> tuple[Evaluator, SearchConfig, int]:
+def load_neural(spec: str, game_spec: games.GameLike, device: torch.device | None = None
+                ) -> tuple[Evaluator, SearchConfig, int]:
     """The network and search settings of a snapshot spec, for searching many games at once."""
+    game_spec = games.load(game_spec)
     parsed = PlayerSpec.parse(spec)
     evaluator = snapshot_evaluator(parsed.base, game_spec, device)
     search = search_config(parsed, game_spec.name)

@@ -21,6 +21,7 @@ import pyspiel
 from open_spiel.python.algorithms import ismcts
 from open_spiel.python.algorithms.mcts import RandomRolloutEvaluator
 
+import games
 from engine.nn import Evaluator
 from engine.players.ismcts import SampledISMCTSBot
 from engine.players.neural import PolicyBot
@@ -41,9 +42,10 @@ class PolicyPrior(RandomRolloutEvaluator):
 class PolicyISMCTSBot(SampledISMCTSBot):
     """ISMCTS with PUCT over the policy network's prior (see the module docstring)."""
 
-    def __init__(self, game_spec, evaluator: Evaluator, simulations: int, c_puct: float = 1.5,
+    def __init__(self, game_spec: games.GameLike, evaluator: Evaluator, simulations: int, c_puct: float = 1.5,
                  fpu_reduction: float = 0.25, seed: int = 0) -> None:
         rng = np.random.RandomState(seed)
+        game_spec = games.load(game_spec)
         super().__init__(game_spec.game, simulations, 1, seed, evaluator=PolicyPrior(PolicyBot(game_spec, evaluator), 1, rng),
                          uct_c=c_puct, child_selection_policy=ismcts.ChildSelectionPolicy.PUCT, random_state=rng)
         self.fpu_reduction = fpu_reduction

@@ -14,6 +14,7 @@ from pathlib import Path
 import pyspiel
 import torch
 
+import games
 from engine.errors import BotError
 from engine.players.baselines import minimax_bot, random_bot, rollout_mcts_bot
 from engine.players.gtp_client import GTPBot
@@ -74,11 +75,10 @@ def snapshot_file(spec: str) -> Path:
     return resolve_snapshot(parse_spec(spec)[0])
 
 
-def load_bot(spec: str, game, seed: int = 0, device: torch.device | None = None) -> pyspiel.Bot:
-    """A `pyspiel.Bot` for a player spec; `game` is a games.GameSpec or a game name."""
-    import games
-
-    game_spec = games.load(game) if isinstance(game, str) else game
+def load_bot(spec: str, game: games.GameLike, seed: int = 0, device: torch.device | None = None) -> pyspiel.Bot:
+    """A `pyspiel.Bot` for a player spec; `game` in any form (a preset name or game string, a
+    `pyspiel.Game`, a games.GameSpec). A snapshot refuses a game it was not trained on."""
+    game_spec = games.load(game)
     command = gtp_command(spec)
     if command is not None:
         return GTPBot(command, game_spec.game)

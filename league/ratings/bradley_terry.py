@@ -5,9 +5,16 @@ the fit maximises Σ s·log p + (1 − s)·log(1 − p), p = σ(θ_a − θ_b + 
 OpenSpiel's ``pyspiel.elo`` (and of Ordo): the expected score is exactly the Elo curve whatever the
 draw rate, so a 100-point gap means the same in a drawish game as in a decisive one, and with the
 advantage off our point estimates equal ``pyspiel.elo``'s (the tests check within 1 Elo). Draw-rate
-models (Davidson; Rao–Kupper as in BayesElo) stretch the scale with the draw rate instead. The
-objective is a quasi-likelihood (a draw varies less than a coin flip), so the intervals come from
-the bootstrap, which sees the real spread of the scores, not from its Hessian.
+models (Davidson; Rao–Kupper as in BayesElo) stretch the scale with the draw rate instead.
+
+Intervals. The objective is a quasi-likelihood (a draw varies less than a coin flip), so the inverse
+Hessian alone would not see the real spread of the scores. The default intervals are the sandwich
+H⁻¹ J H⁻¹ (Huber–White): H minus the Hessian, J the sum of the games' score vectors' outer products,
+each game's inflated by 1/(1 − h)² for its leverage h (HC3, MacKinnon & White 1985) so that players
+with few games are not overconfident. It is the limit of the game bootstrap's first step, costs one
+inverse of H however many games there are, and covers the truth as often as the bootstrap in the
+cases ``arena bench ratings`` and the tests measure (docs/benchmarks.md).
+``RatingConfig.intervals = "bootstrap"`` refits resampled games instead (:mod:`league.ratings.solver`).
 
 First-move advantage: the seat-0 player plays with +adv Elo; adv is fitted with the ratings
 (``RatingConfig.advantage=False`` fixes it at 0).
@@ -16,6 +23,7 @@ First-move advantage: the seat-0 player plays with +adv Elo; adv is fitted with 
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -23,9 +31,9 @@ import numpy as np
 
 from league.ratings.prior import centre, virtual_draws
 from league.ratings.records import check_names, results_from_records
-from league.ratings.solver import (RIDGE, bootstrap, chunks, conjugate_gradient, newton, resample, sigmoid, solve,
-                                   tally)
-from league.ratings.table import RatingConfig, RatingError, Ratings, anchored_ratings
+from league.ratings.solver import (RIDGE, bootstrap, chunks, conjugate_gradient, newton, pinned_inverse, resample,
+                                   sigmoid, solve, tally)
+from league.ratings.table import RatingConfig, RatingError, Ratings, anchored_ratings, deviation
 
 
 @dataclass
@@ -77,20 +85,34 @@ class PairProblem:
         q = sigmoid(self.margins(x))
         return n * q * (1.0 - q)
 
-    def hessian(self, x: np.ndarray, n: np.ndarray, s: np.ndarray | None = None) -> np.ndarray:
-        """Minus the Hessian (positive definite) at one x, assembled densely."""
-        m, p, i, j = self.size, self.players, self.i, self.j
-        h = self.curvature(x, n)
+    def assemble(self, w: np.ndarray) -> np.ndarray:
+        """Σ over cells of w · u uᵀ as a dense [size, size] matrix, u a cell's margin direction
+        (e_i − e_j, + e_adv): minus the Hessian with w its curvature, the sandwich's J with w its
+        games' squared residuals."""
+        m, i, j = self.size, self.i, self.j
         index = [i * m + i, j * m + j, i * m + j, j * m + i]
-        value = [h, h, -h, -h]
+        value = [w, w, -w, -w]
         if self.advantage:
             a = m - 1
             index += [i * m + a, a * m + i, j * m + a, a * m + j]
-            value += [h, h, -h, -h]
-        hess = tally(np.concatenate(index), np.concatenate(value), m * m).reshape(m, m)
+            value += [w, w, -w, -w]
+        out = tally(np.concatenate(index), np.concatenate(value), m * m).reshape(m, m)
         if self.advantage:
-            hess[-1, -1] = h.sum()
-        hess[np.arange(p), np.arange(p)] += RIDGE
+            out[-1, -1] = w.sum()
+        return out
+
+    def quadratic(self, matrix: np.ndarray) -> np.ndarray:
+        """u ᵀ M u for each cell's margin direction u, M symmetric [size, size]."""
+        i, j = self.i, self.j
+        q = matrix[i, i] + matrix[j, j] - 2.0 * matrix[i, j]
+        if self.advantage:
+            q += matrix[-1, -1] + 2.0 * (matrix[i, -1] - matrix[j, -1])
+        return q
+
+    def hessian(self, x: np.ndarray, n: np.ndarray, s: np.ndarray | None = None) -> np.ndarray:
+        """Minus the Hessian (positive definite) at one x, assembled densely."""
+        hess = self.assemble(self.curvature(x, n))
+        hess[np.arange(self.players), np.arange(self.players)] += RIDGE
         return hess
 
     def diagonal(self, x: np.ndarray, n: np.ndarray, s: np.ndarray | None = None) -> np.ndarray:
@@ -113,6 +135,32 @@ class PairProblem:
         diagonal = np.maximum(self.diagonal(x[None], n)[0], RIDGE)  # an advantage in games all decided by far
         y = conjugate_gradient(lambda v: self._hessian_times(h, v), diagonal, g)
         return y if y is not None else solve(self.hessian(x, n), g)
+
+
+def sandwich(problem: PairProblem, x_hat: np.ndarray, n: np.ndarray, group: np.ndarray, cell: np.ndarray,
+             cell_score: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
+    """[size, size] covariance of the fit x_hat: H⁻¹ J H⁻¹ (see the module doc), H at the data and
+    prior ``n``; J from the real games only (game k in cell ``cell[k]``, all of whose games score
+    ``cell_score``), as the bootstrap resamples them and not the prior's virtual draws.
+
+    J is centred as a resample of as many games is: Σ g gᵀ − (Σ g)(Σ g)ᵀ / games, g a game's score
+    vector w (s − p) u. Each group's mean direction gets nothing from J, so the covariance needs no
+    centring per group."""
+    inverse = pinned_inverse(problem.hessian(x_hat, n), problem.players, group)
+    p = sigmoid(problem.margins(x_hat))
+    residual = cell_score - p
+    leverage = p * (1.0 - p) * problem.quadratic(inverse)  # of one game of unit weight in each cell
+    games = len(cell)
+    if weight is None:
+        w = tally(cell, None, len(p))
+        inflated = w / np.clip(1.0 - leverage, 0.01, 1.0) ** 2
+    else:
+        w = tally(cell, weight, len(p))
+        inflated = tally(cell, (weight / np.clip(1.0 - weight * leverage[cell], 0.01, 1.0)) ** 2, len(p))
+    meat = problem.assemble(inflated * residual ** 2)
+    total = problem._per_player((w * residual)[None], -1.0)[0]
+    meat -= np.outer(total, total) / games
+    return inverse @ meat @ inverse
 
 
 def _two_player_counts(a: np.ndarray, b: np.ndarray, score: np.ndarray, players: int
@@ -164,8 +212,10 @@ def fit_bradley_terry(a: np.ndarray, b: np.ndarray, score: np.ndarray, names: Se
     problem = PairProblem(i, j, players, config.advantage)
     n, s = cell_n + prior.draws, cell_n * cell_score + prior.draws / 2
     x_hat, iterations = newton(problem, np.zeros(problem.size), n, s)
-    samples = None
-    if config.resamples and len(a):
+    samples = covariance = None
+    if config.resamples and len(a) and config.intervals == "sandwich":
+        covariance = sandwich(problem, x_hat, n, prior.group, cell, cell_score, weight)
+    elif config.resamples and len(a):
         rng = np.random.default_rng(config.seed)
 
         def batches() -> Iterable[tuple[np.ndarray, np.ndarray]]:
@@ -174,14 +224,20 @@ def fit_bradley_terry(a: np.ndarray, b: np.ndarray, score: np.ndarray, names: Se
                 yield nb + prior.draws, nb * cell_score + prior.draws / 2
         samples = bootstrap(problem, x_hat, (n, s), batches(), prior.group)
     advantage = None
-    if config.advantage:
-        advantage = (float(x_hat[-1]), None if samples is None else samples[:, -1])
+    if config.advantage:  # its value and standard deviation, natural units
+        sd = None
+        if covariance is not None:
+            sd = math.sqrt(max(covariance[-1, -1], 0.0))
+        elif samples is not None:
+            sd = float(deviation(samples[:, -1:])[0])
+        advantage = (float(x_hat[-1]), sd)
     p = players
     theta = centre(x_hat[None, :p], prior.group, prior.groups)[0]
     if samples is not None:
         samples = centre(samples[:, :p], prior.group, prior.groups)
-    return anchored_ratings("bradley-terry", names, theta, samples, _two_player_counts(a, b, score, players),
-                            config, iterations, prior.groups, advantage)
+    return anchored_ratings("bradley-terry", names, theta, _two_player_counts(a, b, score, players), config,
+                            iterations, prior.groups, samples=samples,
+                            covariance=None if covariance is None else covariance[:p, :p], advantage=advantage)
 
 
 def rate_records(records: Iterable[tuple[str, str, float, float]], config: RatingConfig | None = None,

@@ -177,5 +177,5 @@ def fit_plackett_luce(players: np.ndarray, ranks: np.ndarray, names: Sequence[st
         samples = bootstrap(problem, x_hat, (np.ones(games),), batches, prior.group)
         samples = centre(samples, prior.group, prior.groups)
     theta = centre(x_hat[None], prior.group, prior.groups)[0]
-    return anchored_ratings("plackett-luce", names, theta, samples, placings.counts(n), config, iterations,
-                            prior.groups)
+    return anchored_ratings("plackett-luce", names, theta, placings.counts(n), config, iterations, prior.groups,
+                            samples=samples)

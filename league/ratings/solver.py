@@ -1,5 +1,6 @@
 """The numerics both rating models share: Newton's method for the point estimate, a batched chord
-iteration for the bootstrap, and the linear solves under them.
+iteration for the bootstrap, and the linear solves under them (with the inverse of the Hessian the
+sandwich intervals of :mod:`league.ratings.bradley_terry` also use).
 
 A model is a :class:`Problem`: a concave log-likelihood in x = (θ_0 … θ_{P-1}[, adv]), natural
 units. Its data are arrays whose leading axis, where batched, runs over resamples; ``objective``,
@@ -9,9 +10,10 @@ Newton's method rather than Hunter's MM algorithm (2004), the usual choice for P
 OpenSpiel's for Bradley–Terry: MM reaches the same maximum (the tests check it) but crawls where
 players meet few others, as on a ladder of snapshots each playing its neighbours.
 
-Intervals come from the bootstrap: the games are resampled with replacement ``resamples`` times and
-refitted, warm-started from the point estimate, a batch of resamples at once (see
-:func:`bootstrap`); :mod:`league.ratings.table` turns the spread into intervals and LOS.
+Bootstrap intervals (``RatingConfig.intervals = "bootstrap"``, and Plackett–Luce's): the games are
+resampled with replacement ``resamples`` times and refitted, warm-started from the point estimate, a
+batch of resamples at once (see :func:`bootstrap`); :mod:`league.ratings.table` turns the spread
+into intervals and LOS.
 """
 from __future__ import annotations
 
@@ -134,15 +136,8 @@ def bootstrap(problem: Problem, x_hat: np.ndarray, data_hat: tuple[np.ndarray, .
     starts again unscaled. Any resample the iteration does not settle gets Newton.
     """
     hess = problem.hessian(x_hat, *data_hat)
-    base, p = np.diag(hess).copy(), problem.players
-    # Only the 1e-6 ridge pins a group's location, and S would leak steps into that direction:
-    # give each group's mean the curvature of a typical player instead (no gradient points there).
-    same = group[:, None] == group[None, :]
-    hess[:p, :p] += same * (base[:p].mean() / np.bincount(group)[group])[:, None]
-    try:
-        inverse = np.linalg.inv(hess)
-    except np.linalg.LinAlgError:
-        inverse = np.linalg.pinv(hess)
+    base = np.diag(hess).copy()
+    inverse = pinned_inverse(hess, problem.players, group)  # S would leak steps along a group's mean
     out = []
     for data in batches:
         copies = len(data[0])
@@ -171,6 +166,19 @@ def bootstrap(problem: Problem, x_hat: np.ndarray, data_hat: tuple[np.ndarray, .
             x[r] = newton(problem, x_hat, *(d[r] for d in data))[0]
         out.append(x)
     return np.concatenate(out)
+
+
+def pinned_inverse(hess: np.ndarray, players: int, group: np.ndarray) -> np.ndarray:
+    """The inverse of minus the Hessian ``hess`` with each group's mean (``group`` labels the groups
+    of players linked by games) given a typical player's curvature: only the 1e-6 ridge pins a
+    group's location, and no game's score points along it, so this changes nothing else."""
+    hess = hess.copy()
+    same = group[:, None] == group[None, :]
+    hess[:players, :players] += same * (np.diag(hess)[:players].mean() / np.bincount(group)[group])[:, None]
+    try:
+        return np.linalg.inv(hess)
+    except np.linalg.LinAlgError:
+        return np.linalg.pinv(hess)
 
 
 def chunks(resamples: int, width: int) -> Iterable[int]:

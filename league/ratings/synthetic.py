@@ -33,18 +33,20 @@ def synthetic_games(true_elo: np.ndarray, games: int, seed: int = 0, draw_rate: 
     return a, b, score
 
 
-def coverage(players: int = 50, games: int = 20_000, seed: int = 0, resamples: int = 100) -> dict:
-    """Share of true ratings (spread N(0, 300), mean anchored) inside the reported intervals."""
+def coverage(players: int = 50, games: int = 20_000, seed: int = 0, resamples: int = 100,
+             intervals: str = "sandwich", spread: float = 300.0) -> dict:
+    """Share of true ratings (spread N(0, `spread`), mean anchored) inside the reported intervals."""
     rng = np.random.default_rng(seed)
-    truth = rng.normal(0.0, 300.0, players)
+    truth = rng.normal(0.0, spread, players)
     a, b, score = synthetic_games(truth, games, seed + 1, advantage=30.0)
     t0 = time.perf_counter()
     fit = fit_bradley_terry(a, b, score, [f"p{k}" for k in range(players)],
-                            RatingConfig(anchor=None, resamples=resamples, seed=seed))
+                            RatingConfig(anchor=None, intervals=intervals, resamples=resamples, seed=seed))
     seconds = time.perf_counter() - t0
     truth = truth - truth.mean()
     inside = (fit.lower <= truth) & (truth <= fit.upper)
-    return {"players": players, "games": games, "resamples": resamples, "coverage": float(inside.mean()),
+    return {"players": players, "games": games, "intervals": intervals,
+            "resamples": resamples if intervals == "bootstrap" else None, "coverage": float(inside.mean()),
             "mean_error_bar_elo": float(np.mean(fit.upper - fit.lower) / 2), "seconds": seconds,
             "advantage_true_elo": 30.0, "advantage_elo": fit.advantage,
             "advantage_interval_elo": [fit.advantage_lower, fit.advantage_upper]}

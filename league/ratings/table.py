@@ -8,10 +8,11 @@ Anchor: ratings are shifted so the ``anchor`` player (default ``random``) is 0, 
 every other interval then holds the anchor's uncertainty too. Without that player the mean rating is
 set to 0 and :attr:`Ratings.note` says so.
 
-Intervals: Elo ± z·sd, sd the standard deviation of the anchored bootstrap resamples (z = 1.96 at
-95%); the 2.5% and 97.5% percentiles would each rest on two or three of 100 resamples. LOS(i over
-j) is Φ((Elo_i − Elo_j) / sd), sd that of the resampled difference, so it allows for their
-correlation. ``resamples=0``: zero-width intervals and no LOS.
+Intervals: Elo ± z·sd (z = 1.96 at 95%), sd from the anchored covariance of the ratings: Bradley–
+Terry's sandwich estimate (the default, ``intervals="sandwich"``), or that of the bootstrap
+resamples (``intervals="bootstrap"``, and Plackett–Luce), whose 2.5% and 97.5% percentiles would
+each rest on two or three of 100 resamples. LOS(i over j) is Φ((Elo_i − Elo_j) / sd), sd that of
+the difference, so it allows for their correlation. ``resamples=0``: zero-width intervals and no LOS.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ import numpy as np
 from engine.errors import ArenaError
 
 ELO_PER_NAT = 400.0 / math.log(10.0)
+INTERVALS = ("sandwich", "bootstrap")
 
 
 class RatingError(ArenaError):
@@ -35,7 +37,10 @@ class RatingError(ArenaError):
 class RatingConfig:
     anchor: str | None = "random"  # this player is 0; None, or absent from the results: mean is 0
     advantage: bool = True  # fit a first-move advantage for seat 0 (Bradley–Terry only)
-    resamples: int = 100  # bootstrap resamples of the games; 0: point estimates only
+    # "sandwich": Bradley–Terry's covariance from the fit's curvature and the games' spread, one matrix
+    # inverse however many games; "bootstrap": refits of resampled games (Plackett–Luce always)
+    intervals: str = "sandwich"
+    resamples: int = 100  # bootstrap resamples of the games; 0: point estimates only, whichever method
     confidence: float = 0.95
     prior_games: float = 1.0  # virtual draws per player, spread over the opponents it met
     seed: int = 0  # of the bootstrap
@@ -43,6 +48,8 @@ class RatingConfig:
     def __post_init__(self) -> None:
         if self.resamples < 0:
             raise RatingError(f"resamples must be >= 0, not {self.resamples}")
+        if self.intervals not in INTERVALS:
+            raise RatingError(f"intervals must be {' or '.join(map(repr, INTERVALS))}, not {self.intervals!r}")
         if not 0.0 < self.confidence < 1.0:
             raise RatingError(f"confidence must lie strictly between 0 and 1, not {self.confidence}")
         if not (self.prior_games >= 0.0 and math.isfinite(self.prior_games)):
@@ -88,7 +95,9 @@ class Ratings:
     advantage_lower: float | None = None
     advantage_upper: float | None = None
     confidence: float = 0.95
-    samples: np.ndarray | None = field(default=None, repr=False)  # [resamples, players], anchored
+    samples: np.ndarray | None = field(default=None, repr=False)  # [resamples, players], anchored (bootstrap)
+    covariance: np.ndarray | None = field(default=None, repr=False)  # [players, players], anchored, Elo²
+    intervals: str = ""  # where the intervals come from, for the summary
 
     def rating(self, name: str) -> float:
         if name not in self.names:
@@ -96,10 +105,11 @@ class Ratings:
         return float(self.elo[self.names.index(name)])
 
     def los(self, i: int, j: int) -> float | None:
-        """Likelihood that player i is stronger than player j, or None without resamples."""
-        if self.samples is None:
+        """Likelihood that player i is stronger than player j, or None without intervals."""
+        if self.covariance is None:
             return None
-        sd = float(deviation(self.samples[:, i] - self.samples[:, j]))
+        c = self.covariance
+        sd = math.sqrt(max(c[i, i] + c[j, j] - 2.0 * c[i, j], 0.0))
         d = float(self.elo[i] - self.elo[j])
         if sd <= 0.0:
             return 1.0 if d > 0 else (0.0 if d < 0 else 0.5)
@@ -122,15 +132,15 @@ class Ratings:
         return rows
 
     def summary(self) -> str:
-        """One line: model, games, anchor, advantage, resamples."""
+        """One line: model, games, anchor, advantage, intervals."""
         parts = [f"{self.model}: {len(self.names)} players", self.note]
         if self.advantage is not None:
             adv = f"first-move advantage {self.advantage:+.1f} Elo"
-            if self.samples is not None:
+            if self.covariance is not None:
                 adv += f" [{self.advantage_lower:+.1f}, {self.advantage_upper:+.1f}]"
             parts.append(adv)
-        if self.samples is not None:
-            parts.append(f"{self.confidence:.0%} intervals from {len(self.samples)} resamples")
+        if self.covariance is not None:
+            parts.append(f"{self.confidence:.0%} intervals from {self.intervals}")
         return " · ".join(parts)
 
 
@@ -164,31 +174,47 @@ def _anchor(names: list[str], anchor: str | None) -> tuple[int | None, str]:
     return None, f"anchor {anchor!r} not among the players: mean rating = 0"
 
 
-def anchored_ratings(model: str, names: list[str], theta: np.ndarray, samples: np.ndarray | None,
-                     counts: tuple[np.ndarray, ...], config: RatingConfig, iterations: int, groups: int,
-                     advantage: tuple[float, np.ndarray | None] | None = None) -> Ratings:
-    """A fit's log-strengths ``theta``, resamples ``samples`` and records, as anchored Elo with
-    intervals in a :class:`Ratings`; ``advantage`` is the fitted first-move advantage and its
-    resamples, when there is one."""
+def _shifted(covariance: np.ndarray, k: int | None) -> np.ndarray:
+    """The covariance of x − x_k (anchored on k), or of x − mean(x) when k is None."""
+    if k is not None:
+        row = covariance[k]
+        return covariance - row[:, None] - row[None, :] + row[k]
+    means = covariance.mean(axis=0)
+    return covariance - means[:, None] - means[None, :] + means.mean()
+
+
+def anchored_ratings(model: str, names: list[str], theta: np.ndarray, counts: tuple[np.ndarray, ...],
+                     config: RatingConfig, iterations: int, groups: int, *, samples: np.ndarray | None = None,
+                     covariance: np.ndarray | None = None,
+                     advantage: tuple[float, float | None] | None = None) -> Ratings:
+    """A fit's log-strengths ``theta`` and records as anchored Elo with intervals in a
+    :class:`Ratings`; the intervals from bootstrap ``samples`` [resamples, players] or a
+    ``covariance`` [players, players] of theta (natural units; neither: none). ``advantage`` is the
+    fitted first-move advantage and its standard deviation, when there is one."""
     k, note = _anchor(names, config.anchor)
     if groups > 1:
         note += f"; {groups} groups never linked by games, each centred on its own: compare within a group only"
     shift = (lambda x: x - x[..., k:k + 1]) if k is not None else (lambda x: x - x.mean(-1, keepdims=True))
     elo = shift(theta * ELO_PER_NAT)
     z = NormalDist().inv_cdf(0.5 + config.confidence / 2)
-    spread = np.zeros_like(elo)
+    intervals = ""
     if samples is not None:
         samples = shift(samples * ELO_PER_NAT)
-        spread = z * deviation(samples)
+        covariance = np.cov(samples, rowvar=False).reshape(len(names), len(names)) if len(samples) > 1             else np.zeros((len(names), len(names)))
+        intervals = f"{len(samples)} resamples"
+    elif covariance is not None:
+        covariance = _shifted(covariance * ELO_PER_NAT ** 2, k)
+        intervals = "the sandwich estimate (HC3)"
+    spread = np.zeros_like(elo) if covariance is None else z * np.sqrt(np.maximum(np.diag(covariance), 0.0))
     games, wins, draws, losses = counts
     ratings = Ratings(model=model, names=names, elo=elo, lower=elo - spread, upper=elo + spread, games=games,
                       wins=wins, draws=draws, losses=losses, anchor=names[k] if k is not None else None,
                       note=note, iterations=iterations, groups=groups, confidence=config.confidence,
-                      samples=samples)
+                      samples=samples, covariance=covariance, intervals=intervals)
     if advantage is not None:
-        adv, adv_samples = advantage
+        adv, sd = advantage
         ratings.advantage = ratings.advantage_lower = ratings.advantage_upper = adv * ELO_PER_NAT
-        if adv_samples is not None:
-            half = z * float(deviation(adv_samples * ELO_PER_NAT))
+        if sd is not None:
+            half = z * sd * ELO_PER_NAT
             ratings.advantage_lower, ratings.advantage_upper = ratings.advantage - half, ratings.advantage + half
     return ratings

@@ -72,3 +72,11 @@ def test_bench_onnx_times_each_runner_at_one_position_and_a_batch():
             assert len(runs) == 3 and figures[f"{runner}_positions_per_second"] == sorted(runs)[1] > 0  # the median
         ratio = figures["onnxruntime_positions_per_second"] / figures["torch_positions_per_second"]
         assert abs(figures["onnxruntime_vs_torch"] - ratio) < 2e-3 * ratio + 1e-3
+
+
+def test_bench_ladder_times_the_whole_command_and_checks_its_intervals(tmp_path):
+    r = bench.bench_ladder(players=10, games=400, repeats=1, out=str(tmp_path / "r.csv"))
+    assert r["format"] == "csv" and r["games"] == 400 and (tmp_path / "r.csv").stat().st_size == r["file_bytes"]
+    assert len(r["seconds_all"]) == 1 and r["seconds_median"] > 0 and r["command"].startswith("arena ladder --results")
+    assert set(r["phases_seconds"]) == {"read", "names_to_indices", "point_fit", "fit_with_intervals", "table_json"}
+    assert r["coverage"] >= 0.7 and r["mean_error_bar_elo"] > 0  # 95% intervals of 10 players

@@ -51,6 +51,31 @@ def test_load_is_cached():
     assert games.load("hex5") is games.load("hex5")
 
 
+@pytest.mark.parametrize("form", ["go9", "go(board_size=9,komi=7.5)", "go(komi=7.5,board_size=9)",
+                                  "PYSPIEL go(board_size=9)", "PYSPIEL go(komi=7.5,board_size=9,handicap=0)"])
+def test_every_form_of_a_preset_game_is_the_preset(form):
+    """A pyspiel.Game equal to a preset, parameter for parameter, is that preset (its settings and
+    encoder); strings name it whatever the order of their parameters."""
+    game = pyspiel.load_game(form.split()[1]) if form.startswith("PYSPIEL") else form
+    spec = games.load(game)
+    assert spec.game_string == "go(board_size=9,komi=7.5)"
+    assert games.same_game(spec, "go9") and games.same_game(game, games.load("go9").game)
+    if not isinstance(game, str) or game == "go9":
+        assert spec is games.load("go9")
+
+
+def test_other_pyspiel_games_keep_their_own_game():
+    game = pyspiel.load_game("go(board_size=7,komi=5.5)")
+    spec = games.load(game)
+    assert spec.preset is None and spec.game is game and spec.game_string == "go(board_size=7,komi=5.5)"
+    assert spec.num_actions == 50 and spec.encoder.shape[1:] == (7, 7)
+    assert games.load(spec) is spec  # a GameSpec is taken as it is
+    assert not games.same_game(game, "go9")
+    with pytest.raises(games.GameError, match="pyspiel.Game") as info:
+        games.load(9)
+    assert "\n" not in str(info.value)
+
+
 @pytest.mark.parametrize("name, fragment", [
     ("conect_four", "did you mean 'connect_four'"),
     ("go9(komi=", "parentheses"),

@@ -96,6 +96,12 @@ def test_interval_is_over_pairs_in_mbb_of_the_big_blind():
     assert result.verdict == "not separated"
 
 
+def test_a_pyspiel_game_is_taken_as_its_preset():
+    a = play_duplicate(games.load("leduc_poker").game, "raise", "random", 20, seed=4)
+    b = play_duplicate("leduc_poker", "raise", "random", 20, seed=4)
+    assert a.pair_returns == b.pair_returns and a.game == "leduc_poker"
+
+
 def test_big_blind_per_game():
     assert big_blind(games.load("holdem_limit").game) == 10.0
     assert big_blind(games.load("leduc_poker").game) == 2.0

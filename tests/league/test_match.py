@@ -1,11 +1,12 @@
 """The match runner: seats alternate, results add up, and two snapshots both search batched."""
+import pyspiel
 import torch
 
 import games
 from engine.nn import checkpoint
 from engine import config as cfg
 from engine.nn.networks import build
-from league.match import play_match
+from league.match import play_match, play_table
 
 
 def _snapshot(tmp_path, seed=0):
@@ -47,3 +48,13 @@ def test_openings_make_deterministic_players_play_different_games(tmp_path):
     assert opening(spec, 6, 2, 5).history() == opening(spec, 7, 2, 5).history()
     varied = play_match(spec, f"{path}@sims=2", f"{path}@sims=2", 16, seed=1, opening_plies=2)
     assert varied.games == 16 and all(n >= 5 for n in varied.lengths)
+
+
+def test_matches_and_tables_take_every_form_of_a_game(tmp_path):
+    """A pyspiel.Game, a name or a GameSpec: each plays the same seeded games."""
+    spec, path = _snapshot(tmp_path, 3)
+    results = [play_match(form, f"{path}@sims=2", "random", 4, seed=5).returns
+               for form in (spec, "tic_tac_toe", pyspiel.load_game("tic_tac_toe"))]
+    assert results[0] == results[1] == results[2] and len(results[0]) == 4
+    table = play_table(pyspiel.load_game("leduc_poker(players=3)"), ["random", "call", "raise"], 3, seed=1)
+    assert table.games == 3 and all(abs(sum(r)) < 1e-9 for r in table.returns)

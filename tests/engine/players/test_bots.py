@@ -14,6 +14,7 @@ from engine import rundir
 from engine import config as cfg
 from engine.players import (BotError, MinimaxBot, NeuralBot, RandomBot, SampledISMCTSBot, agent_of, is_neural, load_bot,
                             parse_spec, snapshot_spec, step_of)
+from engine.errors import ArenaError
 from engine.nn.checkpoint import CheckpointError
 from engine.train.alphazero import Learner
 from engine.rundir import RunError
@@ -286,6 +287,44 @@ def test_snapshot_of_another_game_is_refused(home):
         msg = one_line(e)
         assert "connect_four" in msg and "tic_tac_toe" in msg
     assert isinstance(load_bot("c4", "connect_four"), NeuralBot)
+
+
+HEX5_FORMS = {"GameSpec": lambda: games.load("hex5"), "preset": lambda: "hex5", "string": lambda: "hex(board_size=5)",
+              "pyspiel.Game": lambda: pyspiel.load_game("hex(board_size=5)"),
+              "pyspiel.Game with parameters": lambda: pyspiel.load_game("hex", {"board_size": 5}),
+              "spelled out": lambda: "hex(board_size=5,num_cols=5,num_rows=5)"}  # another string, the same game
+
+
+@pytest.mark.parametrize("form", HEX5_FORMS)
+def test_bots_take_every_form_of_their_game_and_play_in_openspiels_loops(home, form):
+    """A snapshot, `random` and `mcts:N` from a GameSpec, a preset name, a game string or a pyspiel.Game
+    (which maps to its preset, encoder and settings), playing in OpenSpiel's C++ and Python loops."""
+    make_run("h", "hex5", [0])
+    game = pyspiel.load_game("hex(board_size=5)")  # the caller's own game object, as in OpenSpiel's tools
+    for spec in ("h@sims=4", "random", "mcts:10"):
+        bot = load_bot(spec, HEX5_FORMS[form](), seed=1)
+        if spec.startswith("h"):
+            assert isinstance(bot, NeuralBot) and games.same_game(bot.game_spec, "hex5")
+            if form.startswith("pyspiel"):
+                assert bot.game_spec is games.load("hex5")  # its preset, not a bare game
+        opponent = load_bot("random", HEX5_FORMS[form](), seed=2)
+        for seat in (0, 1):
+            bots = [bot, opponent] if seat == 0 else [opponent, bot]
+            assert sorted(pyspiel.evaluate_bots(game.new_initial_state(), bots, seat)) == [-1.0, 1.0]  # no draws in hex
+            returns = evaluate_bots.evaluate_bots(game.new_initial_state(), bots, np.random.RandomState(seat))
+            assert sorted(returns) == [-1.0, 1.0]
+
+
+def test_a_snapshot_refuses_another_game_in_any_form(home):
+    make_run("c4", "connect_four", [0])
+    assert isinstance(load_bot("c4", pyspiel.load_game("connect_four")), NeuralBot)
+    for form in ("tic_tac_toe", TTT, TTT.game, pyspiel.load_game("connect_four(rows=5)")):
+        with pytest.raises(CheckpointError) as e:
+            load_bot("c4", form)
+        msg = one_line(e)
+        assert isinstance(e.value, ArenaError)
+        assert "trained on 'connect_four'" in msg and f"not '{games.load(form).game_string}'" in msg
+        assert "use a snapshot of" in msg  # the fix
 
 
 def test_garbage_snapshot_file_is_refused(home, tmp_path):
