@@ -3,6 +3,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Test workers: one a core, at most 4 (many tests start processes of their own).
+JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
 
 .PHONY: league test install clean
 
@@ -20,7 +22,7 @@ league: $(STAMP)
 	$(BIN)/arena league run connect_four
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -1,6 +1,8 @@
 """`arena bench` paths run end to end and report consistent figures (speed itself is not asserted)."""
 from __future__ import annotations
 
+import pytest
+
 from arena_cli import bench
 
 
@@ -53,6 +55,7 @@ def test_a_dead_bench_actor_is_an_error_not_a_hang():
         bench.machine_search_rate("no_such_game", processes=2, seconds=0.5)
 
 
+@pytest.mark.xdist_group("ray")  # with the other tests that start Ray: see tests/league/run/test_ray.py
 def test_bench_selfplay_on_ray_measures_both_backends_side_by_side():
     r = bench.bench_selfplay_ray("tic_tac_toe", "local", actors=1, seconds=2.0, simulations=4)
     assert r["processes_games_per_minute"] > 0 and r["ray_games_per_minute"] > 0

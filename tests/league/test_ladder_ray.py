@@ -16,6 +16,10 @@ from engine.nn import checkpoint, networks
 from league.ladder import round_robin
 from league.ledger import Ledger
 
+# One worker runs every test that starts Ray (`make test` runs pytest-xdist with --dist loadgroup):
+# two clusters on one machine would share its CPUs, and `ray stop --force` ends every cluster here.
+pytestmark = pytest.mark.xdist_group("ray")
+
 TINY = cfg.NetworkConfig(channels=8, blocks=1, hidden=16)
 
 

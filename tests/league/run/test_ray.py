@@ -25,6 +25,10 @@ from engine.config import ConfigError
 from engine.data import list_segments, read_segment
 from league.run import LeagueRun, prepare_run
 
+# One worker runs every test that starts Ray (`make test` runs pytest-xdist with --dist loadgroup):
+# two clusters on one machine would share its CPUs, and `ray stop --force` ends every cluster here.
+pytestmark = pytest.mark.xdist_group("ray")
+
 
 @pytest.fixture
 def league(tmp_path, monkeypatch, run_cli):
