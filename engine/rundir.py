@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import multiprocessing
 import os
 import re
 import tempfile
@@ -70,6 +71,23 @@ def agent_names(run_dir: Path) -> list[str]:
     """The run's agents other than main that have a directory, sorted."""
     folder = Path(run_dir) / AGENTS
     return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+def name_process(name: str) -> None:
+    """Name this process as `ps`, `top` and `arena bench soak` show it (Linux's comm, 15 bytes): a run's
+    processes are spawned interpreters whose command lines are all alike. A no-op elsewhere."""
+    try:
+        Path("/proc/self/comm").write_text(name[:15])
+    except OSError:
+        pass
+
+
+def spawner_pid() -> int:
+    """The pid of the process that started this one with multiprocessing (its own pid when none did).
+    A child that reads os.getppid() late gets init's pid when its parent died while it was still
+    importing, and would then outlive the session it serves."""
+    parent = multiprocessing.parent_process()
+    return parent.pid if parent is not None and parent.pid is not None else os.getppid()
 
 
 def load_config(run_dir: Path) -> cfg.RunConfig:

@@ -274,12 +274,13 @@ def evaluator_main(run_dir: str, seed: int, stop, report=None) -> None:
     """Entry point of the evaluator process: rate until `stop` is set or the parent dies. A full disk
     ends it with its line on `report` (engine.errors.exit_disk_full)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    rundir.name_process("arena-evaluator")
     os.nice(5)  # rating waits; self-play and training go first
     import torch
 
     config = rundir.load_config(Path(run_dir))
     torch.set_num_threads(config.threads)
-    parent = os.getppid()
+    parent = rundir.spawner_pid()  # the session, even one that died while this process was importing
     try:
         evaluator = Rater(Path(run_dir), config, seed)
         while not stop.is_set() and os.getppid() == parent:

@@ -1,15 +1,18 @@
-"""`arena bench`: search, self-play, learner, store, rating and ONNX inference throughput, and a run's
-learning curve."""
+"""`arena bench`: search, self-play, learner, store, rating and ONNX inference throughput, a run's
+learning curve, and a kill -9 soak of a league run."""
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("bench", help="measure search, self-play, store, ladder or network inference throughput")
-    p.add_argument("what", choices=["mcts", "selfplay", "store", "learner", "curve", "ratings", "ladder", "onnx"])
-    p.add_argument("--run", help="run whose snapshots `curve` rates")
+    p = subparsers.add_parser("bench", help="measure search, self-play, store, ladder or network inference throughput; "
+                              "soak a league run under kill -9")
+    p.add_argument("what", choices=["mcts", "selfplay", "store", "learner", "curve", "ratings", "ladder", "onnx", "soak"])
+    p.add_argument("--run", help="run whose snapshots `curve` rates; soak: the run directory to soak and keep "
+                   "(default: a temporary one)")
     p.add_argument("--opponent", default="mcts:1000", help="fixed opponent of `curve` (a player spec)")
     p.add_argument("--games", type=int, help="games per point of `curve`, seats alternating (default 100); "
                    "games in the results file of `ladder` (default 200000)")
@@ -25,7 +28,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--ray", metavar="ADDRESS", help="selfplay: Ray actors (auto, host:port or local) against as "
                    "many actor processes, side by side")
-    p.add_argument("--actors", type=int, help="actors of `selfplay --ray` (default: one per core)")
+    p.add_argument("--actors", type=int, help="actors of `selfplay --ray` (default: one per core); soak: actor "
+                   "processes of the run (default 2)")
+    p.add_argument("--minutes", type=float, default=20.0, help="soak: minutes of kills (and at least --kills)")
+    p.add_argument("--kills", type=int, default=100, help="soak: kills, one every minutes/kills seconds on average")
+    p.add_argument("--interval", type=float, help="soak: mean seconds between kills (default: minutes/kills)")
+    p.add_argument("--config", help="soak: the run's TOML config (default: the soak's, which writes often)")
+    p.add_argument("--seed", type=int, help="soak: seed of the kills' kinds, victims and moments")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
 
@@ -55,6 +64,10 @@ def cmd_bench(args: argparse.Namespace) -> None:
                   "curve": learning_curve(args.run, args.opponent, args.games or 100, args.points)}
     elif args.what == "mcts":
         result = bench.bench_mcts(args.game, seconds=args.seconds or 10.0)
+    elif args.what == "soak":
+        actors = 2 if args.actors is None else args.actors
+        result = bench.bench_soak(args.game, args.minutes, args.kills, actors, args.config, args.run, args.interval,
+                                  args.seed)
     elif args.what == "learner":
         result = bench.bench_learner(args.game)
     elif args.what == "ratings":
@@ -73,3 +86,5 @@ def cmd_bench(args: argparse.Namespace) -> None:
         for k, v in result.items():
             for name, value in (v.items() if isinstance(v, dict) else [(None, v)]):
                 print(f"{k + '.' + name if name else k:48s} {value}")
+    if result.get("ok") is False:  # a soak whose invariants failed
+        sys.exit(1)

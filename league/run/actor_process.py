@@ -85,6 +85,7 @@ class AgentActor:
 def actor_main(run_dir: str, index: int, seed: int, stop, stats_queue, agent: str = MAIN) -> None:
     """Entry point of an actor process: plays `agent`'s games until `stop` is set or the parent dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and sets `stop`
+    rundir.name_process(f"arena-actor-{index}")
     try:
         _play(Path(run_dir), index, seed, stop, stats_queue, agent)
     except DiskFullError as exc:
@@ -95,13 +96,13 @@ def _play(run_dir: Path, index: int, seed: int, stop, stats_queue, agent: str) -
     home = rundir.agent_dir(run_dir, agent)
     config = rundir.load_config(run_dir)
     torch.set_num_threads(config.threads)
-    parent = os.getppid()
+    parent = rundir.spawner_pid()  # the session, even one that died while this process was importing
     spec = games.load(config.game)
     kind = learner_kind(spec.learner)
     device = default_device()
-    while latest_snapshot(home) is None and not stop.is_set():
+    while latest_snapshot(home) is None and not stop.is_set() and os.getppid() == parent:
         time.sleep(0.2)
-    snap = latest_readable(home, spec.game_string)
+    snap = latest_readable(home, spec.game_string) if os.getppid() == parent else None
     if snap is None:
         return
     rng = np.random.default_rng([seed, index, snap.step])
