@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -258,6 +259,8 @@ def _apply(obj: Any, values: dict[str, Any], where: str) -> None:
             value = float(value)
         if type(value) is not want or (want is list and not all(isinstance(v, str) for v in value)):
             raise ConfigError(f"config '{path}' must be {want.__name__}, got {value!r}")
+        if want is float and not math.isfinite(value):  # TOML reads nan and inf; no setting means them
+            raise ConfigError(f"config '{path}' must be a finite number, got {value!r}")
         choices = _CHOICES.get((where, key))
         if choices and value not in choices:
             raise ConfigError(f"config '{path}' must be one of {', '.join(choices)}, got {value!r}")
@@ -333,9 +336,12 @@ def read_toml(path: str | os.PathLike) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file {path} not found: give the path of an existing .toml file")
     try:
-        return tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML ({exc}): fix the syntax") from None
+    except UnicodeDecodeError as exc:  # TOML is UTF-8
+        raise ConfigError(f"config file {path} is not UTF-8 text ({exc.reason} at byte {exc.start}): "
+                          "save it as UTF-8") from None
 
 
 def to_dict(config: RunConfig) -> dict[str, Any]:
