@@ -72,3 +72,17 @@ def test_bench_onnx_times_each_runner_at_one_position_and_a_batch():
             assert len(runs) == 3 and figures[f"{runner}_positions_per_second"] == sorted(runs)[1] > 0  # the median
         ratio = figures["onnxruntime_positions_per_second"] / figures["torch_positions_per_second"]
         assert abs(figures["onnxruntime_vs_torch"] - ratio) < 2e-3 * ratio + 1e-3
+
+
+def test_benches_of_the_alphazero_search_refuse_other_games_in_one_line(capsys):
+    """Poker, phantom games and 3-player games have no search to measure: one line, no traceback."""
+    from arena_cli.cli import main
+
+    for what in ("mcts", "selfplay"):
+        for game in ("kuhn_poker", "phantom_ttt", "phantom_go5", "leduc_poker3"):
+            assert main(["bench", what, "--game", game, "--seconds", "0.1"]) == 2, (what, game)
+            err = capsys.readouterr().err.strip()
+            assert len(err.splitlines()) == 1 and "2-player perfect-information games only" in err, err
+    # Matrix games: no learner at all (the league's Ray actors serve MMD games), refused before Ray starts.
+    assert main(["bench", "selfplay", "--ray", "local", "--game", "matrix_rps"]) == 2
+    assert "simultaneous" in capsys.readouterr().err
