@@ -181,7 +181,7 @@ def from_sgf(text: str, source: str = "SGF") -> SavedGame:
     if not text.lstrip().startswith("(;"):
         raise RecordError(f"{source} is not SGF: it must start with '(;'")
     if prop("GM", "1") != "1":
-        raise RecordError(f"{source} is not a Go game (GM[{prop('GM')}]): only Go SGF can be replayed")
+        raise RecordError(f"{source} is not a Go game (GM[{prop('GM')[:20]!r}]): only Go SGF can be replayed")
     if re.search(r"(?<![A-Z])AE\[", text):
         raise RecordError(f"{source} removes stones (AE): only setup stones before the first move replay")
     try:

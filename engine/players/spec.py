@@ -132,7 +132,7 @@ def resolve_snapshot(base: str) -> Path:
     if base.endswith(".pt"):
         path = Path(base)
         if not path.is_file():
-            raise BotError(f"snapshot file {base} not found: check the path")
+            raise BotError(f"snapshot file {base!r} not found: check the path")
         return path
     head, agent, which = _snapshot_parts(base)
     run = base.partition(":")[0]

@@ -54,6 +54,8 @@ def no_runs(tmp_path_factory):
 @example(spec="random@seed=99999999999999999999", game="tic_tac_toe", seed=0)  # past numpy's seed
 @example(spec="x\x00.pt", game="tic_tac_toe", seed=0)  # a NUL in a path
 @example(spec="mcts:5", game="tic_tac_toe", seed=2**40)  # a caller's seed past C++'s int
+@example(spec="x\n.pt", game="tic_tac_toe", seed=0)  # a path quoted into the message: one line still
+@example(spec="r\n:step-3", game="tic_tac_toe", seed=0)  # a run name's regex $ matched before the newline
 def test_any_spec_is_a_bot_or_one_arena_error(spec, game, seed, case_time_limit):
     if spec.strip().startswith("gtp:"):
         return
@@ -63,6 +65,6 @@ def test_any_spec_is_a_bot_or_one_arena_error(spec, game, seed, case_time_limit)
             assert parse_spec(spec)[0] == parsed.base
             bot = load_bot(spec, game, seed)
         except ArenaError as exc:
-            assert str(exc) and "\n" not in str(exc).strip()
+            assert str(exc) and "\n" not in str(exc)
             return
     assert hasattr(bot, "step")
