@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -234,6 +235,7 @@ _POSITIVE = {"simulations", "concurrent_games", "batch_size", "window", "channel
              "snapshot_every", "leaves_per_tree", "gumbel_considered", "threads", "learning_rate", "flush_games", "fast_simulations",
              "max_reuse", "pool_size", "opponents_per_actor", "eval_games", "gate_max_games", "step_size",
              "magnet_every", "positions_per_update", "epochs", "exploiter_steps", "actor_cpus", "play_seconds"}
+_UNBOUNDED = {"flush_seconds"}  # inf: flush by game count alone
 _FRACTIONS = {"dirichlet_fraction", "full_search_fraction", "q_mix", "self_play", "win_rate_decay", "exploration",
               "exploration_floor", "exploiter_win_rate", "exploiter_reset"}
 
@@ -246,7 +248,7 @@ def _apply(obj: Any, values: dict[str, Any], where: str) -> None:
         if key not in names:
             close = difflib.get_close_matches(key, list(names), n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(names)}"
-            raise ConfigError(f"unknown config key '{path}': {hint}")
+            raise ConfigError(f"unknown config key {path!r}: {hint}")  # repr: a TOML key may hold a newline
         current = getattr(obj, key)
         if dataclasses.is_dataclass(current):
             if not isinstance(value, dict):
@@ -258,6 +260,9 @@ def _apply(obj: Any, values: dict[str, Any], where: str) -> None:
             value = float(value)
         if type(value) is not want or (want is list and not all(isinstance(v, str) for v in value)):
             raise ConfigError(f"config '{path}' must be {want.__name__}, got {value!r}")
+        # TOML reads nan and inf: nan slips past every range check below; inf means only "never" (_UNBOUNDED)
+        if want is float and not (math.isfinite(value) or key in _UNBOUNDED and value == math.inf):
+            raise ConfigError(f"config '{path}' must be a finite number, got {value!r}")
         choices = _CHOICES.get((where, key))
         if choices and value not in choices:
             raise ConfigError(f"config '{path}' must be one of {', '.join(choices)}, got {value!r}")
@@ -333,9 +338,12 @@ def read_toml(path: str | os.PathLike) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file {path} not found: give the path of an existing .toml file")
     try:
-        return tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML ({exc}): fix the syntax") from None
+    except UnicodeDecodeError as exc:  # TOML is UTF-8
+        raise ConfigError(f"config file {path} is not UTF-8 text ({exc.reason} at byte {exc.start}): "
+                          "save it as UTF-8") from None
 
 
 def to_dict(config: RunConfig) -> dict[str, Any]:

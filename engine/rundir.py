@@ -47,7 +47,7 @@ def root() -> Path:
 
 
 def run_path(name: str) -> Path:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):  # not match: its $ also matches before a final newline
         raise RunError(f"run name {name!r} is not valid: use letters, digits, '_', '-' and '.' "
                        "(another agent of a run: RUN/AGENT)")
     return root() / name

@@ -177,14 +177,19 @@ def _load(name: str) -> GameSpec:
 
 
 def _spec(name: str, game: pyspiel.Game, preset: Preset | None) -> GameSpec:
-    encoder = encoder_for(game, preset)
+    try:  # OpenSpiel loads some parameters it cannot play (go board_size=25 or -2): refused in one line here
+        game.new_initial_state()
+        encoder = encoder_for(game, preset)
+        symmetries = symmetries_for(game, preset, encoder)
+    except (pyspiel.SpielError, ValueError) as e:
+        raise GameError(f"cannot load {name!r}: {_first_line(e)}") from None
     return GameSpec(
         name=name,
         game_string=str(game).removesuffix("()"),  # "tic_tac_toe", as OpenSpiel reads it back
         game=game,
         preset=preset,
         encoder=encoder,
-        symmetries=symmetries_for(game, preset, encoder),
+        symmetries=symmetries,
         num_actions=game.num_distinct_actions(),
         num_players=game.num_players(),
     )

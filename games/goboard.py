@@ -15,6 +15,8 @@ import pyspiel
 
 from games.gorules import BLACK, EMPTY, WHITE, area_score, chain, legal_moves  # noqa: F401 (re-exported)
 
+MAX_SIZE = 19  # OpenSpiel's Go board stops at 19x19
+
 
 @dataclass
 class GoPosition:

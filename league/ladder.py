@@ -20,7 +20,7 @@ import itertools
 import json
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,11 +61,12 @@ def ledger_ratings(ledger: Ledger, config: RatingConfig | None = None, kinds: Se
 
 
 def file_ratings(path: str | Path, config: RatingConfig | None = None, game: str | None = None,
-                 players: Sequence[str] | None = None) -> Ratings:
+                 players: Sequence[str] | None = None, columns: Mapping[str, str] | None = None) -> Ratings:
     """The Bradley–Terry fit of a results file's games (see league.results_file: ResultsFileError on a
-    bad line; with `game` or `players` given, each game must agree), players in order of appearance."""
-    columns = read_result_columns(path, game, players)
-    a, b, score, names = results_from_names(columns.player0, columns.player1, columns.scores())
+    bad line; with `game` or `players` given, each game must agree; `columns` names a CSV's columns),
+    players in order of appearance."""
+    results = read_result_columns(path, game, players, columns)
+    a, b, score, names = results_from_names(results.player0, results.player1, results.scores())
     return fit_bradley_terry(a, b, score, names, config)
 
 

@@ -37,7 +37,7 @@ import hashlib
 import math
 import sqlite3
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, ParamSpec, TypeVar
@@ -463,7 +463,7 @@ class Ledger:
 
     @_damage_is_one_line
     def import_results(self, path: str | Path, game: str, kind: str = "rating", match_id: str | None = None,
-                       players: Collection[str] | None = None) -> int:
+                       players: Collection[str] | None = None, columns: Mapping[str, str] | None = None) -> int:
         """Record the games of a CSV or PGN results file (see :func:`league.results_file.read_results`)
         in one transaction: all of them, or none when any line is bad (ResultsFileError).
 
@@ -471,7 +471,7 @@ class Ledger:
         importing the same file again adds nothing. Returns how many games were new.
         """
         path = Path(path)
-        results = read_results(path, game, players)
+        results = read_results(path, game, players, columns)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
         now = time.time()
         return self.record_many(

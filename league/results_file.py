@@ -13,7 +13,7 @@ import csv
 import io
 import re
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -62,9 +62,26 @@ class ResultColumns:
 
 _RESULT_RETURNS = {"1-0": (1.0, -1.0), "0-1": (-1.0, 1.0), "1/2-1/2": (0.0, 0.0)}
 _RESULT_SCORE = {"1-0": 1.0, "0-1": 0.0, "1/2-1/2": 0.5}
+_RESULT_OF = {returns: result for result, returns in _RESULT_RETURNS.items()}
+# A CSV result column may also hold the first player's score, as spreadsheets write it.
+_CSV_RETURNS = {**_RESULT_RETURNS, "½-½": (0.0, 0.0), "1": (1.0, -1.0), "1.0": (1.0, -1.0), "0": (-1.0, 1.0),
+                "0.0": (-1.0, 1.0), "0.5": (0.0, 0.0), ".5": (0.0, 0.0), "1/2": (0.0, 0.0)}
 _PGN_RESULT = {1.0: "1-0", 0.0: "0-1", 0.5: "1/2-1/2"}
 _RESULT_HINT = "use 1-0, 0-1 or 1/2-1/2"
-_CSV_COLUMNS = ("player0", "player1", "result")
+_CSV_COLUMNS = ("player0", "player1", "result")  # the plain header the fast reader takes
+_CSV_RESULT_HINT = "use 1-0, 0-1, 1/2-1/2, or the first player's score 1, 0 or 0.5"
+# A winner column names the winning player or colour (White: the first seat, as in PGN), or a draw.
+_WINNER_COLOURS = {"white": (1.0, -1.0), "w": (1.0, -1.0), "black": (-1.0, 1.0), "b": (-1.0, 1.0)}
+_DRAWS = {"", "draw", "drawn", "none", "-", "=", "1/2", "1/2-1/2", "½-½", "0.5"}
+# CSV header names of each column's role; player1 is the second seat beside player0, the first beside player2.
+_CSV_NAMES = {"player0": "player0", "white": "player0", "p1": "player0", "first": "player0",
+              "black": "player1", "p2": "player1", "second": "player1", "player2": "player1",
+              "result": "result", "winner": "winner", "game": "game"}
+_CSV_ROLES = ("player0", "player1", "result", "winner", "game")
+_ROLE_ALIASES = {"white": "player0", "first": "player0", "black": "player1", "second": "player1"}
+_CSV_ACCEPTS = ("the header must name the players (player0,player1 or white,black or player1,player2 or p1,p2) and "
+                "a result (1-0, 0-1, 1/2-1/2; 1, 0, 0.5) or winner column (a player, white, black or draw), "
+                "optionally game; or name the columns with --columns COLUMN=white,COLUMN=black,COLUMN=result")
 _PGN_TAG = re.compile(r'^\[\s*([A-Za-z0-9_+#=:-]+)\s+"((?:[^"\\]|\\.)*)"\s*\]$')
 _PGN_TERMINATORS = ("1-0", "0-1", "1/2-1/2", "*")
 
@@ -92,8 +109,8 @@ def _same_game(a: str, b: str) -> bool:
     return norm(a) == norm(b)
 
 
-def read_results(path: str | Path, game: str | None = None, players: Collection[str] | None = None
-                 ) -> list[ResultLine]:
+def read_results(path: str | Path, game: str | None = None, players: Collection[str] | None = None,
+                 columns: Mapping[str, str] | None = None) -> list[ResultLine]:
     """Parse a CSV or PGN results file into two-player results, seat 0 first; ResultsFileError, with
     the line number and the fix, on the first bad line.
 
@@ -102,7 +119,12 @@ def read_results(path: str | Path, game: str | None = None, players: Collection[
 
     CSV: a header line, then one game per line. Columns ``player0,player1,result``, in any order,
     and optionally ``game``; ``player0`` took the first seat (White); ``result`` is ``1-0`` (player0
-    won), ``0-1`` or ``1/2-1/2``. Blank lines are skipped; quote fields that contain commas.
+    won), ``0-1`` or ``1/2-1/2``, or player0's score ``1``, ``0``, ``0.5``. The common names read too:
+    ``white,black``, ``player1,player2``, ``p1,p2`` for the players, and a ``winner`` column in place
+    of ``result`` naming the winner (a player, ``white``, ``black``) or a draw (``draw`` or empty).
+    ``columns`` maps the file's own column names to roles (``{"a": "white", "b": "black", "r":
+    "result"}``; roles player0/white, player1/black, result, winner, game): other columns are then
+    ignored. Blank lines are skipped; quote fields that contain commas.
 
     PGN: tags ``[White]``, ``[Black]`` and ``[Result]`` of each game (``1-0``, ``0-1``,
     ``1/2-1/2``); moves are ignored, but a game-termination marker in the moves must agree with
@@ -111,11 +133,11 @@ def read_results(path: str | Path, game: str | None = None, players: Collection[
 
     Wins are returns (1, -1), draws (0, 0), as OpenSpiel scores two-player zero-sum games.
     """
-    return read_result_columns(path, game, players).lines()
+    return read_result_columns(path, game, players, columns).lines()
 
 
-def read_result_columns(path: str | Path, game: str | None = None, players: Collection[str] | None = None
-                        ) -> ResultColumns:
+def read_result_columns(path: str | Path, game: str | None = None, players: Collection[str] | None = None,
+                        columns: Mapping[str, str] | None = None) -> ResultColumns:
     """:func:`read_results`, column by column: the fast form for rating a big file."""
     path = Path(path)
     try:
@@ -126,9 +148,9 @@ def read_result_columns(path: str | Path, game: str | None = None, players: Coll
         raise ResultsFileError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); save it as UTF-8") from None
     # The first non-blank line starts with a tag (lstrip: no need to split a big file into lines).
     pgn = path.suffix.lower() == ".pgn" or (path.suffix.lower() != ".csv" and text.lstrip().startswith("["))
-    results = (_fast_pgn if pgn else _fast_csv)(text, game, players)
+    results = None if columns is not None else (_fast_pgn if pgn else _fast_csv)(text, game, players)
     if results is None:  # not a plain file, or a doubtful line: the careful reader names it
-        results = (_read_pgn if pgn else _read_csv)(text, path, game, players)
+        results = _read_pgn(text, path, game, players) if pgn else _read_csv(text, path, game, players, columns)
     if not results:
         raise ResultsFileError(f"{path}: no games in this file; give a file with at least one result")
     return results
@@ -146,36 +168,94 @@ def _check_players(path: Path, line: int, names: Sequence[str], players: Collect
                               f"known here ({', '.join(sorted(players)[:6])}{', ...' if len(players) > 6 else ''})")
 
 
-def _read_csv(text: str, path: Path, game: str | None, players: Collection[str] | None = None) -> ResultColumns:
+def check_columns(columns: Mapping[str, str]) -> dict[str, str]:
+    """A `--columns` mapping (file column -> role) with its roles checked and aliases resolved."""
+    roles: dict[str, str] = {}
+    for column, role in columns.items():
+        role = _ROLE_ALIASES.get(role.strip().lower(), role.strip().lower())
+        if role not in _CSV_ROLES:
+            raise ResultsFileError(f"unknown column role {role!r} for column {column!r}; roles are "
+                                   "white (player0), black (player1), result, winner, game")
+        roles[column.strip().lower()] = role
+    return roles
+
+
+def _csv_roles(path: Path, line: int, cells: list[str], columns: Mapping[str, str] | None) -> dict[str, int]:
+    """Each role's column index from the header line; ResultsFileError naming what is accepted."""
+    header = [c.lower() for c in cells]
+    if columns is not None:  # the user's names; any other column is ignored
+        names = check_columns(columns)
+        missing = [c for c in names if c not in header]
+        if missing:
+            raise ResultsFileError(f"{path}:{line}: no column {missing[0]!r} in header {','.join(cells)!r}; "
+                                   "--columns names the file's own column names")
+        found = {role: header.index(column) for column, role in names.items()}
+    else:
+        names = dict(_CSV_NAMES)
+        if "player0" in header:  # player0,player1: player1 is the second seat
+            names["player1"] = "player1"
+        elif "player2" in header:  # player1,player2: player1 is the first
+            names["player1"] = "player0"
+        unknown = [c for c in header if c not in names]
+        found = {}
+        for i, c in enumerate(header):
+            if c in names:
+                found.setdefault(names[c], i)
+        roles = [names[c] for c in header if c in names]
+        if unknown or len(set(roles)) != len(roles):
+            raise ResultsFileError(f"{path}:{line}: header {','.join(cells)!r} is not valid; {_CSV_ACCEPTS}")
+    if "player0" not in found or "player1" not in found or ("result" in found) == ("winner" in found):
+        raise ResultsFileError(f"{path}:{line}: header {','.join(cells)!r} is not valid; {_CSV_ACCEPTS}")
+    return found
+
+
+def _csv_returns(path: Path, line: int, rec: dict[str, str]) -> tuple[float, float]:
+    """The returns of one CSV game, from its result or winner column."""
+    if "result" in rec:
+        if rec["result"] not in _CSV_RETURNS:
+            raise ResultsFileError(f"{path}:{line}: unknown result {rec['result']!r}; {_CSV_RESULT_HINT}")
+        return _CSV_RETURNS[rec["result"]]
+    winner = rec["winner"]
+    if winner == rec["player0"] != rec["player1"]:
+        return 1.0, -1.0
+    if winner == rec["player1"] != rec["player0"]:
+        return -1.0, 1.0
+    if winner.lower() in _WINNER_COLOURS:
+        return _WINNER_COLOURS[winner.lower()]
+    if winner.lower() in _DRAWS:
+        return 0.0, 0.0
+    raise ResultsFileError(f"{path}:{line}: unknown winner {winner!r}; name one of the two players, white or "
+                           "black, or draw")
+
+
+def _read_csv(text: str, path: Path, game: str | None, players: Collection[str] | None = None,
+              columns: Mapping[str, str] | None = None) -> ResultColumns:
     reader = csv.reader(io.StringIO(text))
-    header: list[str] | None = None
+    roles: dict[str, int] | None = None
+    width = 0
     results = ResultColumns()
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        cells = [cell.strip() for cell in row]
-        if header is None:
-            header = [c.lower() for c in cells]
-            missing = [c for c in _CSV_COLUMNS if c not in header]
-            extra = [c for c in header if c not in (*_CSV_COLUMNS, "game")]
-            if missing or extra or len(set(header)) != len(header):
-                raise ResultsFileError(
-                    f"{path}:{line}: header {','.join(cells)!r} is not valid; "
-                    "the first line must name the columns player0,player1,result (and optionally game)"
-                )
-            continue
-        if len(cells) != len(header):
-            raise ResultsFileError(f"{path}:{line}: {len(cells)} fields for {len(header)} columns; give one value per column, quoting any with commas")
-        rec = dict(zip(header, cells))
-        for seat in ("player0", "player1"):
-            if not rec[seat]:
-                raise ResultsFileError(f"{path}:{line}: missing player in column {seat}; name both players")
-        if rec["result"] not in _RESULT_RETURNS:
-            raise ResultsFileError(f"{path}:{line}: unknown result {rec['result']!r}; {_RESULT_HINT}")
-        _check_game(path, line, rec.get("game", ""), game)
-        _check_players(path, line, (rec["player0"], rec["player1"]), players)
-        results.add(rec["player0"], rec["player1"], rec["result"])
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            cells = [cell.strip() for cell in row]
+            if roles is None:
+                roles, width = _csv_roles(path, line, cells, columns), len(cells)
+                continue
+            if len(cells) != width:
+                raise ResultsFileError(f"{path}:{line}: {len(cells)} fields for {width} columns; give one value per "
+                                       "column, quoting any with commas")
+            rec = {role: cells[i] for role, i in roles.items()}
+            for seat in ("player0", "player1"):
+                if not rec[seat]:
+                    raise ResultsFileError(f"{path}:{line}: missing player in column {seat}; name both players")
+            returns = _csv_returns(path, line, rec)
+            _check_game(path, line, rec.get("game", ""), game)
+            _check_players(path, line, (rec["player0"], rec["player1"]), players)
+            results.add(rec["player0"], rec["player1"], _RESULT_OF[returns])
+    except csv.Error as exc:  # a NUL byte, or a field larger than the csv module allows
+        raise ResultsFileError(f"{path}:{reader.line_num}: not readable as CSV ({exc}); fix that line") from None
     return results
 
 
@@ -303,17 +383,20 @@ def _fast_csv(text: str, game: str | None, players: Collection[str] | None) -> R
     """The games of a CSV file whose every row holds one game (empty lines aside), or None for the
     careful reader. The same csv module splits the rows; only the checks run column by column."""
     rows = (row for row in csv.reader(io.StringIO(text)) if row)
-    header = [c.strip().lower() for c in next(rows, [])]
-    if sorted(header) not in (sorted(_CSV_COLUMNS), sorted((*_CSV_COLUMNS, "game"))):
-        return None
-    # Each row into the columns as it comes: kept rows (lists) would have the cycle collector walk
-    # 200,000 of them again and again.
-    cells: list[list[str]] = [[] for _ in header]
-    for row in rows:
-        if len(row) != len(header):
+    try:
+        header = [c.strip().lower() for c in next(rows, [])]
+        if sorted(header) not in (sorted(_CSV_COLUMNS), sorted((*_CSV_COLUMNS, "game"))):
             return None
-        for column, cell in zip(cells, row):
-            column.append(cell)
+        # Each row into the columns as it comes: kept rows (lists) would have the cycle collector walk
+        # 200,000 of them again and again.
+        cells: list[list[str]] = [[] for _ in header]
+        for row in rows:
+            if len(row) != len(header):
+                return None
+            for column, cell in zip(cells, row):
+                column.append(cell)
+    except csv.Error:  # a NUL byte, a field larger than the csv module allows: the careful reader says where
+        return None
     columns = {name: [cell.strip() for cell in column] for name, column in zip(header, cells)}
     p0, p1, result = columns["player0"], columns["player1"], columns["result"]
     names = set(p0) | set(p1)

@@ -57,3 +57,48 @@ def _tiny_run_config(learner: str = "alphazero") -> str:
 def tiny_run_config():
     """`tiny_run_config(learner)`: TOML text of a tiny run (`alphazero` gets [search], `mmd` [mmd])."""
     return _tiny_run_config
+
+
+# ---- property-based tests (hypothesis) ------------------------------------------------------------
+# "default" keeps `make test` short; "long" is the fuzzing run of scripts/fuzz.sh (10,000 cases an
+# input kind). HYPOTHESIS_PROFILE picks one; FUZZ_CASE_SECONDS bounds one case, so a hang fails.
+import os  # noqa: E402
+import signal  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+_QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+settings.register_profile("default", max_examples=30, deadline=None, suppress_health_check=_QUIET)
+settings.register_profile("long", max_examples=10_000, deadline=None, suppress_health_check=_QUIET,
+                          print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+class CaseTimeout(BaseException):
+    """One fuzz case ran past FUZZ_CASE_SECONDS: a hang. A BaseException, so that the catch-alls
+    under test (the GTP server answers any Exception) cannot swallow it."""
+
+
+@contextmanager
+def _case_time_limit(seconds: float | None = None) -> Iterator[None]:
+    seconds = float(os.environ.get("FUZZ_CASE_SECONDS", "30")) if seconds is None else seconds
+
+    def alarm(signum, frame) -> None:
+        raise CaseTimeout(f"one case ran over {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture(scope="session")
+def case_time_limit() -> Callable[..., contextmanager]:
+    """`with case_time_limit(): ...` fails one fuzz case that runs over FUZZ_CASE_SECONDS (a hang)
+    with CaseTimeout; session-scoped, so that @given tests may take it."""
+    return _case_time_limit

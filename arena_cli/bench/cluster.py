@@ -95,6 +95,7 @@ def _ray_rate(ray, game: str, simulations: int | None, actors: int, seconds: flo
 def bench_selfplay_ray(game: str, address: str = "local", actors: int | None = None, seconds: float = 60.0,
                        simulations: int | None = None) -> dict:
     """Games a minute of `actors` Ray actors and of as many actor processes; their ratio."""
+    games.require_learner(games.load(game))  # one line for a game no learner serves, before any process starts
     ray = import_ray()
     actors = actors or os.cpu_count() or 1
     processes = _processes_rate(game, simulations, actors, seconds)

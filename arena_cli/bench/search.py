@@ -121,10 +121,21 @@ def openspiel_mcts_rate(spec, evaluator: Evaluator, simulations: int, seconds: f
     return done / (time.perf_counter() - start)
 
 
+def alphazero_game(game: str, bench: str) -> games.GameSpec:
+    """A game our search and self-play serve; for any other (poker, phantom games, 3 players) one
+    line saying so, before OpenSpiel meets a chance node or hidden state in the search."""
+    try:
+        return games.require_alphazero(games.load(game))
+    except games.GameError as exc:
+        raise games.GameError(f"arena bench {bench} measures the AlphaZero search and self-play, which serve "
+                              f"2-player perfect-information games only: {exc} (`arena bench learner --game "
+                              f"{game}` measures its learner)") from None
+
+
 def _search_setup(game: str, trees: int | None, simulations: int | None, seed: int = 0):
     """The preset's spec, config, evaluator and a search of `trees` trees (default: the preset's
     concurrent games); `_start` puts the trees at the initial state."""
-    spec = games.load(game)
+    spec = alphazero_game(game, "mcts")
     config = default_config(spec.name)
     if simulations:
         config.search.simulations = simulations
@@ -292,7 +303,7 @@ def _rounded(figures: dict) -> dict:
 
 def bench_selfplay(game: str, simulations: int | None = None, seconds: float = 60.0,
                    concurrent_games: int | None = None) -> dict:
-    spec = games.load(game)
+    spec = alphazero_game(game, "selfplay")
     config = default_config(spec.name)
     if simulations:
         config.search.simulations = simulations

@@ -46,13 +46,6 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.what in ("mcts", "selfplay"):  # the search's benches: a game with hidden information has none
-        import games
-        from engine.config import ConfigError
-        spec = games.load(args.game)
-        if not spec.perfect_information:
-            raise ConfigError(f"bench {args.what} times the tree search of perfect-information games; {args.game} "
-                              f"is learned by {spec.learner or 'no Arena learner'} without one: try `arena bench learner --game {args.game}`")
     if args.what == "ladder":
         result = bench.bench_ladder(args.players, args.games or 200_000, args.format, args.repeats, args.out)
     elif args.what == "curve":

@@ -21,6 +21,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--game", help="the game of --players (and checked against --results)")
     p.add_argument("--results", metavar="FILE", help="rate the games of a CSV or PGN results file (with RUN: "
                    "add them to the run's ledger first)")
+    p.add_argument("--columns", metavar="COL=ROLE,...", help="with --results FILE.csv: which of its columns to "
+                   "read, e.g. a=white,b=black,result=result (roles white, black, result, winner, game; the "
+                   "other columns are ignored); without it the header names them (player0,player1 or "
+                   "white,black or player1,player2 or p1,p2; result or winner; game)")
     p.add_argument("--opening-plies", type=int, default=2, metavar="N",
                    help="with --players: random opening moves shared by each seat-swapped pair of games (default 2)")
     p.add_argument("--play", type=int, metavar="GAMES", help="with RUN: play about this many more rating games "
@@ -110,8 +114,11 @@ def cmd_ladder(args: argparse.Namespace) -> None:
         return
     if args.play is not None and (args.play < 1 or not args.run):
         raise ConfigError("--play GAMES needs RUN and a positive number of games")
+    if args.columns is not None and not args.results:
+        raise ConfigError("--columns says which columns of a --results FILE.csv to read: add --results FILE")
+    columns = _columns(args.columns)
     if args.results and not args.run:
-        ratings = ladder.file_ratings(args.results, config, args.game, args.players)
+        ratings = ladder.file_ratings(args.results, config, args.game, args.players, columns)
         _print_ratings(ratings, args, f"Ladder of {args.results}")
         return
     if args.run:
@@ -120,7 +127,8 @@ def cmd_ladder(args: argparse.Namespace) -> None:
         if args.results:  # all games or none; only players the run knows, of the run's game
             run_config = rundir.load_config(run_dir)
             known = set(ledger.players()) | set(run_config.league.anchors)
-            added = ledger.import_results(args.results, games.load(run_config.game).game_string, players=known)
+            added = ledger.import_results(args.results, games.load(run_config.game).game_string, players=known,
+                                          columns=columns)
             print(f"imported {added} new games from {args.results}", file=sys.stderr)
         if args.play:
             from league.rater import play_more
@@ -160,6 +168,19 @@ def cmd_ladder(args: argparse.Namespace) -> None:
             ledger.export_pgn(args.export)
         _print_ratings(ladder.ledger_ratings(ledger, config), args, f"Ladder on {spec.game_string}")
         ledger.close()
+
+
+def _columns(text: str | None) -> dict[str, str] | None:
+    """`--columns a=white,b=black,result=result` as {file column: role}; roles are checked by the reader."""
+    from engine.config import ConfigError
+
+    if text is None:
+        return None
+    pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
+    if not pairs or any(len(p) != 2 or not p[0].strip() or not p[1].strip() for p in pairs):
+        raise ConfigError(f"--columns {text!r}: write COLUMN=ROLE pairs, e.g. a=white,b=black,result=result")
+    from league.results_file import check_columns
+    return check_columns({k.strip(): v.strip() for k, v in pairs})
 
 
 def _show_match(players, result) -> None:

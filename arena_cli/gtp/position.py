@@ -15,8 +15,7 @@ from engine.players import go_params
 from engine.rundir import atomic_write_text
 from games import goboard
 from games.notation import go_vertex
-
-MAX_SIZE = 19  # OpenSpiel's Go board stops at 19x19
+from games.goboard import MAX_SIZE  # noqa: F401 (server.py reads it here)
 
 
 class PositionCommands:

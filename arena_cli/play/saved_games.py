@@ -181,13 +181,15 @@ def from_sgf(text: str, source: str = "SGF") -> SavedGame:
     if not text.lstrip().startswith("(;"):
         raise RecordError(f"{source} is not SGF: it must start with '(;'")
     if prop("GM", "1") != "1":
-        raise RecordError(f"{source} is not a Go game (GM[{prop('GM')}]): only Go SGF can be replayed")
+        raise RecordError(f"{source} is not a Go game (GM[{prop('GM')[:20]!r}]): only Go SGF can be replayed")
     if re.search(r"(?<![A-Z])AE\[", text):
         raise RecordError(f"{source} removes stones (AE): only setup stones before the first move replay")
     try:
         size, komi = int(prop("SZ", "19")), float(prop("KM", "0") or 0)
     except ValueError:
         raise RecordError(f"{source} has a bad SZ or KM property: fix the header") from None
+    if not 2 <= size <= goboard.MAX_SIZE:  # before its points are read: a huge size overflows OpenSpiel's ints
+        raise RecordError(f"{source} has SZ[{size}]: OpenSpiel's Go plays boards of 2 to {goboard.MAX_SIZE}")
     # The main line: comments dropped (they may hold parentheses), then up to the first ')'.
     moves = re.sub(r"(?<![A-Z])C\[(?:[^\]\\]|\\.)*\]", "", text).split(")")[0]
     first_move = re.search(r";\s*([BW])\[", moves)
@@ -266,7 +268,7 @@ def load(path: str | Path) -> SavedGame:
                           actions=[int(a) for a in data["actions"]], moves=list(data.get("moves", [])),
                           returns=data.get("returns"), result=str(data.get("result", "*")),
                           date=str(data.get("date", "")), seed=data.get("seed"), setup=int(data.get("setup", 0)))
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:  # Overflow: an action of 1e400
         raise RecordError(f"{path} lacks or garbles field {exc}: it is not a complete game record") from None
 
 

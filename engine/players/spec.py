@@ -21,6 +21,7 @@ from engine.rundir import MAIN
 SPEC_HELP = ("specs: random, mcts:N, ismcts:N, minimax, call, raise (poker), <run>, <run>:step-K, path.pt, "
              "with options like @sims=N, gtp:<command line>")
 GTP = "gtp:"
+MAX_OPTION = 2**31 - 1  # OpenSpiel's C++ bots take seeds and counts as C ints (numpy's RandomState: 32 bits)
 
 
 def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
@@ -59,7 +60,8 @@ class PlayerSpec:
     def parse(cls, spec: str, seed: int = 0) -> PlayerSpec:
         base, options = parse_spec(spec)
         parsed = cls(spec, base, options)
-        parsed.seed = parsed.int_option("seed", seed)
+        # A caller's seed (`--seed`) folds into what C++ bots take; a spec's @seed is checked below.
+        parsed.seed = parsed.int_option("seed", seed % (MAX_OPTION + 1))
         return parsed
 
     @property
@@ -79,12 +81,14 @@ class PlayerSpec:
             raise BotError(f"option @{key} of {self.text!r} must be an integer") from None
         if value < 0:
             raise BotError(f"option @{key} of {self.text!r} must not be negative")
+        if value > MAX_OPTION:
+            raise BotError(f"option @{key} of {self.text!r} must be at most {MAX_OPTION}")
         return value
 
     def rollout_counts(self) -> tuple[int, int]:
         """Simulations and random rollouts per leaf of an `mcts:N` or `ismcts:N` spec (N defaults to 1000)."""
         sims = self.count or "1000"
-        if not sims.isdigit() or int(sims) < 1:
+        if not (sims.isascii() and sims.isdigit()) or int(sims) < 1:  # '²'.isdigit() holds, int('²') fails
             raise BotError(f"bad simulation count in {self.text!r}: write {self.kind}:N with N a positive integer")
         sims_n = self.int_option("sims", int(sims))
         rollouts = self.int_option("rollouts", 1)
@@ -128,7 +132,7 @@ def resolve_snapshot(base: str) -> Path:
     if base.endswith(".pt"):
         path = Path(base)
         if not path.is_file():
-            raise BotError(f"snapshot file {base} not found: check the path")
+            raise BotError(f"snapshot file {base!r} not found: check the path")
         return path
     head, agent, which = _snapshot_parts(base)
     run = base.partition(":")[0]

@@ -83,3 +83,17 @@ def test_bench_ladder_times_the_whole_command_and_checks_its_intervals(tmp_path)
     assert len(r["seconds_all"]) == 1 and r["seconds_median"] > 0 and r["command"].startswith("arena ladder --results")
     assert set(r["phases_seconds"]) == {"read", "names_to_indices", "point_fit", "fit_with_intervals", "table_json"}
     assert r["coverage"] >= 0.7 and r["mean_error_bar_elo"] > 0  # 95% intervals of 10 players
+
+
+def test_benches_of_the_alphazero_search_refuse_other_games_in_one_line(capsys):
+    """Poker, phantom games and 3-player games have no search to measure: one line, no traceback."""
+    from arena_cli.cli import main
+
+    for what in ("mcts", "selfplay"):
+        for game in ("kuhn_poker", "phantom_ttt", "phantom_go5", "leduc_poker3"):
+            assert main(["bench", what, "--game", game, "--seconds", "0.1"]) == 2, (what, game)
+            err = capsys.readouterr().err.strip()
+            assert len(err.splitlines()) == 1 and "2-player perfect-information games only" in err, err
+    # Matrix games: no learner at all (the league's Ray actors serve MMD games), refused before Ray starts.
+    assert main(["bench", "selfplay", "--ray", "local", "--game", "matrix_rps"]) == 2
+    assert "simultaneous" in capsys.readouterr().err

@@ -267,8 +267,8 @@ def test_read_results_csv_and_pgn(tmp_path: Path) -> None:
 
 
 BAD_CSV = [
-    ("white,black,result\na,b,1-0\n", 1, "header"),
-    ("player0,player1,result\na,b,1-0\na,b,2-0\n", 3, "unknown result '2-0'; use 1-0, 0-1 or 1/2-1/2"),
+    ("home,away,result\na,b,1-0\n", 1, "header"),
+    ("player0,player1,result\na,b,1-0\na,b,2-0\n", 3, "unknown result '2-0'; use 1-0, 0-1, 1/2-1/2"),
     ("player0,player1,result\na,b,1-0\n,b,1-0\n", 3, "missing player in column player0"),
     ("player0,player1,result\na,b\n", 2, "2 fields for 3 columns"),
     ("player0,player1,result,game\na,b,1-0,chess\n", 2, "game 'chess' is not 'connect_four\\(\\)'"),
