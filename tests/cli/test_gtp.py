@@ -44,7 +44,7 @@ GNUGO_CMD = f"{GNUGO} --mode gtp --level 1 --chinese-rules --capture-all-dead"
 REPO = Path(__file__).resolve().parents[2]
 GO9 = games.load("go9")
 
-pytestmark = pytest.mark.skipif(not os.access(GNUGO, os.X_OK), reason="GNU Go is not installed at /usr/games/gnugo")
+pytestmark = pytest.mark.skipif(not os.access(GNUGO, os.X_OK), reason="GNU Go is not installed at /usr/games/gnugo: sudo apt-get install gnugo (README, Quick start)")
 
 LISTED = {"protocol_version", "name", "version", "known_command", "list_commands", "boardsize", "clear_board",
           "komi", "play", "genmove", "undo", "showboard", "final_score", "final_status_list", "fixed_handicap",

@@ -78,7 +78,8 @@ def test_the_search_is_chosen_by_game(make_evaluator):
     rng = np.random.default_rng(0)
     assert type(make_search(go9.encoder, go9.num_actions, evaluator, config, 1, rng)) is GoSearch
     # Handicap stones change the score, and the win check asks OpenSpiel: both keep OpenSpiel's states.
-    handicap = games.load("go(board_size=9,handicap=3)")
+    # (OpenSpiel places handicap stones at 19x19 points, so only go19 takes them: games.load refuses go9's.)
+    handicap = games.load("go(board_size=19,handicap=3)")
     assert type(make_search(handicap.encoder, handicap.num_actions, make_evaluator(handicap), config, 1, rng)) \
         is BatchedMCTS
     checked = dataclasses.replace(config, win_check=True)
