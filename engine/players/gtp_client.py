@@ -73,7 +73,7 @@ def _stop(proc: subprocess.Popen, stderr: IO[bytes]) -> None:
 class GTPBot(pyspiel.Bot):
     """An external GTP engine as a `pyspiel.Bot` for an OpenSpiel Go game."""
 
-    def __init__(self, command: str, game: pyspiel.Game, timeout: float | None = 600.0) -> None:
+    def __init__(self, command: str, game: pyspiel.Game, timeout: float | None = 600.0, name: str | None = None) -> None:
         pyspiel.Bot.__init__(self)
         self.command = command.strip()
         try:
@@ -83,7 +83,7 @@ class GTPBot(pyspiel.Bot):
         if not self.argv:
             raise BotError("empty gtp: spec: write gtp:<command line>, e.g. gtp:gnugo --mode gtp")
         self.game = game
-        self.size, self.komi = go_params(game, f"gtp:{self.command}")
+        self.size, self.komi = go_params(game, name or f"gtp:{self.command}")
         self.timeout = timeout  # seconds a command may take before the engine counts as dead
         self.resigned = False  # set when the engine resigned: its move was returned as a pass
         self.process: subprocess.Popen | None = None
@@ -226,3 +226,27 @@ class GTPBot(pyspiel.Bot):
                            f"after {len(history)} moves (out of sync, or another ko rule)")
         self._moves.append(action)
         return action
+
+
+GNUGO_PATHS = ("/usr/games/gnugo", "/usr/bin/gnugo", "/usr/local/bin/gnugo", "/opt/homebrew/bin/gnugo")
+GNUGO_INSTALL = "sudo apt-get install gnugo (Debian, Ubuntu), brew install gnu-go (macOS)"
+
+
+def gnugo_command(level: int, seed: int = 0) -> str:
+    """GNU Go's GTP command line at `level` (0-10), playing out dead stones under area scoring, so
+    that Tromp–Taylor and GNU Go agree on the result; BotError naming the install when it is missing."""
+    import shutil
+
+    path = shutil.which("gnugo") or next((p for p in GNUGO_PATHS if os.access(p, os.X_OK)), None)
+    if path is None:
+        raise BotError(f"gnugo:{level} needs GNU Go, not found on PATH or in {', '.join(GNUGO_PATHS[:2])}: "
+                       f"{GNUGO_INSTALL}")
+    return f"{shlex.quote(path)} --mode gtp --level {level} --seed {seed} --chinese-rules --capture-all-dead"
+
+
+def gnugo_bot(spec, game_spec) -> GTPBot:
+    """`gnugo:LEVEL` (default 0): GNU Go 3.8 at that level, a fixed anchor for Go ladders."""
+    level = spec.count or "0"
+    if not level.isascii() or not level.isdigit() or not 0 <= int(level) <= 10:
+        raise BotError(f"bad level in {spec.text!r}: write gnugo:N with N from 0 (weakest) to 10")
+    return GTPBot(gnugo_command(int(level), spec.seed), game_spec.game, name=spec.text)

@@ -17,7 +17,7 @@ import torch
 import games
 from engine.errors import BotError
 from engine.players.baselines import minimax_bot, random_bot, rollout_mcts_bot
-from engine.players.gtp_client import GTPBot
+from engine.players.gtp_client import GTPBot, gnugo_bot
 from engine.players.ismcts import ismcts_bot
 from engine.players.neural import PolicyBot, neural_bot, snapshot_evaluator
 from engine.players.poker import poker_bot
@@ -50,6 +50,7 @@ BUILTINS: dict[str, Builtin] = {
     "minimax": Builtin(minimax_bot),
     "call": Builtin(poker_bot),  # fixed poker baselines
     "raise": Builtin(poker_bot),
+    "gnugo": Builtin(gnugo_bot, counted=True),  # GNU Go at a level, over GTP (Go)
     "human": Builtin(_unavailable),
 }
 

@@ -18,8 +18,8 @@ from engine.errors import BotError
 from engine.nn import list_snapshots
 from engine.rundir import MAIN
 
-SPEC_HELP = ("specs: random, mcts:N, ismcts:N, minimax, call, raise (poker), <run>, <run>:step-K, path.pt, "
-             "with options like @sims=N, gtp:<command line>")
+SPEC_HELP = ("specs: random, mcts:N, ismcts:N, minimax, call, raise (poker), gnugo:LEVEL (Go), <run>, <run>:step-K, "
+             "path.pt, with options like @sims=N, gtp:<command line>")
 GTP = "gtp:"
 MAX_OPTION = 2**31 - 1  # OpenSpiel's C++ bots take seeds and counts as C ints (numpy's RandomState: 32 bits)
 

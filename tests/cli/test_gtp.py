@@ -636,3 +636,17 @@ def test_gnugo_as_a_pyspiel_bot_in_openspiels_tools_and_no_zombies():
     pid = other.process.pid
     del other  # garbage collection stops the engine too
     assert gone(pid)
+
+
+def test_gnugo_level_is_a_player_spec_and_beats_random():
+    from engine.errors import BotError
+    from engine.players import load_bot
+
+    result = play_match(GO9, "gnugo:0", "random", 2)
+    assert result.games == 2 and result.wins == 2, result.as_dict()
+    for spec, words in (("gnugo:11", r"from 0 \(weakest\) to 10"), ("gnugo:x", "write gnugo:N")):
+        with pytest.raises(BotError, match=words):
+            load_bot(spec, GO9)
+    with pytest.raises(BotError) as refused:
+        load_bot("gnugo:3", "tic_tac_toe")
+    assert "\n" not in str(refused.value)
