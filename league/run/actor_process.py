@@ -32,9 +32,6 @@ STATS_SECONDS = 1.0  # how often an actor process reports its throughput
 
 def load_latest(home: Path, spec, evaluator: Evaluator, current: int) -> int:
     """Load the newest snapshot in `home` into `evaluator` unless it is step `current`; the step it plays."""
-    found = latest_snapshot(home)
-    if found is None or found[0] == current:
-        return current
     snap = latest_readable(home, spec.game_string, above=current)  # a damaged one goes to quarantine
     if snap is None:
         return current
