@@ -7,7 +7,7 @@ a shared host's drift hits all runners alike and one busy moment does not decide
 - torch: the network module, float32, eager, as it is exported;
 - onnxruntime: the exported file in a CPU session;
 - arena_evaluator: what Arena's search calls (engine.nn.Evaluator: batch norm folded, traced,
-  bfloat16 for batches where the CPU has AMX; it also masks and softmaxes the policy).
+  bfloat16 for batches where the CPU has AMX or AVX512_BF16; it also masks and softmaxes the policy).
 """
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ def _cpu_model() -> str:
 
 def host() -> dict:
     """Where a figure was measured, and the precision batched network calls ran in there (bfloat16
-    where the CPU has AMX or on a CUDA GPU)."""
+    where the CPU has AMX or AVX512_BF16, or on a CUDA GPU)."""
     batched = low_precision(default_device()) or torch.float32
     return {"device": str(default_device()), "threads": torch.get_num_threads(), "cpu": _cpu_model(),
             "precision": str(batched).removeprefix("torch."), "torch": torch.__version__,

@@ -1,4 +1,4 @@
-"""Evaluator: folded (and traced, and on AMX CPUs bfloat16) inference copies agree with the trained
+"""Evaluator: folded (and traced, and on AMX or AVX512_BF16 CPUs bfloat16) inference copies agree with the trained
 modules and follow new weights; single positions stay float32."""
 import sys
 
