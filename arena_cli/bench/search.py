@@ -312,11 +312,14 @@ def bench_selfplay(game: str, simulations: int | None = None, seconds: float = 6
     evaluator = _evaluator(spec, config)
     actor = SelfPlayActor(spec, evaluator, config, np.random.default_rng(0))
     finished: list[int] = []
-    # Games start in lockstep; warm up until half of them have turned over, so the timed window
-    # sees the steady state of staggered games a long run has.
+    # Warm up until half the games have turned over, so the timed window sees the steady state of
+    # staggered games a long run has; the first game's end is when a fresh run's learner gets data.
     warmup_start = time.perf_counter()
+    first_game = None
     while len(finished) < config.selfplay.concurrent_games // 2:
         actor.step(lambda record: finished.append(len(record)))
+        if finished and first_game is None:
+            first_game = time.perf_counter() - warmup_start
     warmup = time.perf_counter() - warmup_start
     finished.clear()
     sims0 = actor.mcts.stats.simulations
@@ -329,7 +332,7 @@ def bench_selfplay(game: str, simulations: int | None = None, seconds: float = 6
             "games": len(finished), "games_per_minute": round(60 * len(finished) / elapsed, 1),
             "mean_game_length": round(float(np.mean(finished)), 1) if finished else None,
             "simulations_per_second": round((actor.mcts.stats.simulations - sims0) / elapsed, 1),
-            "warmup_seconds": round(warmup, 1), **host()}
+            "first_game_seconds": round(first_game, 1), "warmup_seconds": round(warmup, 1), **host()}
 
 
 def bench_learner(game: str, steps: int = 10, positions: int = 20_000) -> dict:

@@ -2,7 +2,9 @@
 
 Games run in lockstep: every move, all unfinished games search at once (so each network call
 carries a leaf of every game), pick their moves, and a finished game is handed to the caller and
-replaced by a new one at once. Policy targets are the root visit distributions; with playout-cap
+replaced by a new one at once. An actor starts with an eighth of its games and takes on two more
+each time one ends: in lockstep the first games end only when all of them do, which for go9's 128
+games of 100 simulations a move would keep the learner waiting for many minutes. Policy targets are the root visit distributions; with playout-cap
 randomization (KataGo) only full searches, which also carry root noise, become policy targets.
 
 Against opponents (engine/train/actor.py): a game's opponent moves are searched in a second
@@ -45,6 +47,7 @@ class SelfPlayActor(Actor):
             self.opponent_mcts = make_search(spec.encoder, spec.num_actions, self.slots.routed, search, n, rng)
         for t in range(n):
             self._new_game(t)
+        self.active = max(1, n // 8)  # games played now; the rest wait their turn (module docstring)
 
     def _new_game(self, t: int) -> None:
         self.games[t] = GameLog()
@@ -60,11 +63,11 @@ class SelfPlayActor(Actor):
         return 1.0 if ply < self.config.selfplay.temperature_moves else 0.0
 
     def step(self, on_game: Callable[[Trajectory], None]) -> None:
-        """One move in every concurrent game; finished games go to `on_game` and restart."""
+        """One move in every active game; finished games go to `on_game` and restart."""
         sp, sc = self.config.selfplay, self.config.search
-        n = len(self.games)
+        n = self.active
         to_move = np.array([self.mcts.root_state(t).current_player() for t in range(n)])
-        theirs = to_move == self.opponent_seat
+        theirs = to_move == self.opponent_seat[:n]
         full = self.rng.random(n) < sp.full_search_fraction
         sims = np.where(full, sc.simulations, min(sp.fast_simulations, sc.simulations))
         # Noise only in the full searches: cheap searches exist to play fast, not to explore.
@@ -104,6 +107,7 @@ class SelfPlayActor(Actor):
                 if self.games[t].action:
                     on_game(self._record(t, np.asarray(final.returns(), np.float32), len(final.history())))
                 self._new_game(t)
+                self.active = min(len(self.games), self.active + 2)
 
     def _advance(self, t: int, action: int) -> None:
         self.mcts.advance(t, action)
