@@ -32,7 +32,7 @@ from games import goboard, gorules
 from games.gorules import BLACK, EMPTY, WHITE
 
 NEUTRAL = 0.5  # a point is nobody's on the map while |ownership| stays under this
-PLAYOUTS = 200  # random playouts of the rollout estimate: about 0.1 s on 9x9
+PLAYOUTS = 200  # random playouts of the rollout estimate: 0.05 s of CPU on 9x9, 1 s on an empty 19x19
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Territory:
     dead: np.ndarray  # [points] bool: stones judged dead
     seki: np.ndarray  # [points] bool: stones in seki
     area: np.ndarray  # [points] int8: +1 Black's, -1 White's, 0 neither, once the dead stones are off
-    source: str  # where the map came from, for people ("200 random playouts", "the network")
+    source: str  # where the map came from, for people ("200 random playouts", "the bot's ownership map")
 
     @property
     def margin(self) -> float:
@@ -226,7 +226,7 @@ def of_state(state: pyspiel.State, ownership: np.ndarray | None = None, playouts
              seed: int = 0) -> Territory:
     """A Go state judged by `ownership` (+1 Black's), or by the rollout estimate when it is None."""
     pos = goboard.position(state)
-    source = "the network's ownership map"
+    source = "the bot's ownership map"
     if ownership is None:
         to_play = BLACK if len(state.history()) % 2 == 0 else WHITE  # OpenSpiel's Go alternates, passes too
         ownership = rollout_ownership(pos.board, pos.size, to_play, -1 if pos.ko is None else pos.ko, playouts, seed)
