@@ -80,7 +80,11 @@ def is_suicide(stones: np.ndarray, point: int, colour: int, size: int) -> bool:
 def result_string(state: pyspiel.State) -> str:
     """SGF-style result of a finished Go state: `B+3.5`, `W+0.5`, or `0` for a tie."""
     pos = position(state)
-    margin = area_score(pos.board, pos.size, pos.komi)
+    return margin_string(area_score(pos.board, pos.size, pos.komi))
+
+
+def margin_string(margin: float) -> str:
+    """A score margin from Black's side as SGF and GTP write it: `B+3.5`, `W+0.5`, `0` for a tie."""
     if margin == 0:
         return "0"
     return f"{'B' if margin > 0 else 'W'}+{abs(margin):g}"

@@ -1,7 +1,9 @@
 """Terminal pictures of game states as rich renderables: boards with coordinates, last move marked.
 
-Go: stones on a grid with GTP coordinates, prisoners, komi and the ko point. Hex: a rhombus, each
-row shifted right by half a cell more. Connect four: columns numbered as they are typed.
+Go: stones on a grid with GTP coordinates, prisoners, komi and the ko point; at the end of a game,
+`territory` draws a judged position (games.territory): each colour's area and the dead stones.
+Hex: a rhombus, each row shifted right by half a cell more. Connect four: columns numbered as they
+are typed.
 Tic-tac-toe: cells named as they are typed. Games of imperfect information are drawn as `viewer`
 sees them until the game is over, and whole after it (or whenever `viewer` is None: a watcher, a
 replay): poker as a table (own cards, board, pot, chips in, stacks, betting by round; games/poker.py),
@@ -19,8 +21,11 @@ from rich.text import Text
 
 from games import goboard, poker
 from games.notation import GO_COLUMNS, family, format_action, go_vertex, player_name, view_rows
+from games.territory import Territory
 
 STONE = {goboard.BLACK: "●", goboard.WHITE: "○"}
+AREA = {1: "▪", -1: "▫"}  # an empty point of Black's area, of White's
+DEAD = "×"  # a dead stone, taken off in the count: its point is the other colour's
 PIECE = {"x": "X", "o": "O"}
 PIECE_STYLE = {"x": "bold red", "o": "bold yellow", goboard.BLACK: "bold", goboard.WHITE: "bold"}
 LAST_STYLE = "reverse"  # the last move: the same glyph, inverted, so it shows without colour too
@@ -68,7 +73,8 @@ def _cell(text: Text, glyph: str, style: str, last: bool) -> None:
     text.append(glyph, f"{style} {LAST_STYLE}".strip() if last else style)
 
 
-def _go(state: pyspiel.State) -> RenderableType:
+def _go(state: pyspiel.State, judged: Territory | None = None) -> RenderableType:
+    """The board; with `judged`, each colour's area marked and the dead stones crossed."""
     pos = goboard.position(state)
     size = pos.size
     last = _last_move(state)
@@ -81,8 +87,12 @@ def _go(state: pyspiel.State) -> RenderableType:
         for col in range(size):
             point = row * size + col
             colour = int(pos.board[point])
-            if colour:
+            if judged is not None and judged.dead[point]:
+                text.append(DEAD, "bold red")
+            elif colour:
                 _cell(text, STONE[colour], PIECE_STYLE[colour], point == last_point)
+            elif judged is not None and judged.area[point]:
+                text.append(AREA[int(judged.area[point])])
             elif point == pos.ko:
                 text.append("□", "bold magenta")
             else:
@@ -91,9 +101,19 @@ def _go(state: pyspiel.State) -> RenderableType:
         text.append(f" {row + 1}\n")
     text.append(letters + "\n")
     info = Text(f"captures: Black {pos.captures[0]}, White {pos.captures[1]} · komi {pos.komi:g}")
-    if pos.ko is not None:
+    if pos.ko is not None and judged is None:
         info.append(f" · ko at {go_vertex(pos.ko, size)} (□)", "magenta")
+    if judged is not None:
+        info.append(f"\n{AREA[1]} Black's area · {AREA[-1]} White's · {DEAD} dead stone")
+        seki = [go_vertex(p, size) for chain in judged.chains("seki") for p in chain]
+        if seki:
+            info.append(f" · seki: {' '.join(seki)}")
     return Group(text, info)
+
+
+def territory(state: pyspiel.State, judged: Territory, title: str) -> RenderableType:
+    """A panel of a Go position judged (games.territory): each colour's area and the dead stones."""
+    return Panel(_go(state, judged), title=title, expand=False)
 
 
 def _star_points(size: int) -> set[int]:

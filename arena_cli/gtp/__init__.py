@@ -7,12 +7,14 @@ snapshot's search stops when the move's share of the clock is spent (its `@sims`
 searches); other specs play at their fixed strength. A snapshot also answers Leela Zero's analysis
 commands (lz-analyze, lz-genmove_analyze: analyze.py).
 
-Scoring (`final_score`): Tromp–Taylor area scoring of the current position with komi, the rule
-OpenSpiel's Go uses to decide its returns (stones plus empty regions that touch one colour only; no
-dead-stone removal), e.g. `B+3.5`; `final_status_list` accordingly calls every stone alive. An engine
-that removes dead stones (GNU Go) agrees whenever the game was played out until no dead stones are
-left: as a `gtp:` player GNU Go wants `--chinese-rules --capture-all-dead`, or it passes with its
-opponent's dead stones on the board, which OpenSpiel then counts as alive.
+Scoring: `final_score` is area counting with komi once the dead stones are off (e.g. `B+3.5`), and
+`final_status_list alive|dead|seki` lists the chains of each status, as GNU Go answers both. Dead
+stones and seki are judged by games.territory from an ownership map: the served player's
+(engine.players.ownership_of: a snapshot's ownership head, when its network has one), else seeded
+random playouts. OpenSpiel's Go decides its returns by Tromp–Taylor instead, the board as it stands
+with every stone alive: the two counts agree once the game is played out until no dead stones are
+left, which is why GNU Go as a `gtp:` player wants `--chinese-rules --capture-all-dead` (else it
+passes with its opponent's dead stones on the board, which OpenSpiel then counts as alive).
 
 Handicap stones (fixed_handicap, place_free_handicap, set_free_handicap, SGF's AB) are Black's moves
 with White passing between them (games.goboard says why that is the same position).

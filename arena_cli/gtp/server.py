@@ -29,15 +29,15 @@ from engine.nn import load_snapshot
 from engine.players import (
     BotError,
     NeuralBot,
-    final_score,
     go_params,
     is_neural,
     load_bot,
     load_neural,
+    ownership_of,
     parse_spec,
     resolve_snapshot,
 )
-from games import goboard, gorules
+from games import goboard, territory
 from games.notation import NotationError, go_action, go_vertex
 
 STATUSES = ("alive", "dead", "seki")
@@ -312,20 +312,23 @@ class GTPServer(PositionCommands):
     # -- commands: scoring --
 
     def cmd_final_score(self, args: list[str]) -> str:
-        return final_score(self.state)
+        """Area with the dead stones off (games.territory), e.g. `B+3.5`: what GUIs and GNU Go show.
+        OpenSpiel's Tromp–Taylor count of the board as it stands may differ; it decides our games."""
+        return self._territory().result
 
     def cmd_final_status_list(self, args: list[str]) -> str:
-        """Tromp–Taylor, the rule OpenSpiel scores by, counts every stone on the board as alive (no
-        dead-stone removal; a network's ownership head could judge them, and until one exists
-        nothing here does): `alive` lists every chain, one a line; `dead` and `seki` none."""
+        """The chains that are `alive`, `dead` or in `seki` (games.territory), one a line."""
         nargs(args, 1)
         status = args[0].lower()
         if status not in STATUSES:
             raise CommandError(f"syntax error: status must be one of {', '.join(STATUSES)}")
-        if status != "alive":
-            return ""
-        chains = gorules.chains(goboard.board(self.state), self.size)
-        return "\n".join(" ".join(go_vertex(p, self.size) for p in sorted(chain)) for chain in chains)
+        chains = self._territory().chains(status)
+        return "\n".join(" ".join(go_vertex(p, self.size) for p in chain) for chain in chains)
+
+    def _territory(self) -> territory.Territory:
+        """The position judged by the served player's ownership map (a network's ownership head),
+        else by random playouts, seeded by the session: the same answer for the same position."""
+        return territory.of_state(self.state, ownership_of(self._bot(), self.state), seed=self.seed)
 
     # -- commands: time --
 

@@ -3,6 +3,13 @@
 The JSON record holds the OpenSpiel game string, the players' specs by seat, every action (chance
 outcomes included, so the game replays exactly), the moves in the game's notation, the returns and
 the date. SGF (FF[4]) carries Go games to other Go programs; `load` reads either back.
+
+A finished Go game played in `arena play` also carries its estimated count with the dead stones off
+(games.territory): in JSON as `territory`, in SGF on the last node as TB/TW (each colour's area that
+holds none of its own stones: empty points and the other colour's dead stones; CGoban, GoGui and
+KGS draw them), MA on the dead stones (Sabaki, which ignores TB/TW, draws the crosses) and a comment
+giving both counts. RE stays the official result: OpenSpiel's Tromp–Taylor count of the board as
+it stands, which decided the game.
 """
 from __future__ import annotations
 
@@ -12,13 +19,15 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyspiel
 
 import games
 from engine.errors import ArenaError
 from engine.rundir import atomic_write_text
 from games import goboard
-from games.notation import family, format_action
+from games.notation import family, format_action, go_vertex
+from games.territory import Territory
 
 FORMAT = "arena-game"
 VERSION = 1
@@ -41,11 +50,21 @@ class SavedGame:
     # Go: the first `setup` actions place setup stones (handicap; each colour's stones in turn with
     # passes between, see games.goboard), written to SGF as AB[]/AW[] setup stones, not as moves.
     setup: int = 0
+    # Go, finished: the count with dead stones off (territory_record), beside the official `result`.
+    territory: dict | None = None
 
     def as_dict(self) -> dict:
         return {"format": FORMAT, "version": VERSION, "game": self.game, "players": self.players,
                 "actions": self.actions, "moves": self.moves, "returns": self.returns, "result": self.result,
-                "date": self.date, "seed": self.seed, "setup": self.setup}
+                "date": self.date, "seed": self.seed, "setup": self.setup, "territory": self.territory}
+
+
+def territory_record(judged: Territory) -> dict:
+    """A judged position as a record holds it: the estimated result, where the judgement came from,
+    each colour's area without its own stones (TB, TW), the dead and the seki stones (points)."""
+    return {"result": judged.result, "source": judged.source, "black": judged.territory(goboard.BLACK),
+            "white": judged.territory(goboard.WHITE), "dead": np.flatnonzero(judged.dead).tolist(),
+            "seki": np.flatnonzero(judged.seki).tolist()}
 
 
 def spec_of(game: str):
@@ -62,8 +81,10 @@ def spec_of(game: str):
                           "game string without spaces") from None
 
 
-def record_of(spec, state: pyspiel.State, players: list[str], seed: int | None = None, setup: int = 0) -> SavedGame:
-    """The record of a game (finished or not) that reached `state`; Go: `setup` moves placing stones first."""
+def record_of(spec, state: pyspiel.State, players: list[str], seed: int | None = None, setup: int = 0,
+              judged: Territory | None = None) -> SavedGame:
+    """The record of a game (finished or not) that reached `state`; Go: `setup` moves placing stones first,
+    `judged` the final position judged for dead stones (games.territory)."""
     replay = spec.game.new_initial_state()
     moves = []
     for action in state.history():
@@ -71,7 +92,8 @@ def record_of(spec, state: pyspiel.State, players: list[str], seed: int | None =
         replay.apply_action(action)
     return SavedGame(game=spec.game_string, players=list(players), actions=list(state.history()), moves=moves,
                       returns=list(state.returns()) if state.is_terminal() else None,
-                      result=result_string(spec, state), seed=seed, setup=setup)
+                      result=result_string(spec, state), seed=seed, setup=setup,
+                      territory=territory_record(judged) if judged is not None else None)
 
 
 def result_string(spec, state: pyspiel.State) -> str:
@@ -162,7 +184,25 @@ def to_sgf(record: SavedGame) -> str:
     for i, action in enumerate(record.actions[record.setup:], record.setup):
         point = "" if action == size * size else _sgf_point(action, size)
         nodes.append(f";{'BW'[i % 2]}[{point}]")
+    if record.territory:
+        end = _sgf_territory(record, size)
+        if nodes:
+            nodes[-1] += end
+        else:
+            props.append(end)
     return "(;" + "".join(props) + "\n" + "\n".join(nodes) + ")\n"
+
+
+def _sgf_territory(record: SavedGame, size: int) -> str:
+    """TB, TW and MA (dead stones) of the estimated count, and a comment giving both counts."""
+    judged = record.territory
+    marks = "".join(name + "".join(f"[{_sgf_point(p, size)}]" for p in judged[key])
+                    for name, key in (("TB", "black"), ("TW", "white"), ("MA", "dead")) if judged[key])
+    dead = " ".join(go_vertex(p, size) for p in judged["dead"]) or "none"
+    comment = (f"Result {record.result} by Tromp-Taylor, OpenSpiel's rule, which decided the game: the board as it "
+               f"stands, every stone alive. With dead stones removed (estimated from {judged['source']}): "
+               f"{judged['result']}. Dead stones: {dead}.")
+    return marks + f"C[{_sgf_escape(comment)}]"
 
 
 def _sgf_point(action: int, size: int) -> str:
@@ -267,7 +307,8 @@ def load(path: str | Path) -> SavedGame:
         return SavedGame(game=str(data["game"]), players=[str(p) for p in data["players"]],
                           actions=[int(a) for a in data["actions"]], moves=list(data.get("moves", [])),
                           returns=data.get("returns"), result=str(data.get("result", "*")),
-                          date=str(data.get("date", "")), seed=data.get("seed"), setup=int(data.get("setup", 0)))
+                          date=str(data.get("date", "")), seed=data.get("seed"), setup=int(data.get("setup", 0)),
+                          territory=data["territory"] if isinstance(data.get("territory"), dict) else None)
     except (KeyError, TypeError, ValueError, OverflowError) as exc:  # Overflow: an action of 1e400
         raise RecordError(f"{path} lacks or garbles field {exc}: it is not a complete game record") from None
 

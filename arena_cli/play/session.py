@@ -13,6 +13,11 @@ only, phantom Go and dark hex their own view of the board, and a bot's moves in 
 named; everything shows once the game is over (and always to a watcher, and in replays). A bot's
 action probabilities in such games are shown after each move to a watcher, and to a player only at
 the end, since they hint at the bot's cards.
+
+A finished Go game ends with the board judged for dead stones (games.territory: a network's ownership
+map when a bot offers one, else random playouts): each colour's area drawn, and that count next to
+the result OpenSpiel's Tromp–Taylor gives the board as it stands, which is the one that decides the
+game. Both go into the saved game (SGF: TB/TW, the dead stones marked, a comment).
 """
 from __future__ import annotations
 
@@ -32,10 +37,12 @@ import games
 from arena_cli.play.prompt import line_editing
 from arena_cli.play.search_view import last_search, policy_line, search_table, search_view
 from arena_cli.play.seating import HUMAN, PlayConfig, PlayError, seat_specs
-from engine.players import GTPBot, MinimaxBot, NeuralBot, load_bot
+from engine.players import GTPBot, MinimaxBot, NeuralBot, load_bot, ownership_of
+from games import territory
 from games.notation import (NotationError, describe, either, family, format_action, hidden_moves, parse_action,
                             player_name, view_rows)
 from games.render import render
+from games.render import territory as territory_panel
 
 QUIT, UNDO, HINT, HELP = ("quit", "exit"), ("undo",), ("hint",), ("help", "?")
 
@@ -319,8 +326,11 @@ class Session:
     # -- the end --
 
     def _finish(self) -> records.SavedGame | None:
+        judged = None
         if self.state.is_terminal():
             self.console.print(f"[bold]game over: {self._verdict()}[/]")
+            if family(self.spec) == "go":
+                judged = self._count()
             shown = [(seat, state, line) for seat, state, policy in self.policies
                      if (line := policy_line(self.spec, state, policy))]
             if shown:
@@ -333,10 +343,21 @@ class Session:
             return None
         else:
             self.console.print("game left unfinished")
-        record = records.record_of(self.spec, self.state, self.players, self.seed)
+        record = records.record_of(self.spec, self.state, self.players, self.seed, judged=judged)
         paths = records.save(record, self.config.save)
         self.console.print("saved " + escape(", ".join(str(p) for p in paths)))
         return record
+
+    def _count(self) -> territory.Territory:
+        """The final Go position judged for dead stones and drawn, its count beside the official one."""
+        maps = (ownership_of(bot, self.state) for bot in self.bots if bot is not None)
+        judged = territory.of_state(self.state, next((m for m in maps if m is not None), None), seed=self.seed)
+        self.console.print(territory_panel(self.state, judged, f"{self.spec.name} · the count"))
+        official = records.result_string(self.spec, self.state)
+        self.console.print(f"with dead stones removed (estimated from {judged.source}): [bold]{judged.result}[/]; "
+                           f"the game is decided by OpenSpiel's Tromp–Taylor count of the board as it stands, "
+                           f"every stone alive: [bold]{official}[/]")
+        return judged
 
     def _verdict(self) -> str:
         returns = self.state.returns()

@@ -29,6 +29,7 @@ class NeuralBot(pyspiel.Bot):
         pyspiel.Bot.__init__(self)
         self.game_spec = game_spec = games.load(game_spec)
         self.search_config = search
+        self.evaluator = evaluator
         self.name = name
         self.rng = np.random.default_rng(seed)
         self.mcts = make_search(game_spec.encoder, game_spec.num_actions, evaluator, search, 1, self.rng, capacity)
@@ -73,6 +74,19 @@ class NeuralBot(pyspiel.Bot):
 
     def restart_at(self, state: pyspiel.State) -> None:
         self._history = None
+
+    def ownership(self, state: pyspiel.State) -> np.ndarray | None:
+        """Each point's likely owner at the end of a Go game, +1 Black's, from the network's ownership
+        head (`Evaluator.ownership`: the map and the score, from the view of the player to move, as the
+        value head's); None for a network without one (engine.players.ownership)."""
+        head = getattr(self.evaluator, "ownership", None)
+        if head is None:
+            return None
+        answer = head(self.game_spec.encoder.encode(state)[None])
+        if answer is None:
+            return None
+        owned = np.asarray(answer[0], np.float64)[0]
+        return -owned if len(state.history()) % 2 else owned  # White to move: its map turned to Black's
 
     def inform_action(self, state: pyspiel.State, player_id: int, action: int) -> None:
         pass  # _sync reads the moves from the state's history at the next step

@@ -1,11 +1,11 @@
 """GTP both ways, with real processes: `arena gtp` as a GTP engine, GNU Go as a `gtp:` player.
 
 Covers the server's every listed command and its failure answers, lz-analyze driven as Sabaki and
-Lizzie drive it, SGF (printsgf, loadsgf, GNU Go reading ours and we reading GNU Go's), handicap and
-final_status_list, a whole 9x9 game of a snapshot served by `arena gtp` against GNU Go through the
-match runner (scored by both engines), and the client's failures: a missing engine, an engine killed
-mid-game (that game lost, on the ledger too, and the match goes on), resignation, stalls, refusals
-and illegal moves.
+Lizzie drive it, SGF (printsgf, loadsgf, GNU Go reading ours and we reading GNU Go's), handicap,
+dead stones and seki (final_status_list, final_score) judged as GNU Go judges them, a whole 9x9
+game of a snapshot served by `arena gtp` against GNU Go through the match runner (scored by both
+engines), and the client's failures: a missing engine, an engine killed mid-game (that game lost,
+on the ledger too, and the match goes on), resignation, stalls, refusals and illegal moves.
 """
 from __future__ import annotations
 
@@ -199,7 +199,7 @@ def test_every_listed_command_answers_by_the_protocol(session, tmp_path):
     assert LISTED | ANALYSIS <= s.sent  # every listed command was exercised
 
 
-def test_final_score_is_tromp_taylor_area_with_komi(session):
+def test_final_score_counts_area_with_komi(session):
     s = session
     s.ok("komi 6.5")
     s.ok("play b D4")
@@ -467,16 +467,61 @@ def test_handicap_commands():
         assert ok(bad).startswith("? ") and words in ok(bad), (bad, ok(bad))
     assert ok("set_free_handicap A1 B2 C3") == "= A1 B2 C3\n\n"
     assert ok("play b D4") == "=\n\n" and ok("play w E5") == "=\n\n"  # Black again: a White pass between
-    assert ok("final_score") == "= W+4.5\n\n"  # 4 - 1 - komi 7.5: handicap gives White no points of its own
+    # Komi alone, no point for White a handicap stone: Tromp–Taylor 4 - 1 - 7.5, and with E5 (one stone
+    # against four on 5x5) judged dead, all 25 points Black's less 7.5.
+    assert final_score(server.state) == "W+4.5" and ok("final_score") == "= B+17.5\n\n"
 
 
-def test_final_status_list_calls_every_stone_alive():
+def interleaved(black: list[str], white: list[str]) -> list[str]:
+    """play commands for these stones, the colours taking turns while both have stones left."""
+    moves = [(c, v) for pair in zip(black, white) for c, v in zip("bw", pair)]
+    rest = ("b", black[len(white):]) if len(black) > len(white) else ("w", white[len(black):])
+    return [f"play {c} {v}" for c, v in moves + [(rest[0], v) for v in rest[1]]]
+
+
+# Finished 9x9 positions with dead stones left on the board, or a seki: a black stone inside White's
+# area; a seki in a corner (two chains sharing C1, one eye each); a GNU Go game (level 1, its random
+# opening stones among the dead) where both sides passed with dead stones of both colours.
+DEAD_STONE_POSITIONS = {
+    "dead stone": interleaved([f"D{r}" for r in range(1, 10)] + ["G5"], [f"E{r}" for r in range(1, 10)]),
+    "seki": interleaved(["B1", "A2", "B2", "C2"] + [f"D{r}" for r in range(3, 10)] + ["E3", "F3", "G3", "G2", "G1"],
+                        ["D1", "D2", "E2", "F2", "F1", "A3", "B3"] + [f"C{r}" for r in range(3, 10)]),
+    "gnugo game": [f"play {c} {v}" for c, v in re.findall(r"([bw])(\w+)", (
+        "bD9 wC6 bH2 wA8 bE6 wC3 bG5 wF2 bB7 wC7 bD5 wB8 bC5 wB5 bB4 wB6 bB2 wC2 bC4 wE7 bF7 wE8 bF8 wE9 bF9 wD6 "
+        "bA5 wA3 bB3 wA6 bA4 wE5 bD3 wF6 bE3 wG7 bH5 wH6 bF4 wJ6 bG6 wH7 bF5 wE6 bJ5 wE4 bF3 wD4 bA2 wpass bpass"))],
+}
+SCORING = ["final_score", "final_status_list dead", "final_status_list seki", "final_status_list alive"]
+
+
+def chain_sets(answer: str) -> object:
+    """A final_status_list answer as a set of chains (GNU Go and we list a chain's stones in other orders)."""
+    return {frozenset(line.split()) for line in answer.splitlines() if line.strip()}
+
+
+@pytest.mark.parametrize("name", DEAD_STONE_POSITIONS)
+def test_dead_stones_seki_and_final_score_agree_with_gnugo(name):
+    moves = DEAD_STONE_POSITIONS[name]
+    server = GTPServer("random")
+    for command in ["komi 7.5"] + moves:
+        assert server.handle(command)[0] == "=\n\n", command
+    ours = [server.handle(command)[0].removeprefix("= ").removeprefix("=").strip() for command in SCORING]
+    script = "\n".join(["boardsize 9", "komi 7.5"] + moves + SCORING + ["quit"]) + "\n"
+    done = subprocess.run([GNUGO, "--mode", "gtp", "--chinese-rules"], input=script, capture_output=True, text=True,
+                          timeout=60, check=True)
+    theirs = [block.removeprefix("= ").removeprefix("=").strip() for block in done.stdout.strip().split("\n\n")][-5:-1]
+    assert ours[0] == theirs[0], (name, ours, theirs)  # the score: area with the dead stones off
+    for mine, gnugos in zip(ours[1:], theirs[1:]):
+        assert chain_sets(mine) == chain_sets(gnugos), (name, ours, theirs)
+    assert ours[1 if name != "seki" else 2], "the position has dead stones or a seki to find"
+
+
+def test_final_status_list_lists_each_chain_once_and_refuses_other_statuses():
     server = GTPServer("random")
     for command in ("play b C3", "play w E5", "play b D3", "play w E6", "play b J9"):
         server.handle(command)
-    assert server.handle("final_status_list alive")[0] == "= C3 D3\nE5 E6\nJ9\n\n"  # a chain a line
-    assert server.handle("final_status_list dead")[0] == "=\n\n"
-    assert server.handle("final_status_list SEKI")[0] == "=\n\n"
+    listed = [server.handle(f"final_status_list {status}")[0] for status in ("ALIVE", "dead", "seki")]
+    chains = sorted(line for answer in listed for line in answer.removeprefix("=").strip().splitlines())
+    assert chains == ["C3 D3", "E5 E6", "J9"]  # each chain once, a line each, whatever its status
     assert server.handle("final_status_list white_territory")[0].startswith("? syntax error")
 
 
@@ -498,10 +543,11 @@ def test_a_snapshot_served_by_arena_gtp_plays_a_whole_game_against_gnugo(snapsho
     history = state.history()
     assert history[-2:] == [81, 81] or len(history) == GO9.game.max_game_length()  # passes, or the move cap
     assert result.losses == 1, "a random network beat GNU Go"
-    assert seen["ours"] == final_score(state)  # the server and the client see the same final position
-    assert seen["ours"][0] == ("B" if state.returns()[0] > 0 else "W")  # and score it as OpenSpiel does
     assert seen["dead"] == "", "GNU Go left dead stones on the board"
     assert seen["gnugo"] == seen["ours"], seen  # both engines count the same area and komi
+    # No dead stones left: that is also OpenSpiel's Tromp–Taylor count of the final position.
+    assert seen["ours"] == final_score(state)
+    assert seen["ours"][0] == ("B" if state.returns()[0] > 0 else "W")
 
 
 # ---- the client's failures -------------------------------------------------------------------------

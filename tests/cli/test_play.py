@@ -449,3 +449,27 @@ def test_hint_and_the_bots_search_read_the_same_tree(home):
     assert stats["visits"][action] == stats["visits"].max() == view.moves[0][1]  # the move played leads
     assert [m[1] for m in view.moves] == sorted((m[1] for m in view.moves), reverse=True)
     assert -1.0 <= view.value <= 1.0 and 0 <= view.win <= 100
+
+
+def test_a_go_game_ends_with_the_count_with_dead_stones_off_beside_openspiels(tmp_path):
+    """Walls on D (Black) and E (White), a black stone left at G5 in White's area, both pass."""
+    spec = games.load("go9")
+    moves = [f"{c}{r}" for r in range(1, 10) for c in "DE"] + ["G5", "pass", "pass"]
+    out = io.StringIO()
+    session = Session(spec, ["human", "human"], PlayConfig("go9", ["human"], seed=1, save=str(tmp_path)),
+                      Console(file=out, width=100), scripted(moves))
+    record = session.run()
+    text = out.getvalue()
+    assert "game over: Black (human) wins, B+20.5" in text  # OpenSpiel's Tromp–Taylor: G5 counts as alive
+    assert ("with dead stones removed (estimated from 200 random playouts): W+16.5; the game is decided by "
+            "OpenSpiel's Tromp–Taylor count") in " ".join(text.split())
+    assert "│  5 ▪ ▪ ▪ ● ○ ▫ × ▫ ▫ 5" in text  # each side's area, the dead stone crossed
+    assert record.result == "B+20.5" and record.territory["result"] == "W+16.5"
+    assert record.territory["dead"] == [go_action("G5", 9)] and len(record.territory["white"]) == 36
+    [sgf] = sorted(tmp_path.glob("*.sgf"))
+    text = sgf.read_text()
+    assert "RE[B+20.5]" in text and "MA[ge]" in text and "TB[" in text and "TW[" in text and "W+16.5" in text
+    assert text.count("TW[") == 1 and text.rstrip().endswith("])")  # on the last node
+    [path] = sorted(tmp_path.glob("*.json"))
+    assert records.load(path).territory == record.territory
+    assert records.load(sgf).actions == record.actions  # the marks do not disturb reading it back

@@ -59,6 +59,10 @@ def test_the_area_score_decides_every_game_as_openspiel_does(size):
             continue
         boards, *_ = _replay(state.history(), size)
         assert np.sign(gorules.black_score(boards[-1], nbr, 7.5)) == black
+        owners = np.empty(size * size, np.int8)
+        gorules.area_owners(boards[-1], nbr, owners)  # the same count, point by point
+        assert owners.sum() - 7.5 == gorules.black_score(boards[-1], nbr, 7.5)
+        assert np.all(owners[boards[-1] == gorules.BLACK] == 1) and np.all(owners[boards[-1] == gorules.WHITE] == -1)
         decided += 1
     assert decided > 250
 
