@@ -31,6 +31,9 @@ class NetworkConfig:
     blocks: int = 4
     hidden: int = 256  # mlp width, and the value head's hidden layer
     layers: int = 3  # mlp depth
+    # KataGo's global-pooling blocks in the resnet tower (engine/nn/networks.py, GlobalPoolBlock):
+    # every third block also pools its board into per-channel biases. Snapshots saved before it: off.
+    global_pool: bool = False
 
 
 @dataclass
