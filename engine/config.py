@@ -31,6 +31,9 @@ class NetworkConfig:
     blocks: int = 4
     hidden: int = 256  # mlp width, and the value head's hidden layer
     layers: int = 3  # mlp depth
+    # KataGo's global-pooling blocks in the resnet tower (engine/nn/networks.py, GlobalPoolBlock):
+    # every third block also pools its board into per-channel biases. Snapshots saved before it: off.
+    global_pool: bool = False
 
 
 @dataclass
@@ -51,6 +54,10 @@ class SearchConfig:
     # immediate win then shows as lost after one visit. Costs a state copy per legal move, so it
     # is on for games where single moves end games (connect four, tic-tac-toe, small hex).
     win_check: bool = False
+    # KataGo's forced playouts with policy target pruning (engine/search/forced.py), in self-play's
+    # noisy full searches only: k in n_forced = sqrt(k * prior * root visits); KataGo uses 2. 0: off.
+    # The Gumbel root schedules its own root visits and ignores it.
+    forced_playouts: float = 0.0
 
 
 @dataclass

@@ -32,6 +32,51 @@ class ResidualBlock(nn.Module):
         return F.relu(x + self.bn2(self.conv2(y)))
 
 
+def pool_channels(channels: int) -> int:
+    """Channels a global-pooling block pools: KataGo's sizes (8 of 16, 16 of 32, 32 of 64 to 128,
+    64 of 256): half the width, at most 32, or a quarter of it on wide towers."""
+    return max(1, min(channels // 2, max(32, channels // 4)))
+
+
+class GlobalPoolBlock(ResidualBlock):
+    """KataGo's global-pooling residual block: beside conv1, a conv of `pool_channels` channels
+    (BN, ReLU) is pooled over the board (mean, mean scaled by (sqrt(area) - 14) / 10, max), and a
+    linear map of the pooled vector adds a bias to each of conv1's channels before its ReLU. The
+    whole board then steers every point: whose move matters, how big the fight is, ko threats.
+    """
+
+    def __init__(self, channels: int, area: int) -> None:
+        super().__init__(channels)
+        pooled = pool_channels(channels)
+        self.conv_g = nn.Conv2d(channels, pooled, 3, padding=1, bias=False)
+        self.bn_g = nn.BatchNorm2d(pooled)
+        self.linear_g = nn.Linear(3 * pooled, channels, bias=False)
+        # KataGo's board-size term: a constant here (one board size a network), kept so the pooled
+        # vector is laid out as KataGo's; a Python float, so torch.fx, tracing and ONNX see a constant.
+        self.size_scale = (math.sqrt(area) - 14.0) / 10.0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        g = F.relu(self.bn_g(self.conv_g(x)))
+        mean = g.mean(dim=(2, 3))
+        pooled = torch.cat([mean, mean * self.size_scale, g.amax(dim=(2, 3))], dim=1)
+        bias = self.linear_g(pooled)[:, :, None, None]
+        y = F.relu(self.bn1(self.conv1(x)) + bias)
+        return F.relu(x + self.bn2(self.conv2(y)))
+
+
+def pooled_blocks(blocks: int) -> set[int]:
+    """Which blocks of a tower pool (network.global_pool): every third, from the third, as KataGo
+    spreads them through its towers; a tower of fewer blocks pools in its last."""
+    return {i for i in range(2, blocks, 3)} or {blocks - 1}
+
+
+def tower(config: NetworkConfig, area: int) -> nn.Sequential:
+    """The residual blocks of `config`, global-pooling ones among them if it asks for them."""
+    pooled = pooled_blocks(config.blocks) if config.global_pool else set()
+    return nn.Sequential(*[GlobalPoolBlock(config.channels, area) if i in pooled else ResidualBlock(config.channels)
+                           for i in range(config.blocks)])
+
+
 class ResNet(nn.Module):
     """AlphaZero's tower: conv stem, residual blocks, 1x1-conv policy and value heads."""
 
@@ -40,7 +85,7 @@ class ResNet(nn.Module):
         c_in, h, w = obs_shape
         ch = config.channels
         self.stem = nn.Sequential(nn.Conv2d(c_in, ch, 3, padding=1, bias=False), nn.BatchNorm2d(ch), nn.ReLU())
-        self.tower = nn.Sequential(*[ResidualBlock(ch) for _ in range(config.blocks)])
+        self.tower = tower(config, h * w)
         self.policy_head = nn.Sequential(
             nn.Conv2d(ch, 2, 1, bias=False), nn.BatchNorm2d(2), nn.ReLU(), nn.Flatten(),
             nn.Linear(2 * h * w, num_actions))

@@ -14,13 +14,15 @@ N, W, P, L = 0, 1, 2, 3  # rows of edges[tree, node]
 
 
 @numba.njit(cache=True, fastmath=True)
-def select(trees, root, expanded, edges, child, value, root_prior, forced_root, c_puct, fpu_reduction,
+def select(trees, root, expanded, edges, child, value, root_prior, forced_root, forced_k, c_puct, fpu_reduction,
            virtual, virtual_loss, path_nodes, path_actions, depth, end, new_action):
     """Descend each of `trees` from its root by PUCT until an unexpanded node or a missing child.
 
     PUCT: Q + c_puct * prior * sqrt(sum N + 1) / (1 + N); an unvisited child's Q is its parent's mean
     value less `fpu_reduction` (first-play urgency). The root uses `root_prior` (noise mixed in),
-    or plays `forced_root[i]` when that is not -1 (Gumbel's schedule). With `virtual`, each edge
+    or plays `forced_root[i]` when that is not -1 (Gumbel's schedule). Where `forced_k[t]` > 0,
+    KataGo's forced playouts: a root child with fewer than sqrt(k * prior * sum N) visits is taken
+    first (the best-scored of them). With `virtual`, each edge
     taken gets a visit and loses `virtual_loss` at once, steering later passes of the same wave.
     Writes the edges taken to path_nodes/path_actions[i, :depth[i]]; end[i] is the node reached,
     and new_action[i] the action from it whose child does not exist yet (else -1).
@@ -56,6 +58,14 @@ def select(trees, root, expanded, edges, child, value, root_prior, forced_root, 
                 for a in range(1, num_actions):
                     if scores[a] > best:
                         best, best_a = scores[a], a
+                if d == 0 and forced_k[t] > 0:
+                    kn = forced_k[t] * nsum
+                    short = -1
+                    for a in range(num_actions):
+                        if e[L, a] > 0 and e[N, a] * e[N, a] < kn * prior[a] and (short < 0 or scores[a] > best):
+                            best, short = scores[a], a
+                    if short >= 0:
+                        best_a = short
             path_nodes[i, d] = node
             path_actions[i, d] = best_a
             d += 1

@@ -10,10 +10,11 @@ turns in groups, their network calls on worker threads (engine/search/pipeline.p
 root (search.root = "gumbel") takes its root actions from engine/search/gumbel.py.
 
 Also here: Dirichlet noise at the root (mixed into a per-search copy of the root priors, so a reused
-tree gets fresh noise), first-play urgency reduction, tree reuse between moves (the chosen child
-becomes the root; trees are compacted when their arrays fill, keeping the part of the subtree
-nearest the root when all of it does not fit), terminal leaves valued by their
-returns, and chance nodes stepped through by sampling their outcomes.
+tree gets fresh noise), KataGo's forced playouts in noisy searches (pruned from the policy target
+afterwards: engine/search/forced.py), first-play urgency reduction, tree reuse between moves (the
+chosen child becomes the root; trees are compacted when their arrays fill, keeping the part of the
+subtree nearest the root when all of it does not fit), terminal leaves valued by their returns, and
+chance nodes stepped through by sampling their outcomes.
 
 Values are for 2-player zero-sum games: a leaf's value v for its player to move is -v for the other.
 """
@@ -27,6 +28,7 @@ import pyspiel
 from engine.config import SearchConfig
 from engine.nn import Evaluator
 from engine.search import kernels as tree_kernels
+from engine.search.forced import pruned_visits
 from engine.search.gumbel import GumbelRoot, improved_policy
 from engine.search.pipeline import WavePipeline, network_flops, pays
 from games.wins import child_wins
@@ -98,6 +100,9 @@ class BatchedMCTS:
         self.cut = np.zeros(num_trees, bool)
         self.root = np.zeros(num_trees, np.int64)
         self.root_prior = np.zeros((num_trees, num_actions), np.float32)
+        # Per tree, k of KataGo's forced playouts in its current search: search.forced_playouts in
+        # noisy PUCT searches (self-play's full ones), 0 elsewhere (engine/search/forced.py).
+        self.forced_k = np.zeros(num_trees, np.float32)
         self.gumbel = config.root == "gumbel"
         if self.gumbel and config.leaves_per_tree > 1:
             raise ValueError("search.root = \"gumbel\" schedules root visits one simulation at a time: "
@@ -221,6 +226,7 @@ class BatchedMCTS:
             remaining[fresh] -= 1
             self.stats.simulations += int(fresh.sum())
         self._set_root_priors(trees, noise)
+        self.forced_k[trees] = self.config.forced_playouts if noise and not self.gumbel else 0.0
         if self.gumbel:
             self.gumbel_root.start(trees, self.legal[trees, self.root[trees]], remaining,
                                    self.config.gumbel_considered, self.rng if noise else None)
@@ -287,7 +293,7 @@ class BatchedMCTS:
         actions = np.empty((k, self.capacity), np.int64)
         depth, end, new = np.empty(k, np.int64), np.empty(k, np.int64), np.empty(k, np.int64)
         tree_kernels.select(trees, self.root, self.expanded, self.edges, self.child, self.value, self.root_prior,
-                            forced, cfg.c_puct, cfg.fpu_reduction, virtual, VIRTUAL_LOSS,
+                            forced, self.forced_k, cfg.c_puct, cfg.fpu_reduction, virtual, VIRTUAL_LOSS,
                             nodes, actions, depth, end, new)
         grow = np.flatnonzero(new >= 0)
         if len(grow):
@@ -406,6 +412,12 @@ class BatchedMCTS:
 
     def visit_counts(self, t: int) -> np.ndarray:
         return self.N[t, self.root[t]].copy()
+
+    def target_visits(self, trees: np.ndarray) -> np.ndarray:
+        """Root visit counts of `trees` as policy targets [k, actions]: with forced playouts in their
+        last search, the forced excess pruned (engine/search/forced.py); the plain counts otherwise."""
+        r = self.root[trees]
+        return pruned_visits(self.edges[trees, r], self.root_prior[trees], self.forced_k[trees], self.config.c_puct)
 
     def root_value(self, t: int) -> float:
         """Mean value at the root for its player to move."""

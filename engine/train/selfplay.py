@@ -4,8 +4,10 @@ Games run in lockstep: every move, all unfinished games search at once (so each 
 carries a leaf of every game), pick their moves, and a finished game is handed to the caller and
 replaced by a new one at once. An actor starts with an eighth of its games and takes on two more
 each time one ends: in lockstep the first games end only when all of them do, which for go9's 128
-games of 100 simulations a move would keep the learner waiting for many minutes. Policy targets are the root visit distributions; with playout-cap
-randomization (KataGo) only full searches, which also carry root noise, become policy targets.
+games of 100 simulations a move would keep the learner waiting for many minutes. Policy targets
+are the root visit distributions, with KataGo's forced playouts pruned from them
+(search.forced_playouts); with playout-cap randomization (KataGo) only full searches, which also
+carry root noise, become policy targets.
 
 Against opponents (engine/train/actor.py): a game's opponent moves are searched in a second
 BatchedMCTS whose evaluator routes each game to its opponent's network.
@@ -76,6 +78,9 @@ class SelfPlayActor(Actor):
                 self.mcts.search(trees, sims[trees], noise=noise)
         if theirs.any():
             self.opponent_mcts.search(np.flatnonzero(theirs), sc.simulations)
+        # Policy targets: the root visits, forced playouts pruned (engine/search/forced.py); the move
+        # played comes from the full counts.
+        targets = self.mcts.target_visits(np.arange(n))
         for t in range(n):
             game = self.games[t]
             ply = len(self.mcts.root_state(t).history())
@@ -91,7 +96,8 @@ class SelfPlayActor(Actor):
                 action, policy = self.mcts.gumbel_action(t), self.mcts.improved_policy(t)
             else:
                 action = pick_action(visits, self._temperature(game, ply), self.rng)
-                policy = visits / visits.sum()
+                target = targets[t] if targets[t].sum() > 0 else visits
+                policy = target / target.sum()
             game.obs.append(self.mcts.root_x(t))
             game.legal.append(self.mcts.legal[t, self.mcts.root[t]].copy())
             game.policy.append(policy)

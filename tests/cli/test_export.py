@@ -23,6 +23,7 @@ TINY = {"network": {"channels": 8, "blocks": 1, "hidden": 16, "layers": 2}}
 # run name -> (game, config overrides, seat to export): one run per network family
 RUNS = {
     "g9": ("go9", TINY, None),  # conv tower, Go encoder
+    "g9pool": ("go9", {"network": {**TINY["network"], "blocks": 3, "global_pool": True}}, None),  # KataGo's pooling
     "kuhn": ("kuhn_poker", TINY, None),  # MMD's MLP policy net, with its output policy apart
     "ttt": ("tic_tac_toe", {"networks": "per_player", "network": {"kind": "mlp", "hidden": 16, "layers": 2}}, 1),
 }
@@ -57,7 +58,7 @@ def test_onnxruntime_matches_torch_on_real_positions(home, tmp_path, run, monkey
     game, _, seat = RUNS[run]
     path = tmp_path / "out" / f"{run}.onnx"
     # each form of snapshot spec once: the run, a step of it, a file
-    spec_text = {"g9": "g9", "ttt": "ttt:step-3", "kuhn": str(home / "kuhn" / "snapshots" / "step-0000003.pt")}[run]
+    spec_text = {"g9": "g9", "g9pool": "g9pool", "ttt": "ttt:step-3", "kuhn": str(home / "kuhn" / "snapshots" / "step-0000003.pt")}[run]
     assert export(home, tmp_path, spec_text, "--onnx", str(path),
                   *(["--seat", str(seat)] if seat is not None else [])) == 0
     monkeypatch.setenv("ARENA_HOME", str(home))
