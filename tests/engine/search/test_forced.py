@@ -94,6 +94,7 @@ def test_selfplay_targets_are_the_pruned_visits_and_k0_matches_plain_counts():
         torch.manual_seed(0)
         net = build(config.network, spec.encoder.shape, spec.num_actions)
         actor = SelfPlayActor(spec, Evaluator([net], torch.device("cpu")), config, np.random.default_rng(1))
+        actor.active = 8  # every game moves now, not an eighth of them as a fresh actor's do
         actor.step(lambda record: None)
         m = actor.mcts
         trees = np.arange(8)  # each tree's first root is node 0, still in its arrays after the move
