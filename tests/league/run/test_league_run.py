@@ -162,15 +162,17 @@ def test_resignations_reach_the_store_the_ledger_status_and_curves(tmp_path, run
     resigned = 0
     for path in list_segments(run_dir / "trajectories"):
         for record in read_segment(path).records():
+            row = rows[record.game_id]
+            assert list(row.returns) == record.returns.tolist() and record.returns.sum() == 0
+            assert row.length >= len(record)  # the ledger's plies; the store holds the learning side's moves
+            if row.length > len(record):
+                continue  # against a pool member, whose moves are not stored
             state = spec.game.new_initial_state()
             for action in record.action:
                 state.apply_action(int(action))
-            row = rows[record.game_id]
-            assert row.length == record.plies == len(state.history())
-            assert list(row.returns) == record.returns.tolist()
             if not state.is_terminal():  # resigned by the player to move, a loss
                 resigned += 1
-                assert record.returns[state.current_player()] == -1 and record.returns.sum() == 0
+                assert record.returns[state.current_player()] == -1
     assert resigned > 0
 
 
