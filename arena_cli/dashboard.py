@@ -1,10 +1,10 @@
 """Live view of a running league (rich), and the same panel rendered once for `arena league status`.
 
 Everything shown comes from the runner's status dict (status.json for another terminal): progress
-and throughput, losses, the ladder's top ten, the PFSP opponent weights and win rates, the learning
-agents when the league has exploiters (role, step, win rate against their target, joins, resets), the
-Ray cluster's nodes with --ray (actors and games a minute per node, restarts),
-ledger counts and disk used.
+and throughput, the share of games resigned and the false-resign rate (when games may resign),
+losses, the ladder's top ten, the PFSP opponent weights and win rates, the learning agents when the
+league has exploiters (role, step, win rate against their target, joins, resets), the Ray
+cluster's nodes with --ray (actors and games a minute per node, restarts), ledger counts and disk used.
 """
 from __future__ import annotations
 
@@ -131,9 +131,19 @@ def _progress(run: str, game: str, status: dict[str, Any]) -> Table:
     if nash:
         iterate = f" (current weights {nash['iterate_nash_conv']:.4f})" if "iterate_nash_conv" in nash else ""
         rows.insert(9, ("NashConv", f"{nash['nash_conv']:.4f}{iterate} at step {nash['step']:,}"))
+    if "resigned_share" in status:
+        rows.insert(4, ("resigned", _resigned(status)))
     for k, v in rows:
         table.add_row(k, v)
     return table
+
+
+def _resigned(status: dict[str, Any]) -> str:
+    """`12% of games · false resigns 6% (of 17 played out)`: the games that could not resign, in
+    which a player would have, tell how often resigning gives up a game that was not lost."""
+    rate, would = status.get("false_resign_rate"), status.get("would_resign", 0)
+    false = f"{rate:.0%} (of {would:,} played out)" if rate is not None else "- (none played out yet)"
+    return f"{status['resigned_share']:.0%} of games · false resigns {false}"
 
 
 class LiveView:

@@ -68,6 +68,13 @@ class SelfPlayConfig:
     fast_simulations: int = 10  # simulations of the cheap searches
     flush_games: int = 64
     flush_seconds: float = 20.0
+    # Resignation (engine/search/resign.py): a player whose root value stays below the threshold
+    # for resign_moves own moves in a row loses there; -1 never resigns (games.GameSpec.resignable only).
+    resign_threshold: float = -1.0
+    resign_moves: int = 3
+    # Games that may not resign (AlphaGo Zero: 10%): they are played out, and tell how often a
+    # resignation would have given up a game that was not lost (the false-resign rate).
+    no_resign_fraction: float = 0.1
 
 
 @dataclass
@@ -219,18 +226,22 @@ GAME_DEFAULTS: dict[str, dict[str, Any]] = {
         "search": {"simulations": 100, "dirichlet_alpha": 0.2},
         # 128 games: two groups of 64 trees in the pipelined search (engine/search/pipeline.py, PIPELINE_GROUP).
         # More games search faster, but each actor's first games end later (docs/benchmarks.md).
-        "selfplay": {"temperature_moves": 16, "concurrent_games": 128},
+        # Go's lost games drag on for dozens of moves (filling the board, capturing to the end):
+        # resigning saves that time. The other presets are short, or end once decided: no resigning.
+        "selfplay": {"temperature_moves": 16, "concurrent_games": 128, "resign_threshold": -0.9, "resign_moves": 3},
     },
     "go13": {
         "network": {"kind": "resnet", "channels": 96, "blocks": 8, "hidden": 128},
         "search": {"simulations": 200, "dirichlet_alpha": 0.1},
         # More games would search faster, but an actor's first games would end far later (docs/benchmarks.md).
-        "selfplay": {"temperature_moves": 24, "concurrent_games": 32},
+        "selfplay": {"temperature_moves": 24, "concurrent_games": 32, "resign_threshold": -0.9,
+                     "resign_moves": 5},  # a lost game on a larger board has more moves to spare: wait longer
     },
     "go19": {
         "network": {"kind": "resnet", "channels": 128, "blocks": 10, "hidden": 256},
         "search": {"simulations": 400, "dirichlet_alpha": 0.03},
-        "selfplay": {"temperature_moves": 30, "concurrent_games": 16},
+        "selfplay": {"temperature_moves": 30, "concurrent_games": 16, "resign_threshold": -0.9,
+                     "resign_moves": 5},  # a lost game on a larger board has more moves to spare: wait longer
     },
 }
 
@@ -241,10 +252,12 @@ _CHOICES = {("", "networks"): ("shared", "per_player"), ("network", "kind"): ("r
 _POSITIVE = {"simulations", "concurrent_games", "batch_size", "window", "channels", "blocks", "hidden", "layers",
              "snapshot_every", "leaves_per_tree", "gumbel_considered", "threads", "learning_rate", "flush_games", "fast_simulations",
              "max_reuse", "pool_size", "opponents_per_actor", "eval_games", "gate_max_games", "step_size",
-             "magnet_every", "positions_per_update", "epochs", "exploiter_steps", "actor_cpus", "play_seconds"}
+             "magnet_every", "positions_per_update", "epochs", "exploiter_steps", "actor_cpus", "play_seconds",
+             "resign_moves"}
 _UNBOUNDED = {"flush_seconds"}  # inf: flush by game count alone
+_SIGNED = {"resign_threshold": "-1: never resign"}  # values in [-1, 1], what -1 means
 _FRACTIONS = {"dirichlet_fraction", "full_search_fraction", "q_mix", "self_play", "win_rate_decay", "exploration",
-              "exploration_floor", "exploiter_win_rate", "exploiter_reset"}
+              "exploration_floor", "exploiter_win_rate", "exploiter_reset", "no_resign_fraction"}
 
 
 def _apply(obj: Any, values: dict[str, Any], where: str) -> None:
@@ -277,7 +290,9 @@ def _apply(obj: Any, values: dict[str, Any], where: str) -> None:
             raise ConfigError(f"config '{path}' must be positive, got {value!r}")
         if key in _FRACTIONS and not 0.0 <= value <= 1.0:
             raise ConfigError(f"config '{path}' must lie in [0, 1], got {value!r}")
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+        if key in _SIGNED and not -1.0 <= value <= 1.0:
+            raise ConfigError(f"config '{path}' must lie in [-1, 1] ({_SIGNED[key]}), got {value!r}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0 and key not in _SIGNED:
             raise ConfigError(f"config '{path}' must not be negative, got {value!r}")
         setattr(obj, key, value)
 
@@ -319,6 +334,7 @@ def resolve(game: str | None, overrides: dict[str, Any] | None = None) -> RunCon
     _apply(config, overrides, "")
     if kind is not None:
         _check_league(kind, config.league, game)
+        _check_resign(config, game)
     return config
 
 
@@ -338,6 +354,15 @@ def _check_league(kind: LearnerKind, league: LeagueConfig, game: str) -> None:
         able = " or ".join(k.name for k in LEARNERS.values() if k.exploiters)
         raise ConfigError(f"league.main_exploiters and league.league_exploiters need the {able} learner; {game} "
                           f"is learned by {kind.name}: set both to 0 (or remove them)")
+
+
+def _check_resign(config: RunConfig, game: str) -> None:
+    """Resignation needs a game won or lost, and a search value to judge by (perfect information)."""
+    import games
+    spec = games.load(game)
+    if config.selfplay.resign_threshold > -1.0 and not (spec.resignable and spec.perfect_information):
+        raise ConfigError(f"selfplay.resign_threshold: {game} has no resignation (only two-player games won or "
+                          "lost, searched by self-play): set it to -1 (never resign) or remove it")
 
 
 def read_toml(path: str | os.PathLike) -> dict[str, Any]:

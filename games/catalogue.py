@@ -83,6 +83,13 @@ class GameSpec:
         return self.game.get_type().information == pyspiel.GameType.Information.PERFECT_INFORMATION
 
     @property
+    def resignable(self) -> bool:
+        """A game one player wins and the other loses (or a draw): two players, zero-sum, returns
+        in [-1, 1]. Only there does resigning mean anything: the resigner's -1, the other's +1."""
+        return (self.num_players == 2 and self.game.get_type().utility == pyspiel.GameType.Utility.ZERO_SUM
+                and self.game.min_utility() == -1.0 and self.game.max_utility() == 1.0)
+
+    @property
     def learner_problem(self) -> str | None:
         """Why no learner can serve this game (one line), or None."""
         t = self.game.get_type()

@@ -70,6 +70,9 @@ CASES: list[tuple[str, list[str]]] = [
     ("replay of a non-game file", ["replay", "broken.toml"]),
     ("gtp for a game that is not Go", ["gtp", "random", "--game", "tic_tac_toe"]),
     ("gtp of a snapshot that is not Go", ["gtp", "t"]),
+    ("gtp resign threshold out of range", ["gtp", "random", "--resign-threshold", "2"]),
+    ("play resign threshold out of range", ["play", "go9", "--vs", "random", "--resign-threshold", "-2"]),
+    ("resignation in a game not won or lost", ["league", "run", "kuhn_poker", "--config", "resign.toml"]),
 ]
 
 
@@ -77,6 +80,7 @@ def make_files(folder: Path) -> None:
     (folder / "tiny.toml").write_text(TINY)
     (folder / "broken.toml").write_text("[network\nchannels = \n")
     (folder / "unknown_key.toml").write_text("[network]\nchanels = 8\n")
+    (folder / "resign.toml").write_text("[selfplay]\nresign_threshold = -0.9\n")
     (folder / "bad.csv").write_text("player0,player1,result\nrandom,minimax,maybe\n")
     (folder / "not_hdf5.h5").write_text("not hdf5\n")
 

@@ -20,6 +20,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--save", metavar="PATH", help="where to save the game: a .json/.sgf file or a directory "
                    "(default ./games/; ./saved-games/ inside Arena's source tree)")
     p.add_argument("--seed", type=int, help="random seed of the bots (default: fresh each game)")
+    p.add_argument("--resign-threshold", type=float, metavar="VALUE",
+                   help="a snapshot bot resigns once its search values its position below this (-1 lost .. +1 "
+                   "won) on 3 own moves running (default -0.9; -1: never resign); you resign by typing resign")
     p.set_defaults(func=cmd_play)
     p = subparsers.add_parser("replay", help="step through a game saved by `arena play` (JSON) or an SGF file")
     p.add_argument("file")
@@ -29,9 +32,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_play(args: argparse.Namespace) -> None:
     from arena_cli.play import PlayConfig, play
+    from engine.search.resign import THRESHOLD
     # Ctrl-C must reach the game even when started from a process that ignores SIGINT (inherited).
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    play(PlayConfig(game=args.game, vs=args.vs, seat=args.seat, delay=args.delay, save=args.save, seed=args.seed))
+    play(PlayConfig(game=args.game, vs=args.vs, seat=args.seat, delay=args.delay, save=args.save, seed=args.seed,
+                    resign_threshold=THRESHOLD if args.resign_threshold is None else args.resign_threshold))
 
 
 def cmd_replay(args: argparse.Namespace) -> None:

@@ -11,6 +11,7 @@ import torch
 
 from arena_cli.gtp.protocol import MAX_LINE, clean
 from arena_cli.gtp.server import GTPServer
+from engine.search import Resignation
 
 
 class LineTooLong(str):
@@ -63,13 +64,14 @@ class CommandQueue:
             return self._lines[0] if self._lines[0] is None else self._lines.popleft()
 
 
-def serve(spec: str, game: str | None = None, stdin: IO[str] = sys.stdin, stdout: IO[str] = sys.stdout) -> None:
+def serve(spec: str, game: str | None = None, stdin: IO[str] = sys.stdin, stdout: IO[str] = sys.stdout,
+          resign: Resignation | None = None) -> None:
     """Answer GTP commands from `stdin` on `stdout` until `quit` or end of input."""
     torch.set_num_threads(1)  # one game's small batches: more threads only spin against the opponent's
     if hasattr(stdin, "reconfigure"):  # undecodable bytes become U+FFFD: a `?` answer, not a dead engine
         stdin.reconfigure(errors="replace")
     commands = CommandQueue(stdin)
-    server = GTPServer(spec, game, out=stdout, incoming=commands)
+    server = GTPServer(spec, game, out=stdout, incoming=commands, resign=resign)
     while (line := commands.get()) is not None:
         if isinstance(line, LineTooLong):
             response, done = f"?{line} line too long: over {MAX_LINE} characters\n\n", False

@@ -37,6 +37,7 @@ from engine.players import (
     parse_spec,
     resolve_snapshot,
 )
+from engine.search import Resignation
 from games import goboard, territory
 from games.notation import NotationError, go_action, go_vertex
 
@@ -67,8 +68,10 @@ class GTPServer(PositionCommands):
     ANALYSIS = ("lz-analyze", "lz-genmove_analyze")  # snapshots only: the other players have no tree to show
 
     def __init__(self, spec: str, game: str | None = None, seed: int = 0, out: IO[str] | None = None,
-                 incoming: analyze.Input | None = None) -> None:
+                 incoming: analyze.Input | None = None, resign: Resignation | None = None) -> None:
+        """`resign`: when a snapshot answers `resign` (default: below -0.9 on three own moves)."""
         self.spec, self.seed = spec, seed
+        self.resign = resign or Resignation()
         self.out = out or sys.stdout
         self.incoming = incoming or _NoInput()
         self.trained_size: int | None = None
@@ -112,6 +115,7 @@ class GTPServer(PositionCommands):
         self.inserted: list[bool] = []  # per action: a pass we put in for a colour playing twice
         self.ours: set[int] = set()  # colours we were asked to move for (the SGF's player names)
         self._bot_moves = None
+        self.resign.reset()
 
     def _replay(self, actions: list[int]) -> None:
         """A fresh state of the current game (size, komi, setup moves) with `actions` played."""
@@ -284,9 +288,12 @@ class GTPServer(PositionCommands):
         return self._genmove(player)
 
     def _genmove(self, player: int, report: Callable[[], None] | None = None, every: float = 1.0) -> str:
+        """The move played for `player`, or `resign` (the position stays, and the controller ends the game)."""
         started = time.monotonic()
         action = self._think(player, report, every)
         self.clock.spend(player, time.monotonic() - started)
+        if self._neural is not None and self.resign.hopeless(player, self._bot().mcts.root_value(0)):
+            return "resign"
         self.state.apply_action(action)
         self.inserted.append(False)
         self.ours.add(player)

@@ -1,8 +1,9 @@
 """Saved games: a JSON record for every game, SGF as well for Go; written atomically, read back for replay.
 
 The JSON record holds the OpenSpiel game string, the players' specs by seat, every action (chance
-outcomes included, so the game replays exactly), the moves in the game's notation, the returns and
-the date. SGF (FF[4]) carries Go games to other Go programs; `load` reads either back.
+outcomes included, so the game replays exactly), the moves in the game's notation, the returns, the
+seat that resigned if one did (the game then ends where it stands, not terminal) and the date. SGF
+(FF[4]) carries Go games to other Go programs; `load` reads either back.
 
 A finished Go game played in `arena play` also carries its estimated count with the dead stones off
 (games.territory): in JSON as `territory`, in SGF on the last node as TB/TW (each colour's area that
@@ -25,6 +26,7 @@ import pyspiel
 import games
 from engine.errors import ArenaError
 from engine.rundir import atomic_write_text
+from engine.search import resigned_returns
 from games import goboard
 from games.notation import family, format_action, go_vertex
 from games.territory import Territory
@@ -44,7 +46,7 @@ class SavedGame:
     actions: list[int]  # the whole history, chance outcomes included
     moves: list[str] = field(default_factory=list)  # the actions in the game's notation
     returns: list[float] | None = None  # None: the game was left unfinished
-    result: str = ""  # "1-0", "0-1", "1/2-1/2", "B+3.5" in Go, "*" unfinished
+    result: str = ""  # "1-0", "0-1", "1/2-1/2", "B+3.5" in Go ("W+R": Black resigned), "*" unfinished
     date: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     seed: int | None = None
     # Go: the first `setup` actions place setup stones (handicap; each colour's stones in turn with
@@ -52,11 +54,13 @@ class SavedGame:
     setup: int = 0
     # Go, finished: the count with dead stones off (territory_record), beside the official `result`.
     territory: dict | None = None
+    resigned: int | None = None  # the seat that resigned (after the last action), None if none did
 
     def as_dict(self) -> dict:
         return {"format": FORMAT, "version": VERSION, "game": self.game, "players": self.players,
                 "actions": self.actions, "moves": self.moves, "returns": self.returns, "result": self.result,
-                "date": self.date, "seed": self.seed, "setup": self.setup, "territory": self.territory}
+                "date": self.date, "seed": self.seed, "setup": self.setup, "territory": self.territory,
+                "resigned": self.resigned}
 
 
 def territory_record(judged: Territory) -> dict:
@@ -82,22 +86,27 @@ def spec_of(game: str):
 
 
 def record_of(spec, state: pyspiel.State, players: list[str], seed: int | None = None, setup: int = 0,
-              judged: Territory | None = None) -> SavedGame:
-    """The record of a game (finished or not) that reached `state`; Go: `setup` moves placing stones first,
-    `judged` the final position judged for dead stones (games.territory)."""
+              judged: Territory | None = None, resigned: int | None = None) -> SavedGame:
+    """The record of a game (finished, resigned by seat `resigned`, or unfinished) that reached
+    `state`; Go: `setup` moves placing stones first, `judged` the final position judged for dead
+    stones (games.territory)."""
     replay = spec.game.new_initial_state()
     moves = []
     for action in state.history():
         moves.append(format_action(spec, replay, action))
         replay.apply_action(action)
+    returns = (resigned_returns(len(players), resigned).tolist() if resigned is not None
+               else list(state.returns()) if state.is_terminal() else None)
     return SavedGame(game=spec.game_string, players=list(players), actions=list(state.history()), moves=moves,
-                      returns=list(state.returns()) if state.is_terminal() else None,
-                      result=result_string(spec, state), seed=seed, setup=setup,
-                      territory=territory_record(judged) if judged is not None else None)
+                      returns=returns, result=result_string(spec, state, resigned), seed=seed, setup=setup,
+                      territory=territory_record(judged) if judged is not None else None, resigned=resigned)
 
 
-def result_string(spec, state: pyspiel.State) -> str:
-    """`1-0` (first seat won), `0-1`, `1/2-1/2`; Go's score margin (`B+3.5`); `*` while unfinished."""
+def result_string(spec, state: pyspiel.State, resigned: int | None = None) -> str:
+    """`1-0` (first seat won), `0-1`, `1/2-1/2`; Go's score margin (`B+3.5`), or `W+R` when Black
+    resigned; `*` while unfinished."""
+    if resigned is not None:
+        return f"{'WB'[resigned]}+R" if family(spec) == "go" else "01"[resigned] + "-" + "10"[resigned]
     if not state.is_terminal():
         return "*"
     if family(spec) == "go":
@@ -254,8 +263,10 @@ def from_sgf(text: str, source: str = "SGF") -> SavedGame:
                               "only alternating games replay")
         actions.append(_sgf_action(point, size, source, "move"))
     result = prop("RE", "*") or "*"
+    winner = re.fullmatch(r"([BW])\+R(?:esign)?", result)
     return SavedGame(game=goboard.game_string(size, komi, setup), players=[prop("PB", "Black"), prop("PW", "White")],
-                      actions=actions, result=result, date=prop("DT", ""), setup=setup)
+                      actions=actions, result=result, date=prop("DT", ""), setup=setup,
+                      resigned="WB".index(winner.group(1)) if winner else None)
 
 
 def _setup_stones(moves: str, first_move: re.Match | None, colour: str, source: str) -> list[str]:
@@ -308,7 +319,8 @@ def load(path: str | Path) -> SavedGame:
                           actions=[int(a) for a in data["actions"]], moves=list(data.get("moves", [])),
                           returns=data.get("returns"), result=str(data.get("result", "*")),
                           date=str(data.get("date", "")), seed=data.get("seed"), setup=int(data.get("setup", 0)),
-                          territory=data["territory"] if isinstance(data.get("territory"), dict) else None)
+                          territory=data["territory"] if isinstance(data.get("territory"), dict) else None,
+                          resigned=None if data.get("resigned") is None else int(data["resigned"]))
     except (KeyError, TypeError, ValueError, OverflowError) as exc:  # Overflow: an action of 1e400
         raise RecordError(f"{path} lacks or garbles field {exc}: it is not a complete game record") from None
 

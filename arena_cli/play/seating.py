@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.errors import ArenaError
+from engine.search.resign import THRESHOLD
 
 HUMAN = "human"
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
@@ -27,6 +28,9 @@ class PlayConfig:
     # One torch thread: a network call of 8 leaves gains little from more, and torch's spinning
     # threads make a move many times slower whenever another process holds a core.
     threads: int = 1
+    # A neural bot resigns when its search values its position below this on 3 own moves
+    # running (engine/search/resign.py); -1 never.
+    resign_threshold: float = THRESHOLD
 
 
 def _seat_index(seat: str | None, game: str, players: int, rng: np.random.Generator) -> int:

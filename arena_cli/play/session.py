@@ -5,8 +5,11 @@ game of n players, n - 1 `--vs` (or one, for every other seat) seat the bots aro
 n `--vs` play each other while the terminal watches (a pause of `--delay` seconds a move); `--vs
 human`: people share the terminal. Moves are typed in the game's notation (games/notation.py);
 `undo`, `hint`, `help` and `quit` work at any prompt. A neural bot shows its search after each move
-(top moves, visits, values). Chance (cards, dice) is drawn from the session's seeded generator and
-recorded with the moves. Every game is saved as JSON (and SGF for Go).
+(top moves, visits, values). In a game won or lost (Go, connect four, ...) a person may type
+`resign`, and a neural bot resigns when its search sees its position lost for three moves running
+(`--resign-threshold`, engine/search/resign.py); so does a GTP engine that answers `resign`. Chance
+(cards, dice) is drawn from the session's seeded generator and recorded with the moves. Every game
+is saved as JSON (and SGF for Go).
 
 Hidden information stays hidden from a lone person at the terminal: poker shows their own cards
 only, phantom Go and dark hex their own view of the board, and a bot's moves in those two are not
@@ -38,13 +41,14 @@ from arena_cli.play.prompt import line_editing
 from arena_cli.play.search_view import last_search, policy_line, search_table, search_view
 from arena_cli.play.seating import HUMAN, PlayConfig, PlayError, seat_specs
 from engine.players import GTPBot, MinimaxBot, NeuralBot, load_bot, ownership_of
+from engine.search import Resignation
 from games import territory
 from games.notation import (NotationError, describe, either, family, format_action, hidden_moves, parse_action,
                             player_name, view_rows)
 from games.render import render
 from games.render import territory as territory_panel
 
-QUIT, UNDO, HINT, HELP = ("quit", "exit"), ("undo",), ("hint",), ("help", "?")
+QUIT, UNDO, HINT, HELP, RESIGN = ("quit", "exit"), ("undo",), ("hint",), ("help", "?"), ("resign",)
 
 
 def _reads_true_state(bot: pyspiel.Bot) -> bool:
@@ -75,6 +79,8 @@ class Session:
         self.refused = 0  # a bot's refused tries this turn (phantom Go, dark hex)
         self.policies: list[tuple[int, pyspiel.State, list]] = []  # bots' policies, for the end of the game
         self.quit = False
+        self.resign = Resignation(self.config.resign_threshold)
+        self.resigned: int | None = None  # the seat that resigned
 
     def name(self, seat: int) -> str:
         """The seat's name for console markup (specs escaped: a path may hold brackets)."""
@@ -119,7 +125,7 @@ class Session:
             if bot is not None:
                 bot.restart_at(self.state)
         try:
-            while not self.state.is_terminal() and not self.quit:
+            while not self.state.is_terminal() and not self.quit and self.resigned is None:
                 if self.state.is_chance_node():  # cards and dice: from the seeded generator, recorded
                     outcomes, probs = zip(*self.state.chance_outcomes())
                     self._apply(int(self.rng.choice(outcomes, p=probs)))
@@ -167,6 +173,12 @@ class Session:
             self._undo()
         elif command in HINT:
             self._hint()
+        elif command in RESIGN:
+            if self.spec.resignable:
+                self.resigned = seat
+            else:
+                self.console.print(f"no resigning in {escape(self.spec.name)}: only two-player games are won or "
+                                   "lost by it; type quit to stop here")
         else:
             try:
                 action = parse_action(self.spec, self.state, text)
@@ -202,6 +214,13 @@ class Session:
         else:
             action = bot.step(self.state)
         seconds = time.perf_counter() - start
+        if self._bot_resigns(seat, bot):
+            self.resigned = seat
+            self.console.print(f"{self.name(seat)} resigns ({seconds:.2f} s)")
+            if isinstance(bot, NeuralBot):
+                view = search_view(self.spec, before, last_search(bot))
+                self.console.print(search_table(view, f"{self.players[seat]} thought:"))
+            return
         move = format_action(self.spec, before, action)
         self._apply(action)
         refused = self._refused(seat, action)
@@ -238,6 +257,14 @@ class Session:
             if not self.state.is_terminal():
                 time.sleep(max(self.config.delay, 0.0))
 
+    def _bot_resigns(self, seat: int, bot: pyspiel.Bot) -> bool:
+        """A GTP engine that answered `resign`; a neural bot whose search found its position hopeless again."""
+        if not self.spec.resignable:
+            return False
+        if isinstance(bot, GTPBot):
+            return bot.resigned
+        return isinstance(bot, NeuralBot) and self.resign.hopeless(seat, last_search(bot)["value"])
+
     # -- commands --
 
     def _help(self) -> None:
@@ -245,6 +272,7 @@ class Session:
             f"Type a move: {describe(self.spec)}.\n"
             "  undo  take back your last move (and the replies to it)\n"
             "  hint  ask the bot what it would play here\n"
+            + ("  resign  give up: the game ends, lost\n" if self.spec.resignable else "") +
             "  help  this list\n"
             "  quit  stop here (Ctrl-D and Ctrl-C too); the game so far is saved")
         if self.state.is_terminal():
@@ -327,7 +355,9 @@ class Session:
 
     def _finish(self) -> records.SavedGame | None:
         judged = None
-        if self.state.is_terminal():
+        if self.resigned is not None:
+            self.console.print(f"[bold]game over: {self._resigned_verdict()}[/]")
+        elif self.state.is_terminal():
             self.console.print(f"[bold]game over: {self._verdict()}[/]")
             if family(self.spec) == "go":
                 judged = self._count()
@@ -343,7 +373,8 @@ class Session:
             return None
         else:
             self.console.print("game left unfinished")
-        record = records.record_of(self.spec, self.state, self.players, self.seed, judged=judged)
+        record = records.record_of(self.spec, self.state, self.players, self.seed, judged=judged,
+                                   resigned=self.resigned)
         paths = records.save(record, self.config.save)
         self.console.print("saved " + escape(", ".join(str(p) for p in paths)))
         return record
@@ -358,6 +389,15 @@ class Session:
                            f"the game is decided by OpenSpiel's Tromp–Taylor count of the board as it stands, "
                            f"every stone alive: [bold]{official}[/]")
         return judged
+
+    def _resigned_verdict(self) -> str:
+        winner = 1 - self.resigned  # resignable games have two players
+        if len(self.humans) == 1:
+            outcome = "you win" if winner in self.humans else "you lose"
+        else:
+            outcome = f"{self.name(winner)} wins"
+        result = records.result_string(self.spec, self.state, self.resigned)
+        return f"{self.name(self.resigned)} resigns: {outcome}, {result}"
 
     def _verdict(self) -> str:
         returns = self.state.returns()
@@ -388,6 +428,8 @@ def play(config: PlayConfig, console: Console | None = None) -> records.SavedGam
     _playable(spec)
     if config.delay < 0 or (config.seed is not None and config.seed < 0):
         raise PlayError("--delay and --seed must not be negative")
+    if not -1.0 <= config.resign_threshold <= 1.0:
+        raise PlayError(f"--resign-threshold {config.resign_threshold:g} must lie in [-1, 1] (-1: never resign)")
     line_editing()
     torch.set_num_threads(config.threads)
     seed_rng = np.random.default_rng(config.seed)

@@ -85,9 +85,16 @@ class OpponentSlots:
 
 @dataclass
 class ActorStats:
+    """Running totals of an actor; every field but `moves` travels to the head (league/run/progress.py)."""
+
     games: int = 0
     positions: int = 0
     moves: int = 0
+    resigned: int = 0  # games that ended by a resignation
+    # Games that could not resign (selfplay.no_resign_fraction) in which a player would have
+    # resigned, and those of them it did not go on to lose: a false resignation.
+    would_resign: int = 0
+    false_resigns: int = 0
 
 
 class Actor:

@@ -9,6 +9,12 @@ are the root visit distributions, with KataGo's forced playouts pruned from them
 (search.forced_playouts); with playout-cap randomization (KataGo) only full searches, which also
 carry root noise, become policy targets.
 
+Resignation (engine/search/resign.py, `selfplay.resign_threshold`): a player, learning side or
+opponent, whose root value stays below the threshold for `resign_moves` own moves loses the game
+there; it is stored like any other, its positions up to the resignation, its returns the
+resignation's, its final state not terminal. A share of games (`no_resign_fraction`) may not
+resign: they are played out, and count whether the player that would have resigned went on to lose.
+
 Against opponents (engine/train/actor.py): a game's opponent moves are searched in a second
 BatchedMCTS whose evaluator routes each game to its opponent's network.
 """
@@ -23,7 +29,7 @@ import numpy as np
 from engine.config import RunConfig
 from engine.data import Trajectory
 from engine.nn import Evaluator
-from engine.search import make_search, most_visited
+from engine.search import Resignation, make_search, most_visited, resigned_returns
 from engine.train.actor import Actor, GameLog, OpponentSource
 
 
@@ -42,6 +48,11 @@ class SelfPlayActor(Actor):
                  participant: str = "self", opponents: OpponentSource | None = None) -> None:
         super().__init__(spec, config, rng, participant, opponents)
         n = len(self.games)
+        sp = config.selfplay
+        self.resign = [Resignation(sp.resign_threshold, sp.resign_moves) for _ in range(n)]
+        self.may_resign = np.ones(n, bool)
+        self.would_resign = np.full(n, -1)  # a game that may not resign: who would have, first
+        self.resigned = np.full(n, -1)  # who resigned the game this step
         self.mcts = make_search(spec.encoder, spec.num_actions, evaluator, config.search, n, rng)
         if opponents is not None:
             # Opponents search as bots do at play time: PUCT, no root noise.
@@ -53,6 +64,10 @@ class SelfPlayActor(Actor):
 
     def _new_game(self, t: int) -> None:
         self.games[t] = GameLog()
+        self.resign[t].reset()
+        self.would_resign[t] = self.resigned[t] = -1
+        if self.resign[t].enabled:  # no draw when off: games then repeat as before resignation existed
+            self.may_resign[t] = self.rng.random() >= self.config.selfplay.no_resign_fraction
         self.mcts.reset(t, self.spec.game.new_initial_state())
         if self.slots.assign(t, self.rng):
             self.opponent_mcts.reset(t, self.spec.game.new_initial_state())
@@ -83,7 +98,11 @@ class SelfPlayActor(Actor):
         targets = self.mcts.target_visits(np.arange(n))
         for t in range(n):
             game = self.games[t]
-            ply = len(self.mcts.root_state(t).history())
+            state = self.mcts.root_state(t)
+            ply = len(state.history())
+            search = self.opponent_mcts if theirs[t] else self.mcts
+            if self._resigns(t, state.current_player(), search.root_value(t)):
+                continue
             if theirs[t]:
                 visits = self.opponent_mcts.visit_counts(t)
                 self._advance(t, pick_action(visits, self._temperature(game, ply), self.rng))
@@ -91,7 +110,6 @@ class SelfPlayActor(Actor):
             visits = self.mcts.visit_counts(t)
             if visits.sum() == 0:  # a search of one simulation only expanded the root
                 visits = self.mcts.P[t, self.mcts.root[t]].copy()
-            state = self.mcts.root_state(t)
             if self.mcts.gumbel:  # Gumbel noise already made the move a sample of the improved policy
                 action, policy = self.mcts.gumbel_action(t), self.mcts.improved_policy(t)
             else:
@@ -108,12 +126,35 @@ class SelfPlayActor(Actor):
             self._advance(t, action)
         for t in range(n):
             final = self.mcts.root_state(t)
-            if final.is_terminal():
+            loser = self.resigned[t]
+            if final.is_terminal() or loser >= 0:
+                returns = (resigned_returns(self.spec.num_players, loser) if loser >= 0
+                           else np.asarray(final.returns(), np.float32))
                 # A game the opponent played alone (possible only in odd games) leaves nothing to store.
                 if self.games[t].action:
-                    on_game(self._record(t, np.asarray(final.returns(), np.float32), len(final.history())))
+                    on_game(self._record(t, returns, len(final.history())))
+                    self._count_resignation(t, returns)
                 self._new_game(t)
                 self.active = min(len(self.games), self.active + 2)
+
+    def _resigns(self, t: int, player: int, value: float) -> bool:
+        """Count `player`'s root value in game t; True when it resigns the game here. In a game
+        that may not resign, the first player that would have is remembered instead."""
+        if not self.resign[t].hopeless(player, value):
+            return False
+        if self.may_resign[t]:
+            self.resigned[t] = player
+            return True
+        if self.would_resign[t] < 0:
+            self.would_resign[t] = player
+        return False
+
+    def _count_resignation(self, t: int, returns: np.ndarray) -> None:
+        self.stats.resigned += int(self.resigned[t] >= 0)
+        would = self.would_resign[t]
+        if would >= 0:
+            self.stats.would_resign += 1
+            self.stats.false_resigns += int(returns[would] >= 0)  # won or drawn: not lost
 
     def _advance(self, t: int, action: int) -> None:
         self.mcts.advance(t, action)

@@ -6,6 +6,7 @@ AgentActor in the learner's process.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import time
@@ -25,6 +26,7 @@ from engine.train import Actor, LearnerKind, learner_kind, store_meta
 from league import pfsp
 from league.ledger import Ledger
 from league.pool import spec as snapshot_spec
+from league.run.progress import COUNTERS
 from league.run.recorder import TrainingRecorder
 
 STATS_SECONDS = 1.0  # how often an actor process reports its throughput
@@ -74,9 +76,9 @@ class AgentActor:
         self.actor.participant = snapshot_spec(self.run_dir, step, self.agent)
 
     def stats(self, seconds: float) -> dict:
-        """The throughput numbers Progress sums over actors."""
-        return {"games": self.actor.stats.games, "positions": self.actor.stats.positions,
-                "simulations": self.actor.simulations, "seconds": seconds}
+        """The running totals Progress sums over actors (progress.COUNTERS), and the seconds they took."""
+        totals = {**dataclasses.asdict(self.actor.stats), "simulations": self.actor.simulations}
+        return {**{k: totals[k] for k in COUNTERS}, "seconds": seconds}
 
 
 def actor_main(run_dir: str, index: int, seed: int, stop, stats_queue, agent: str = MAIN) -> None:

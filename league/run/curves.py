@@ -10,6 +10,7 @@ Tags (AGENT is `main`, or an exploiter's name such as `main-exploiter-0`):
     AGENT/pfsp/win_rate/<member> its decayed win rate against each pool member it may draw
     AGENT/nash_conv, AGENT/nash_conv_iterate   (MMD on small games) output policy, current iterate
     selfplay/games_per_minute, selfplay/positions_per_second, selfplay/simulations_per_second
+    selfplay/resigned_share, selfplay/false_resign_rate   (games that may resign) see engine/train/selfplay.py
     elo/<player>, elo/<player>/lower, elo/<player>/upper   the rater's ladder, 95% interval
 Players drop the run's name: `step-300`, `main-exploiter-0:step-200`, `random`.
 
@@ -35,7 +36,8 @@ from torch.utils.tensorboard import SummaryWriter
 from engine.rundir import MAIN
 
 TENSORBOARD_DIR = "tensorboard"
-SELFPLAY_RATES = ("games_per_minute", "positions_per_second", "simulations_per_second")
+SELFPLAY_RATES = ("games_per_minute", "positions_per_second", "simulations_per_second", "resigned_share",
+                  "false_resign_rate")
 # train_step keys that are not losses, and their tags
 STATS_TAGS = {"entropy": "policy/entropy", "learning_rate": "learning_rate"}
 
@@ -126,10 +128,11 @@ class Curves:
             seat = "" if entry.get("seat") is None else f"@seat{entry['seat']}"
             self._scalar(agent, f"{agent}/pfsp/win_rate/{self._player(entry['player'])}{seat}", entry["x"], step)
 
-    def selfplay(self, step: int, rates: dict[str, float]) -> None:
-        """The actors' throughput (Progress.rates), at main's step."""
+    def selfplay(self, step: int, rates: dict[str, float | None]) -> None:
+        """The actors' throughput and resignations (Progress.rates, Progress.resignation), at main's
+        step; a rate still unknown (None) is left out."""
         for key in SELFPLAY_RATES:
-            if key in rates:
+            if rates.get(key) is not None:
                 self._scalar(MAIN, f"selfplay/{key}", rates[key], step)
 
     def ladder(self, step: int, rows: list[dict]) -> None:

@@ -37,6 +37,7 @@ from league.cluster import check_versions, connect, import_ray, versions
 from league.pfsp import MATCHMAKING_FILE, Opponents, entries
 from league.pool import snapshot_file
 from league.run.actor_process import AgentActor, open_recorder
+from league.run.progress import COUNTERS
 from league.run.recorder import TrainingRecorder
 
 class SharedOpponents(Opponents):
@@ -180,7 +181,7 @@ class RayActors:
             cfg.to_dict(self.config), self.run_dir.name, slot.agent, slot.index, self.seed + 1000 * self.restarts, ref)
         slot.sent_step, slot.sent_table = step, {}
         slot.born = slot.born or time.monotonic()
-        slot.totals = {k: slot.totals.get(k, 0) + slot.last.get(k, 0) for k in ("games", "positions", "simulations")}
+        slot.totals = {k: slot.totals.get(k, 0) + slot.last.get(k, 0) for k in COUNTERS}
         slot.last, slot.node = {}, "?"  # placed by Ray, told by its first games
         slot.call = None
 
@@ -229,7 +230,7 @@ class RayActors:
             slot.recorder.add(game)
         slot.last, slot.node = stats, stats["node"]
         self.session.progress.update_actor(slot.index, {
-            **{k: slot.totals.get(k, 0) + stats[k] for k in ("games", "positions", "simulations")},
+            **{k: slot.totals.get(k, 0) + stats[k] for k in COUNTERS},
             "seconds": time.monotonic() - slot.born, "flushed": slot.recorder.games_written, "node": slot.node})
         return True
 

@@ -105,7 +105,7 @@ class LeagueRun:
         self.learner = self.main.learner
         self.ledger = Ledger.of_run(run_dir)
         self.pool = Pool(run_dir, config.league.pool_size)
-        self.progress = Progress()
+        self.progress = Progress(resigning=config.selfplay.resign_threshold > -1.0)
         self.curves = Curves(run_dir, config.tensorboard)
         self._status_written = 0.0
         self._matchmaking_written = 0.0
@@ -211,7 +211,7 @@ class LeagueRun:
         self.progress.disk_bytes = sum(f.stat().st_size for f in self.run_dir.rglob("*") if f.is_file())
         rundir.write_json(self.run_dir / "status.json", {**self.progress.as_dict(), "running": running})
         # The curves go on at each new step, the ladder's too between refits (a step function).
-        self.curves.selfplay(self.learner.step, self.progress.rates())
+        self.curves.selfplay(self.learner.step, {**self.progress.rates(), **self.progress.resignation()})
         self.curves.ladder(self.learner.step, self.progress.ladder)
         for t in self.agents:
             self.curves.replay(t.agent.name, t.learner.step, t.learner.window.positions, t.learner.window.capacity)

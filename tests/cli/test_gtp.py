@@ -30,6 +30,7 @@ from engine import config as cfg
 from engine.nn import checkpoint
 from engine.nn.networks import build
 from engine.players import BotError, GTPBot, GTPError, RandomBot, final_score, load_bot
+from engine.search import Resignation
 from games import goboard
 from games.notation import go_vertex
 from league.ladder import round_robin
@@ -529,7 +530,7 @@ def test_final_status_list_lists_each_chain_once_and_refuses_other_statuses():
 
 
 def test_a_snapshot_served_by_arena_gtp_plays_a_whole_game_against_gnugo(snapshot):
-    ours = f"gtp:{shlex.join(arena_gtp(f'{snapshot}@sims=4'))}"
+    ours = f"gtp:{shlex.join(arena_gtp(f'{snapshot}@sims=4', '--resign-threshold', '-1'))}"  # played to the end
     gnugo = f"gtp:{GNUGO_CMD}"
     seen = {}
 
@@ -548,6 +549,52 @@ def test_a_snapshot_served_by_arena_gtp_plays_a_whole_game_against_gnugo(snapsho
     # No dead stones left: that is also OpenSpiel's Tromp–Taylor count of the final position.
     assert seen["ours"] == final_score(state)
     assert seen["ours"][0] == ("B" if state.returns()[0] > 0 else "W")
+
+
+# ---- resignation -----------------------------------------------------------------------------------
+
+def hopeless_sgf(path: Path) -> Path:
+    """White to move, Black passed: Black holds the board but for single eyes and a two-point hole with
+    one white stone in it; every White move but a pass is suicide, and a pass ends the game, lost."""
+    eyes = {(c, r) for c in (1, 4, 7) for r in (1, 4, 7)} - {(4, 4)}
+    black = [(c, r) for c in range(9) for r in range(9) if (c, r) not in eyes | {(4, 4), (5, 4)}]
+    points = "".join(f"[{chr(97 + c)}{chr(97 + r)}]" for c, r in black)
+    path.write_text(f"(;GM[1]FF[4]SZ[9]KM[7.5]AB{points}PL[W];W[ee];B[])")
+    return path
+
+
+def test_genmove_resigns_when_the_search_finds_the_position_lost(snapshot, tmp_path):
+    sgf = hopeless_sgf(tmp_path / "hopeless.sgf")
+    for resign, answer in ((Resignation(moves=1), "= resign"), (Resignation(-1.0, moves=1), "= pass")):
+        server = GTPServer(f"{snapshot}@sims=50", resign=resign)
+        assert server.handle(f"loadsgf {sgf}")[0] == "=\n\n"
+        assert server.state.legal_actions() == [81]  # a pass, which loses: every search ends there
+        history = server.state.history()
+        assert server.handle("genmove w") == (answer + "\n\n", False)
+        if resign.enabled:
+            assert server._bot().mcts.root_value(0) < -0.9  # the real search value, under the default -0.9
+            assert server.state.history() == history  # a resignation plays no move
+
+
+def test_resign_threshold_counts_own_moves_and_the_session_goes_on(snapshot):
+    # At 0.99 every value of the untrained network is low: Black resigns at its third genmove.
+    s = Session(f"{snapshot}@sims=4", "--resign-threshold", "0.99")
+    try:
+        for colour in "bwbw":
+            assert VERTEX.match(s.ok(f"genmove {colour}"))
+        s.analysis("lz-genmove_analyze b 100")
+        assert s.stream()[-1] == "play resign"  # Leela Zero's form of it
+        assert s.ok("genmove b") == "resign"  # still lost, if the controller asks again
+        assert len(s.ok("printsgf").split(";")) == 6  # the header and the four moves: a resignation plays none
+        s.ok("clear_board")  # a new game: nobody is behind
+        assert VERTEX.match(s.ok("genmove b"))
+    finally:
+        s.close()
+    for value in ("2", "nan"):
+        done = subprocess.run(arena_gtp(str(snapshot), "--resign-threshold", value), input="name\n",
+                              capture_output=True, text=True, cwd=REPO, timeout=60, check=False)
+        assert done.returncode == 2 and done.stdout == ""
+        assert done.stderr.strip() == f"arena: error: --resign-threshold {value} must lie in [-1, 1] (-1: never resign)"
 
 
 # ---- the client's failures -------------------------------------------------------------------------

@@ -149,6 +149,50 @@ def test_go_against_random_with_bad_input_undo_hint_help_then_sgf(tmp_path):
     assert f"move {n} of {n}" in out and f"result {data['result']}" in out
 
 
+def test_a_person_resigns_and_the_saved_game_says_so(tmp_path):
+    child = spawn(tmp_path, "play", "go9", "--vs", "random", "--seed", "1")
+    child.expect(YOU)
+    child.sendline("help")
+    child.expect("resign +give up")
+    child.expect(YOU)
+    child.sendline("E5")
+    child.expect(YOU)
+    child.sendline("resign")
+    child.expect("game over: Black \\(you\\) resigns: you lose, W\\+R")
+    finish(child)
+    [path] = saved(tmp_path)
+    [sgf] = saved(tmp_path, ".sgf")
+    data = json.loads(path.read_text())
+    assert data["resigned"] == 0 and data["returns"] == [-1.0, 1.0] and data["result"] == "W+R"
+    assert len(data["actions"]) == 2  # E5 and the reply: the resignation is no move
+    assert "RE[W+R]" in sgf.read_text()
+    assert records.load(sgf).resigned == 0 and records.load(path).resigned == 0
+    assert "result W+R" in replay_all(tmp_path, sgf)
+
+
+def test_a_neural_bot_resigns_by_the_rule_and_resigning_needs_a_game_won_or_lost(home, tmp_path):
+    tiny_run(home, "g", "go9")
+    spec = games.load("go9")
+    out = io.StringIO()
+    # At 0.99 every value of the untrained network is low: Black resigns at its third move, before White's.
+    config = PlayConfig("go9", ["g@sims=4", "g@sims=4"], delay=0, seed=0, save=str(tmp_path), resign_threshold=0.99)
+    record = Session(spec, config.vs, config, Console(file=out, width=100)).run()
+    assert len(record.actions) == 4 and record.resigned == 0 and record.result == "W+R"
+    assert record.returns == [-1.0, 1.0]
+    assert "Black (g@sims=4) resigns" in out.getvalue() and "game over: Black (g@sims=4) resigns: White (g@sims=4) " \
+        "wins, W+R" in out.getvalue()
+    config = PlayConfig("go9", ["g@sims=4", "g@sims=4"], delay=0, seed=0, save=str(tmp_path), resign_threshold=-1.0)
+    session = Session(spec, config.vs, config, Console(file=io.StringIO()))
+    for _ in range(6):  # past the move Black resigned at above: at -1 nobody resigns
+        session._bot_turn()
+    assert session.resigned is None and len(session.state.history()) == 6
+    poker = games.load("kuhn_poker")
+    out = io.StringIO()
+    record = Session(poker, ["human", "random"], PlayConfig("kuhn_poker", ["random"], seed=4, save=str(tmp_path)),
+                     Console(file=out, width=100), scripted(["resign", "quit"])).run()
+    assert "no resigning in kuhn_poker" in out.getvalue() and record.resigned is None and record.returns is None
+
+
 def test_ctrl_d_before_a_move_saves_nothing_and_ctrl_c_saves_the_unfinished_game(tmp_path):
     child = spawn(tmp_path, "play", "tic_tac_toe", "--vs", "random")
     child.expect(YOU)

@@ -452,3 +452,84 @@ def test_an_actor_starts_with_an_eighth_of_its_games_and_takes_on_more_as_games_
     moves = actor.stats.moves
     actor.step(finished.append)
     assert actor.stats.moves - moves == 64  # one move in every game
+
+
+# ---- resignation -------------------------------------------------------------------------------
+
+def first_hopeless(record: Trajectory, threshold: float, moves: int) -> tuple[int | None, dict[int, int]]:
+    """The rule replayed on a record's stored root values: the first player with `moves` values in a row
+    below `threshold` (None if none), and each player's run of low values at the end of the record."""
+    low = {0: 0, 1: 0}
+    for player, value in zip(record.player.tolist(), record.root_value.tolist()):
+        low[player] = low[player] + 1 if value < threshold else 0
+        if low[player] >= moves:
+            return player, low
+    return None, low
+
+
+def replayed(spec, record: Trajectory):
+    """The state a record's moves reach, checking its positions on the way."""
+    state = spec.game.new_initial_state()
+    for i in range(len(record)):
+        assert record.player[i] == state.current_player() and record.legal[i, record.action[i]]
+        assert np.array_equal(record.obs[i], spec.encoder.encode(state))
+        state.apply_action(int(record.action[i]))
+    assert record.plies == len(state.history()) == len(record)
+    return state
+
+
+def resign_config(no_resign_fraction: float) -> cfg.RunConfig:
+    # The untrained network values its positions around 0: at 0 players resign often, but not always.
+    return tiny_config(selfplay={"resign_threshold": 0.0, "resign_moves": 2,
+                                 "no_resign_fraction": no_resign_fraction})
+
+
+def test_selfplay_resigns_below_the_threshold_and_stores_the_game_up_to_there(tmp_path):
+    spec = games.load("tic_tac_toe")
+    actor = make_actor(resign_config(0.0), seed=3)
+    records = play_games(actor, 30)
+    resigned = 0
+    for r in records:
+        state = replayed(spec, r)
+        # No player had two low values in a row among the moves played: else it would have resigned there.
+        nobody, low = first_hopeless(r, 0.0, 2)
+        assert nobody is None
+        if state.is_terminal():
+            assert np.array_equal(r.returns, state.returns())
+            continue
+        resigned += 1
+        loser = state.current_player()  # it resigned instead of moving: its last own value was low, as this one
+        assert low[loser] == 1
+        assert r.returns.tolist() == [-1.0 if p == loser else 1.0 for p in range(2)]
+    assert actor.stats.resigned == resigned and 0 < resigned < len(records)
+    assert actor.stats.would_resign == actor.stats.false_resigns == 0  # every game could resign
+    write_store(tmp_path, spec, records)  # a resigned game is a normal trajectory in the store
+    back = [r for p in sorted(tmp_path.glob("traj-*.h5")) for r in read_segment(p).records()]
+    assert [(r.game_id, r.returns.tolist(), len(r)) for r in back] == \
+        [(r.game_id, r.returns.tolist(), len(r)) for r in records]
+
+
+def test_games_that_may_not_resign_play_out_and_count_false_resignations():
+    spec = games.load("tic_tac_toe")
+    actor = make_actor(resign_config(1.0), seed=3)
+    records = play_games(actor, 30)
+    would = false = 0
+    for r in records:
+        state = replayed(spec, r)
+        assert state.is_terminal() and np.array_equal(r.returns, state.returns())
+        player, _ = first_hopeless(r, 0.0, 2)
+        if player is not None:
+            would += 1
+            false += int(r.returns[player] >= 0)  # it would have given up a game it won or drew
+    assert actor.stats.resigned == 0
+    assert actor.stats.would_resign == would > 0 and actor.stats.false_resigns == false
+    assert 0 < false < would  # with an untrained network, some of them at least are false
+
+
+def test_resignation_is_off_by_default_and_refused_where_it_means_nothing():
+    assert cfg.resolve("tic_tac_toe").selfplay.resign_threshold == -1.0
+    assert cfg.resolve("go9").selfplay.resign_threshold == -0.9
+    with pytest.raises(cfg.ConfigError, match="kuhn_poker has no resignation.*set it to -1"):
+        cfg.resolve("kuhn_poker", {"selfplay": {"resign_threshold": -0.9}})
+    with pytest.raises(cfg.ConfigError, match=r"must lie in \[-1, 1\] \(-1: never resign\)"):
+        cfg.resolve("go9", {"selfplay": {"resign_threshold": -1.5}})

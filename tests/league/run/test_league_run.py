@@ -138,6 +138,44 @@ def test_multiprocess_run_exits_cleanly(tmp_path, run_cli):
     assert info["writers"] == ["actor-0"] and info["games"] >= 8
 
 
+def test_resignations_reach_the_store_the_ledger_status_and_curves(tmp_path, run_cli):
+    """Stats of resignation travel from the actor to status.json, `arena league status` and
+    TensorBoard; a resigned game's stored moves and ledger row agree. (Inline, so that the
+    status counts every game: actor processes report once a second.)"""
+    # The untrained network values positions around 0: at 0 many games resign, half may not.
+    resigning = "[selfplay]\nresign_threshold = 0.0\nresign_moves = 2\nno_resign_fraction = 0.5\n"
+    config = tmp_path / "tiny.toml"
+    config.write_text(run_cli.TINY.replace("[selfplay]\n", resigning))
+    run_cli.ok(run_cli.league_run(tmp_path, "rs", "--actors", "0", "--steps", "10", config=config))
+    run_dir = tmp_path / "rs"
+    status = json.loads(run_cli.ok(run_cli.arena(tmp_path, "league", "status", "rs", "--json")).stdout)
+    assert 0 < status["resigned_share"] < 1 and status["would_resign"] > 0
+    assert 0 <= status["false_resign_rate"] <= 1
+    shown = run_cli.ok(run_cli.arena(tmp_path, "league", "status", "rs")).stdout
+    assert re.search(r"resigned\W+\d+% of games · false resigns \d+% \(of [\d,]+ played out\)", shown), shown
+    curves = run_cli.read_curves(tmp_path / "rs" / "tensorboard" / "main")
+    assert {"selfplay/resigned_share", "selfplay/false_resign_rate"} <= curves.keys()
+    assert 0 < curves["selfplay/resigned_share"][-1].value < 1
+
+    spec = games.load("tic_tac_toe")
+    rows = {r.uid: r for _, r in Ledger.of_run(run_dir).games(kinds=["training"])}
+    resigned = 0
+    for path in list_segments(run_dir / "trajectories"):
+        for record in read_segment(path).records():
+            row = rows[record.game_id]
+            assert list(row.returns) == record.returns.tolist() and record.returns.sum() == 0
+            assert row.length >= len(record)  # the ledger's plies; the store holds the learning side's moves
+            if row.length > len(record):
+                continue  # against a pool member, whose moves are not stored
+            state = spec.game.new_initial_state()
+            for action in record.action:
+                state.apply_action(int(action))
+            if not state.is_terminal():  # resigned by the player to move, a loss
+                resigned += 1
+                assert record.returns[state.current_player()] == -1
+    assert resigned > 0
+
+
 def test_live_view_in_a_terminal(tmp_path, run_cli):
     """The rich live panel renders in a real pseudo-terminal and shows the run's progress."""
     import pexpect
