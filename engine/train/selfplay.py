@@ -2,8 +2,8 @@
 
 Games run in lockstep: every move, all unfinished games search at once (so each network call
 carries a leaf of every game), pick their moves, and a finished game is handed to the caller and
-replaced by a new one at once. An actor starts with an eighth of its games and takes on two more
-each time one ends: in lockstep the first games end only when all of them do, which for go9's 128
+replaced by a new one at once. An actor starts with an eighth of its games (at least 16) and takes
+on two more each time one ends: in lockstep the first games end only when all of them do, which for go9's 128
 games of 100 simulations a move would keep the learner waiting for many minutes. Policy targets
 are the root visit distributions, with KataGo's forced playouts pruned from them
 (search.forced_playouts); with playout-cap randomization (KataGo) only full searches, which also
@@ -60,7 +60,7 @@ class SelfPlayActor(Actor):
             self.opponent_mcts = make_search(spec.encoder, spec.num_actions, self.slots.routed, search, n, rng)
         for t in range(n):
             self._new_game(t)
-        self.active = max(1, n // 8)  # games played now; the rest wait their turn (module docstring)
+        self.active = max(min(n, 16), n // 8)  # games played now; the rest wait their turn (module docstring)
 
     def _new_game(self, t: int) -> None:
         self.games[t] = GameLog()

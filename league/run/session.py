@@ -291,6 +291,8 @@ class LeagueRun:
             if not self.config.league.gate and self.pool.load().newest != self.learner.step:
                 self.pool.add(self.learner.step)  # the session's last word gets rated (`arena ladder --play`)
             self._matchmaking()
+            for t in self.agents:  # the games the actors flushed as they stopped count as stored
+                t.learner.refresh()
             self._write_status(False)
         finally:
             self.curves.close()

@@ -438,20 +438,20 @@ def test_gumbel_selfplay_records_improved_policies():
 
 
 def test_an_actor_starts_with_an_eighth_of_its_games_and_takes_on_more_as_games_end() -> None:
-    actor = make_actor(tiny_config(selfplay={"concurrent_games": 64}))
+    actor = make_actor(tiny_config(selfplay={"concurrent_games": 256}))
     finished: list[Trajectory] = []
     actor.step(finished.append)
-    assert actor.stats.moves == 8
-    assert [len(g.action) for g in actor.games[:8]] == [1] * 8
-    assert all(not g.action for g in actor.games[8:])  # the rest have not moved yet
+    assert actor.stats.moves == 32
+    assert [len(g.action) for g in actor.games[:32]] == [1] * 32
+    assert all(not g.action for g in actor.games[32:])  # the rest have not moved yet
     while len(finished) < 8:
         actor.step(finished.append)
-    assert actor.active == min(64, 8 + 2 * len(finished))
-    while actor.active < 64:
+    assert actor.active == min(256, 32 + 2 * len(finished))
+    while actor.active < 256:
         actor.step(finished.append)
     moves = actor.stats.moves
     actor.step(finished.append)
-    assert actor.stats.moves - moves == 64  # one move in every game
+    assert actor.stats.moves - moves == 256  # one move in every game
 
 
 # ---- resignation -------------------------------------------------------------------------------
