@@ -34,6 +34,9 @@ class NetworkConfig:
     # KataGo's global-pooling blocks in the resnet tower (engine/nn/networks.py, GlobalPoolBlock):
     # every third block also pools its board into per-channel biases. Snapshots saved before it: off.
     global_pool: bool = False
+    # KataGo's auxiliary ownership and score heads, trained on finished games' owners and margins, on
+    # resnets for games that have them (Go); never run in search. False: the ablation without them.
+    aux_heads: bool = True
 
 
 @dataclass
@@ -382,11 +385,25 @@ def to_dict(config: RunConfig) -> dict[str, Any]:
     return dataclasses.asdict(config)
 
 
+# Keys added since configs were first written, with the value a config written before them meant.
+WRITTEN_BEFORE = {("network", "aux_heads"): False}  # networks had no auxiliary heads
+
+
 def from_dict(values: dict[str, Any]) -> RunConfig:
-    """Rebuild a resolved config (as written to a run directory) exactly, without re-applying defaults."""
+    """Rebuild a resolved config (as written to a run directory) exactly, without re-applying defaults;
+    a section lacking a key added since takes that key's former meaning (WRITTEN_BEFORE)."""
+    values = {k: dict(v) if isinstance(v, dict) else v for k, v in values.items()}
+    for (section, key), old in WRITTEN_BEFORE.items():
+        if isinstance(values.get(section), dict):
+            values[section].setdefault(key, old)
     config = RunConfig()
     _apply(config, values, "")
     return config
+
+
+def network_from_dict(values: dict[str, Any]) -> NetworkConfig:
+    """A NetworkConfig as saved in a snapshot, keys added since taking their former meaning."""
+    return from_dict({"network": values}).network
 
 
 def _toml_value(value: Any) -> str:

@@ -90,6 +90,12 @@ class GameSpec:
                 and self.game.min_utility() == -1.0 and self.game.max_utility() == 1.0)
 
     @property
+    def has_ownership(self) -> bool:
+        """Whether a finished game gives every board point an owner and a score margin (Go): the
+        targets of a network's ownership and score heads (games.goboard.final_ownership)."""
+        return self.game.get_type().short_name == "go"
+
+    @property
     def learner_problem(self) -> str | None:
         """Why no learner can serve this game (one line), or None."""
         t = self.game.get_type()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyspiel
 
-from games.gorules import BLACK, EMPTY, WHITE, area_score, chain, legal_moves  # noqa: F401 (re-exported)
+from games.gorules import BLACK, EMPTY, WHITE, area_score, chain, legal_moves, ownership  # noqa: F401 (re-exported)
 
 MAX_SIZE = 19  # OpenSpiel's Go board stops at 19x19
 
@@ -60,6 +60,22 @@ def position(state: pyspiel.State) -> GoPosition:
             captures[mover] += len(captured)
         before, last = after, action
     return GoPosition(size, komi, before, (captures[0], captures[1]), _ko_point(state, before, last, captured, size))
+
+
+def final_ownership(state: pyspiel.State) -> tuple[np.ndarray, float] | None:
+    """The Tromp–Taylor owner of every point of a finished Go state (int8 by point: +1 Black's, -1
+    White's, 0 neutral) and Black's margin (area difference less komi): the targets of a network's
+    ownership and score heads. None for a state not finished, or one whose result the score did not
+    decide (a superko repetition ends the game drawn whatever the board says)."""
+    if not state.is_terminal():
+        return None
+    game = state.get_game()
+    size, komi = size_of(game), float(game.get_parameters()["komi"])
+    stones = board(state)
+    margin = area_score(stones, size, komi)
+    if np.sign(margin) != np.sign(state.returns()[0]):
+        return None
+    return ownership(stones, size), margin
 
 
 def _ko_point(state: pyspiel.State, stones: np.ndarray, last: int | None, captured: list[int], size: int) -> int | None:

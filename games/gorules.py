@@ -132,18 +132,20 @@ def legal_mask(board, nbr, ko, colour, stamp, gen, stack, out):
 
 
 @numba.njit(cache=True)
-def black_score(board, nbr, komi):
-    """Tromp–Taylor area score from Black's side: stones, plus each empty region that reaches
-    only one colour, less komi."""
+def owners(board, nbr):
+    """Tromp–Taylor owner of every point, int8: +1 Black's (a black stone, or an empty point whose
+    region reaches only black stones), -1 White's, 0 neutral (a region reaching both or neither).
+    Stones count as alive, whatever their life: Tromp–Taylor has no dead stones."""
     points = board.shape[0]
+    owner = np.zeros(points, np.int8)
     marked = np.zeros(points, np.bool_)
     stack = np.empty(points, np.int64)
-    delta = 0
+    region = np.empty(points, np.int64)
     for p in range(points):
         if board[p] == BLACK:
-            delta += 1
+            owner[p] = 1
         elif board[p] == WHITE:
-            delta -= 1
+            owner[p] = -1
         elif not marked[p]:
             marked[p] = True
             stack[0] = p
@@ -151,6 +153,7 @@ def black_score(board, nbr, komi):
             while top > 0:
                 top -= 1
                 q = stack[top]
+                region[size] = q
                 size += 1
                 for d in range(4):
                     m = nbr[q, d]
@@ -164,10 +167,21 @@ def black_score(board, nbr, komi):
                         marked[m] = True
                         stack[top] = m
                         top += 1
-            if black and not white:
-                delta += size
-            elif white and not black:
-                delta -= size
+            if black != white:
+                side = 1 if black else -1
+                for k in range(size):
+                    owner[region[k]] = side
+    return owner
+
+
+@numba.njit(cache=True)
+def black_score(board, nbr, komi):
+    """Tromp–Taylor area score from Black's side: stones, plus each empty region that reaches
+    only one colour, less komi."""
+    owner = owners(board, nbr)
+    delta = 0
+    for p in range(owner.shape[0]):
+        delta += owner[p]
     return delta - komi
 
 
@@ -238,6 +252,11 @@ def legal_moves(board: np.ndarray, size: int, colour: int, ko: int = -1) -> np.n
     mask = np.zeros(size * size + 1, bool)
     legal_mask(np.asarray(board, np.int8), neighbour_table(size), ko, colour, *_scratch(size * size), mask)
     return mask
+
+
+def ownership(board: np.ndarray, size: int) -> np.ndarray:
+    """Tromp–Taylor owner of every point of `board` (int8 by point: +1 Black's, -1 White's, 0 neutral)."""
+    return owners(np.asarray(board, np.int8), neighbour_table(size))
 
 
 def area_score(board: np.ndarray, size: int, komi: float) -> float:

@@ -19,7 +19,7 @@ from typing import Any
 import h5py
 import numpy as np
 from engine import files
-from engine.data.schema import (FORMAT, POSITION_FIELDS, SCHEMA_VERSION, SEGMENT_RE, SegmentDamaged, StoreError,
+from engine.data.schema import (FORMAT, POSITION_FIELDS, READABLE_VERSIONS, SCHEMA_VERSION, SEGMENT_RE, SegmentDamaged, StoreError,
                                 StoreMeta, Trajectory)
 
 
@@ -32,7 +32,9 @@ class Segment:
     writer: str
     created: float
     positions: dict[str, np.ndarray]  # obs, legal, policy, action, player, target, root_value, game
-    games: dict[str, Any]  # game_id, start, length, returns, participants, learner_step, finished_at
+    # game_id, start, length, returns, participants, learner_step, finished_at; ownership and score
+    # where the segment holds them (schema 2, some game finished by the rules)
+    games: dict[str, Any]
 
     @property
     def num_games(self) -> int:
@@ -50,6 +52,7 @@ class Segment:
         pos, g = self.positions, self.games
         for i in range(self.num_games):
             s = slice(int(g["start"][i]), int(g["start"][i]) + int(g["length"][i]))
+            aux = "score" in g and not np.isnan(g["score"][i])
             out.append(
                 Trajectory(
                     obs=pos["obs"][s],
@@ -63,6 +66,8 @@ class Segment:
                     participants=list(g["participants"][i]),
                     game_id=g["game_id"][i],
                     learner_step=int(g["learner_step"][i]),
+                    ownership=g["ownership"][i] if aux else None,
+                    score=float(g["score"][i]) if aux else None,
                 )
             )
         return out
@@ -101,9 +106,10 @@ def open_segment(path: Path) -> h5py.File:
         if fmt != FORMAT:
             raise StoreError(f"{path}: not an Arena trajectory file (format={fmt!r}); point at a traj-*.h5 segment")
         version = int(f.attrs.get("schema_version", -1))
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_VERSIONS:
             raise StoreError(
-                f"{path}: trajectory schema version {version}, this Arena reads version {SCHEMA_VERSION}; "
+                f"{path}: trajectory schema version {version}, this Arena reads versions "
+                f"{READABLE_VERSIONS[0]} to {SCHEMA_VERSION}; "
                 "use the Arena release that wrote it or regenerate the games"
             )
     except BaseException:
@@ -155,7 +161,8 @@ def read_size(path: str | Path) -> tuple[StoreMeta, int]:
 
 def _read_games(f: h5py.File) -> dict[str, Any]:
     g = f["games"]
-    return {
+    aux = {k: g[k][()] for k in ("ownership", "score") if k in g}
+    return aux | {
         "game_id": list(g["game_id"].asstr()[()]),
         "start": g["start"][()],
         "length": g["length"][()],

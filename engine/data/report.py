@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from engine.data.reader import list_segments, meta_from_attrs, open_segment
-from engine.data.schema import SCHEMA_VERSION, SegmentDamaged, StoreError, StoreMeta
+from engine.data.schema import SegmentDamaged, StoreError, StoreMeta
 from engine.files import QUARANTINE
 
 
@@ -28,6 +28,8 @@ def inspect(path: str | Path) -> dict[str, Any]:
     meta: StoreMeta | None = None
     writers: set[str] = set()
     lengths, returns, finished = [], [], []
+    versions: set[int] = set()
+    scored = 0  # games with the auxiliary heads' targets
     damaged: list[str] = []
     for p in list(files):
         try:
@@ -45,7 +47,10 @@ def inspect(path: str | Path) -> dict[str, Any]:
             else:
                 meta.check_compatible(m, p)
             writers.add(str(f.attrs["writer"]))
+            versions.add(int(f.attrs["schema_version"]))
             g = f["games"]
+            if "score" in g:
+                scored += int(np.count_nonzero(~np.isnan(g["score"][()])))
             lengths.append(g["length"][()])
             returns.append(g["returns"][()])
             finished.append(g["finished_at"][()])
@@ -65,7 +70,8 @@ def inspect(path: str | Path) -> dict[str, Any]:
     has = len(length) > 0
     return {
         "path": str(path),
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": max(versions),  # the newest of its segments'
+        "schema_versions": sorted(versions),
         "game_string": meta.game_string,
         "obs_shape": list(meta.obs_shape),
         "obs_dtype": meta.obs_dtype,
@@ -79,6 +85,7 @@ def inspect(path: str | Path) -> dict[str, Any]:
         "min_length": int(length.min()) if has else 0,
         "max_length": int(length.max()) if has else 0,
         "outcomes": outcomes,
+        "games_with_targets": scored,  # Go games with final owners and margin (schema 2)
         "writers": sorted(writers),
         "first_game_at": float(fin.min()) if has else None,
         "last_game_at": float(fin.max()) if has else None,
@@ -111,7 +118,7 @@ def describe(path: str | Path) -> str:
         )
     lines = [
         f"Arena trajectories  {i['path']}",
-        f"  schema version  {i['schema_version']}",
+        f"  schema version  {', '.join(map(str, i['schema_versions']))}",
         f"  game            {i['game_string']}",
         f"  observation     {shape} {i['obs_dtype']} · {i['num_actions']} actions · "
         f"{i['num_players']} players · encoder {i['encoder']}",
@@ -121,6 +128,8 @@ def describe(path: str | Path) -> str:
         f"min {i['min_length']}, max {i['max_length']})",
         f"  time span       {span}",
     ]
+    if i["games_with_targets"]:
+        lines.append(f"  aux targets     {i['games_with_targets']:,} games with final owners and margin")
     for s, o in enumerate(i["outcomes"]):
         label = "  outcomes        " if s == 0 else " " * 18
         lines.append(f"{label}seat {s}: {o['wins']} W / {o['draws']} D / {o['losses']} L")

@@ -1,7 +1,7 @@
 """The trajectory store's on-disk schema and records: what a segment file holds and how it is named.
 
 A store is a directory (a run's ``trajectories/``) of HDF5 *segment* files named
-``traj-<writer>-<seq:06d>.h5``. Schema version 1, per segment file:
+``traj-<writer>-<seq:06d>.h5``. Schema version 2, per segment file:
 
 * file attributes: ``schema_version``, ``format="arena-trajectories"``, the :class:`StoreMeta`
   fields, ``writer``, ``created`` (unix time);
@@ -10,7 +10,13 @@ A store is a directory (a run's ``trajectories/``) of HDF5 *segment* files named
   ``root_value`` (float32), ``game`` (int32 index of the row's game within the file);
 * group ``games`` (one row per game): ``game_id`` (str), ``start`` (int64 first row), ``length``
   (int32), ``returns`` ([G, P] float32), ``participants`` (JSON list of player specs),
-  ``learner_step`` (int64), ``finished_at`` (float64 unix time).
+  ``learner_step`` (int64), ``finished_at`` (float64 unix time); and, in segments where some game
+  has them (Go games that reached their end), the targets of a network's auxiliary heads:
+  ``ownership`` ([G, H*W] int8, each point's Tromp–Taylor owner from Black's side: +1 Black, -1
+  White, 0 neutral) and ``score`` ([G] float32, Black's final margin less komi); a game without
+  them (not finished by the rules, e.g. resigned) has score NaN and ownership zeros.
+
+Version 1 is version 2 without ``ownership`` and ``score``; both are read.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from pathlib import Path
 import numpy as np
 from engine.errors import ArenaError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 FORMAT = "arena-trajectories"
 
 # gzip-1 writes as fast as lzf on go9-like planes with files half the size, and any HDF5 tool reads
@@ -102,6 +109,9 @@ class Trajectory:
     game_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     learner_step: int = 0  # weights version the actor used
     plies: int = 0  # moves in the whole game, both sides (the ledger's length; not stored here)
+    # Targets of the auxiliary heads, where the game reached its end by the rules (Go), else None:
+    ownership: np.ndarray | None = None  # [H*W] int8 owner of each point, Black's side (+1 Black's)
+    score: float | None = None  # Black's final margin, area difference less komi
 
     def __len__(self) -> int:
         return int(len(self.action))

@@ -58,6 +58,10 @@ def synthetic_game(meta: StoreMeta, rng: np.random.Generator, length: int | None
     player = (np.arange(t) % p).astype(np.int8)
     outcome = rng.choice([-1.0, 1.0])
     returns = np.array([outcome if s == 0 else -outcome for s in range(p)], dtype=np.float32)
+    ownership = score = None
+    if meta.game_string.startswith("go("):  # Go games that end by the rules carry owners and a margin
+        ownership = rng.choice(np.array([-1, 0, 1], np.int8), size=int(np.prod(meta.obs_shape[-2:])))
+        score = float(ownership.sum()) - 7.5
     return Trajectory(
         obs=obs,
         legal=legal,
@@ -69,4 +73,6 @@ def synthetic_game(meta: StoreMeta, rng: np.random.Generator, length: int | None
         returns=returns,
         participants=["bench:step-0"] * p,
         learner_step=0,
+        ownership=ownership,
+        score=score,
     )

@@ -31,6 +31,10 @@ class Batch:
     player: np.ndarray  # [B] int8
     action: np.ndarray | None = None  # [B] int32, the action played
     learner_step: np.ndarray | None = None  # [B] weights version that played it
+    # Auxiliary targets (Go), seen from the player to move; None when the window holds none at all.
+    ownership: np.ndarray | None = None  # [B, H*W] float32 owner of each point: +1 the mover's, -1 the other's
+    score: np.ndarray | None = None  # [B] float32 the mover's final margin
+    aux: np.ndarray | None = None  # [B] bool: the row's game has them (else its ownership and score are 0)
 
 
 class ReplayWindow:
@@ -52,6 +56,9 @@ class ReplayWindow:
         self._action = np.zeros(capacity, dtype=np.int32)
         self._step = np.full(capacity, -1, dtype=np.int64)  # learner_step of the row's game
         self._target = np.zeros(capacity, dtype=bool)  # False on empty rows: they're never sampled
+        # Auxiliary targets from Black's side, allocated with the first segment that has them.
+        self._ownership: np.ndarray | None = None  # [capacity, H*W] int8
+        self._score = np.full(capacity, np.nan, dtype=np.float32)  # Black's margin; NaN: the game has none
         self._next = 0  # ring write position
         self.positions = 0  # rows currently held (<= capacity)
         self.positions_loaded = 0  # all rows ever loaded
@@ -128,7 +135,14 @@ class ReplayWindow:
             "_action": pos["action"][lo:],
             "_step": seg.games["learner_step"][pos["game"][lo:]],
             "_target": pos["target"][lo:],
+            "_score": seg.games["score"][pos["game"][lo:]] if "score" in seg.games else np.full(n - lo, np.nan),
         }
+        if "ownership" in seg.games:
+            if self._ownership is None:
+                self._ownership = np.zeros((self.capacity, seg.games["ownership"].shape[1]), np.int8)
+            src["_ownership"] = seg.games["ownership"][pos["game"][lo:]]
+        elif self._ownership is not None:
+            src["_ownership"] = np.zeros((n - lo, self._ownership.shape[1]), np.int8)
         m = n - lo
         head = min(m, self.capacity - self._next)  # rows until the ring wraps
         for name, a in src.items():
@@ -177,13 +191,22 @@ class ReplayWindow:
         return self.rows(cand[rng.integers(0, len(cand), size=batch_size)])
 
     def rows(self, rows: np.ndarray) -> Batch:
+        player = self._player[rows]
+        aux: dict[str, np.ndarray] = {}
+        if self._ownership is not None:
+            score = self._score[rows]
+            has = ~np.isnan(score)
+            side = np.where(player == 0, 1.0, -1.0).astype(np.float32) * has  # Black is player 0
+            aux = {"ownership": self._ownership[rows] * side[:, None], "score": np.nan_to_num(score) * side,
+                   "aux": has}
         return Batch(
             obs=self._obs[rows].astype(np.float32),
             legal=self._legal[rows],
             policy=self._policy[rows].astype(np.float32),
             value=self._value[rows],
             root_value=self._root_value[rows],
-            player=self._player[rows],
+            player=player,
             action=self._action[rows],
             learner_step=self._step[rows],
+            **aux,
         )

@@ -191,6 +191,12 @@ class SegmentWriter:
             raise ValueError(f"game {r.game_id}: returns shape {np.shape(r.returns)} != {(m.num_players,)}")
         if len(r.participants) != m.num_players:
             raise ValueError(f"game {r.game_id}: {len(r.participants)} participants for {m.num_players} seats")
+        if (r.ownership is None) != (r.score is None):
+            raise ValueError(f"game {r.game_id}: ownership and score come together or not at all")
+        points = int(np.prod(m.obs_shape[-2:])) if len(m.obs_shape) == 3 else 0
+        if r.ownership is not None and np.shape(r.ownership) != (points,):
+            raise ValueError(f"game {r.game_id}: ownership shape {np.shape(r.ownership)} != {(points,)} "
+                             "(one owner per point of the board)")
         # Copy into canonical dtypes now: the actor may reuse its buffers after add() returns.
         return Trajectory(
             obs=obs.astype(m.obs_dtype, copy=True),
@@ -204,6 +210,8 @@ class SegmentWriter:
             participants=[str(p) for p in r.participants],
             game_id=str(r.game_id),
             learner_step=int(r.learner_step),
+            ownership=None if r.ownership is None else np.array(r.ownership, dtype=np.int8),
+            score=None if r.score is None else float(r.score),
         )
 
     def _image(self, games: list[Trajectory], finished: list[float]) -> bytes:
@@ -252,3 +260,10 @@ class SegmentWriter:
             )
             gg.create_dataset("learner_step", data=np.array([g.learner_step for g in games], dtype=np.int64))
             gg.create_dataset("finished_at", data=np.array(finished, dtype=np.float64))
+            owned = [g for g in games if g.ownership is not None]
+            if owned:  # games without targets: zeros and NaN
+                points = len(owned[0].ownership)
+                gg.create_dataset("ownership", data=np.stack([np.zeros(points, np.int8) if g.ownership is None
+                                                              else g.ownership for g in games]))
+                gg.create_dataset("score", data=np.array([np.nan if g.score is None else g.score for g in games],
+                                                         dtype=np.float32))

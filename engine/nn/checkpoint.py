@@ -21,8 +21,8 @@ from torch import nn
 
 import games
 from engine import files, rundir
-from engine.config import NetworkConfig
-from engine.nn.networks import build
+from engine.config import NetworkConfig, network_from_dict
+from engine.nn.networks import build, has_aux_heads
 from engine.errors import ArenaError
 
 FORMAT = "arena-snapshot"
@@ -78,7 +78,8 @@ class Snapshot:
         """The networks of the current weights, or with `output` of the output policy where there is one."""
         models = []
         for state in (self.output if output and self.output else self.weights):
-            model = build(self.network, self.obs_shape, self.num_actions)
+            # A snapshot's aux_heads says whether its networks have them (save_snapshot records it).
+            model = build(self.network, self.obs_shape, self.num_actions, ownership=self.network.aux_heads)
             model.load_state_dict(state)
             models.append(model.to(device).eval())
         return models
@@ -91,6 +92,8 @@ def state_dicts(models: list[nn.Module]) -> list[dict[str, torch.Tensor]]:
 
 def save_snapshot(path: Path, game: str, network: NetworkConfig, obs_shape: tuple[int, ...], num_actions: int,
                   step: int, models: list[nn.Module], output: list[nn.Module] | None = None) -> None:
+    # Recorded as built: a config asks for the heads, but only Go's resnets have them.
+    network = dataclasses.replace(network, aux_heads=has_aux_heads(models[0]))
     data = {"format": FORMAT, "version": VERSION, "game": game, "network": dataclasses.asdict(network),
             "obs_shape": list(obs_shape), "num_actions": num_actions, "step": step, "created": time.time(),
             "weights": state_dicts(models)}
@@ -110,7 +113,7 @@ def load_snapshot(path: Path, game: str | None = None) -> Snapshot:
     if game is not None and data["game"] != game and not _same_game(data["game"], game):
         raise CheckpointError(f"snapshot {path} was trained on '{data['game']}', not '{game}': "
                               f"use a snapshot of {game}, or play {data['game']}")
-    return Snapshot(game=data["game"], network=NetworkConfig(**data["network"]), obs_shape=tuple(data["obs_shape"]),
+    return Snapshot(game=data["game"], network=network_from_dict(data["network"]), obs_shape=tuple(data["obs_shape"]),
                     num_actions=int(data["num_actions"]), step=int(data["step"]), weights=list(data["weights"]),
                     path=Path(path), output=list(data["output"]) if "output" in data else None)
 

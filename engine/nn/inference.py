@@ -7,7 +7,8 @@ fewer); `load` refreshes them whenever new weights arrive. Where the hardware mu
 natively (CPUs with AMX or AVX512_BF16, CUDA GPUs that support it), batches of two or more run on a
 bfloat16 copy, 2-3x faster there; one position at a time stays float32, which is faster there. `NetworkStreams`
 runs network calls on worker threads, one torch thread each, for searches that keep several calls
-in flight. Figures: docs/benchmarks.md.
+in flight. Figures: docs/benchmarks.md. `ownership` reads a Go network's auxiliary heads (owners and
+expected score), untraced and in float32: for scoring a position now and then, not for search.
 """
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ import numpy as np
 import torch
 from torch import nn
 from torch.fx.experimental.optimization import fuse
+
+from engine.errors import ArenaError
+from engine.nn.networks import has_aux_heads, score_bins
 
 
 def low_precision(device: torch.device) -> torch.dtype | None:
@@ -159,6 +163,36 @@ class Evaluator:
             if len(rows):
                 priors[rows], values[rows] = self._forward(seat, x[rows], legal[rows])
         return priors, values
+
+    @property
+    def has_aux_heads(self) -> bool:
+        """Whether every network has ownership and score heads (`ownership` answers)."""
+        return all(has_aux_heads(m) for m in self.models)
+
+    @torch.inference_mode()
+    def ownership(self, x: np.ndarray, players: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Each point's expected final owner [B, H*W] in [-1, 1] and the expected final margin [B] of
+        encoded positions `x`, both from the side of the player to move (+1: the mover's; Black's
+        side is the negation where White is to move). `players` routes per-seat networks."""
+        if not self.has_aux_heads:
+            raise ArenaError("this network has no ownership and score heads: use a Go snapshot trained with "
+                             "network.aux_heads = true (snapshots from before them have none)")
+        owners: np.ndarray | None = None
+        score = np.zeros(len(x), np.float32)
+        for seat, model in enumerate(self.models):
+            rows = np.flatnonzero(players == seat) if self.per_player else np.arange(len(x))
+            if not len(rows):
+                continue
+            xt = torch.from_numpy(np.ascontiguousarray(x[rows], np.float32)).to(self.device)
+            heads = model.heads(xt.contiguous(memory_format=torch.channels_last))
+            if owners is None:
+                owners = np.zeros((len(x), heads.ownership.shape[1]), np.float32)
+            owners[rows] = torch.tanh(heads.ownership).float().cpu().numpy()
+            bins = score_bins(heads.ownership.shape[1]).to(self.device)
+            score[rows] = (torch.softmax(heads.score.float(), 1) @ bins).cpu().numpy()
+        if owners is None:  # an empty batch
+            owners = np.zeros((0, 0), np.float32)
+        return owners, score
 
 
 class RoutedEvaluator:

@@ -2,10 +2,17 @@
 
 Both map an encoded position to (policy logits over all distinct actions, value in [-1, 1] for the
 player to move). Illegal actions are masked by the caller (engine/nn/inference.py).
+
+A ResNet for a game whose finished positions give every point an owner (Go) also carries KataGo's
+auxiliary heads, trained alongside and read only by `heads` (one trunk pass for all): ownership (each
+point's final owner, tanh, from the mover's side) and score belief (a distribution over the mover's
+final margin in half-point bins). `forward` never runs them, so search, tracing and ONNX export see
+the same policy-value network as without them.
 """
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -30,6 +37,9 @@ class ResidualBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = F.relu(self.bn1(self.conv1(x)))
         return F.relu(x + self.bn2(self.conv2(y)))
+
+
+SCORE_EXTRA = 20  # score bins reach this far beyond a margin of the whole board (room for komi)
 
 
 def pool_channels(channels: int) -> int:
@@ -77,10 +87,28 @@ def tower(config: NetworkConfig, area: int) -> nn.Sequential:
                            for i in range(config.blocks)])
 
 
-class ResNet(nn.Module):
-    """AlphaZero's tower: conv stem, residual blocks, 1x1-conv policy and value heads."""
+def score_bins(points: int) -> torch.Tensor:
+    """The margins the score head's bins stand for: every half-integer within the whole board's
+    points plus SCORE_EXTRA either way (an integer margin is half in each bin beside it)."""
+    reach = points + SCORE_EXTRA
+    return torch.arange(-reach, reach, dtype=torch.float32) + 0.5
 
-    def __init__(self, obs_shape: tuple[int, ...], num_actions: int, config: NetworkConfig) -> None:
+
+class Heads(NamedTuple):
+    """Every head's output from one trunk pass (ResNet.heads)."""
+
+    policy: torch.Tensor  # [B, A] logits
+    value: torch.Tensor  # [B] in [-1, 1]
+    ownership: torch.Tensor  # [B, H*W] before tanh: tanh gives each point's owner, +1 the mover's
+    score: torch.Tensor  # [B, len(score_bins)] logits of the mover's final margin
+
+
+class ResNet(nn.Module):
+    """AlphaZero's tower: conv stem, residual blocks, 1x1-conv policy and value heads; with `ownership`
+    (a Go board) and `config.aux_heads`, KataGo's ownership and score heads too."""
+
+    def __init__(self, obs_shape: tuple[int, ...], num_actions: int, config: NetworkConfig,
+                 ownership: bool = False) -> None:
         super().__init__()
         c_in, h, w = obs_shape
         ch = config.channels
@@ -92,10 +120,29 @@ class ResNet(nn.Module):
         self.value_head = nn.Sequential(
             nn.Conv2d(ch, 1, 1, bias=False), nn.BatchNorm2d(1), nn.ReLU(), nn.Flatten(),
             nn.Linear(h * w, config.hidden), nn.ReLU(), nn.Linear(config.hidden, 1))
+        self.ownership_head: nn.Module | None = None
+        self.score_head: nn.Module | None = None
+        if ownership and config.aux_heads:
+            self.ownership_head = nn.Sequential(nn.Conv2d(ch, 1, 1), nn.Flatten())
+            self.score_head = nn.Sequential(
+                nn.Conv2d(ch, 1, 1, bias=False), nn.BatchNorm2d(1), nn.ReLU(), nn.Flatten(),
+                nn.Linear(h * w, config.hidden), nn.ReLU(), nn.Linear(config.hidden, len(score_bins(h * w))))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = self.tower(self.stem(x))
         return self.policy_head(z), torch.tanh(self.value_head(z)).squeeze(-1)
+
+    @property
+    def has_aux_heads(self) -> bool:
+        return self.ownership_head is not None
+
+    def heads(self, x: torch.Tensor) -> Heads:
+        """Policy, value, ownership and score from one trunk pass (the learner's call)."""
+        if self.ownership_head is None or self.score_head is None:
+            raise ValueError("this network has no ownership and score heads")
+        z = self.tower(self.stem(x))
+        return Heads(self.policy_head(z), torch.tanh(self.value_head(z)).squeeze(-1), self.ownership_head(z),
+                     self.score_head(z))
 
 
 class MLP(nn.Module):
@@ -118,13 +165,20 @@ class MLP(nn.Module):
         return self.policy_head(z), torch.tanh(self.value_head(z)).squeeze(-1)
 
 
-def build(config: NetworkConfig, obs_shape: tuple[int, ...], num_actions: int) -> nn.Module:
-    """The network a config names, for a game's encoder shape and action count."""
+def has_aux_heads(model: nn.Module) -> bool:
+    """Whether `model` has ownership and score heads (`model.heads`)."""
+    return isinstance(model, ResNet) and model.has_aux_heads
+
+
+def build(config: NetworkConfig, obs_shape: tuple[int, ...], num_actions: int, ownership: bool = False) -> nn.Module:
+    """The network a config names, for a game's encoder shape and action count; `ownership`: the
+    game's finished positions give its points owners (GameSpec.has_ownership), so a resnet gets the
+    auxiliary heads where `config.aux_heads` asks for them."""
     if config.kind == "resnet":
         if len(obs_shape) != 3:
             raise ConfigError(f"network.kind = \"resnet\" needs a board tensor, this game's is flat {obs_shape}: "
                               "use network.kind = \"mlp\"")
-        return ResNet(obs_shape, num_actions, config)
+        return ResNet(obs_shape, num_actions, config, ownership)
     if config.kind == "mlp":
         return MLP(obs_shape, num_actions, config)
     raise ConfigError(f"unknown network.kind {config.kind!r}: use \"resnet\" or \"mlp\"")

@@ -2,10 +2,14 @@
 
 Loss per network: cross-entropy between the search policy and the masked network policy, plus
 `value_weight` x squared error between the value and its target (the game's result z, mixed with
-the root search value by `q_mix`); weight decay through AdamW. Every batch goes through a random
-board symmetry per position. With `networks = "per_player"` each seat's network trains only on its
-seat's positions. The learner's full state (weights, optimizer, step, sample count) is saved next
-to each snapshot, so a resumed run continues where it stopped.
+the root search value by `q_mix`); weight decay through AdamW. A network with ownership and score
+heads (Go, `network.aux_heads`) adds KataGo's auxiliary losses on the positions of games that
+reached their end: 1.5 x the mean over points of the binary cross-entropy of each point's owner,
+and 0.02 x (the score belief's cross-entropy against the final margin + the squared error of its
+cumulative distribution). Every batch goes through a random board symmetry per position. With
+`networks = "per_player"` each seat's network trains only on its seat's positions. The learner's
+full state (weights, optimizer, step, sample count) is saved next to each snapshot, so a resumed
+run continues where it stopped.
 
 A Learner knows its home directory and seed, not what it is for: the league gives each of its
 agents one (league/run/session.py). `reset` restarts from fresh weights and optimizer, and from
@@ -14,8 +18,8 @@ with the learner state, so they survive kills as the weights do.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
-
 from pathlib import Path
 
 import numpy as np
@@ -26,12 +30,14 @@ from engine import rundir
 from engine.nn import checkpoint
 from engine.config import RunConfig
 from engine.nn import low_precision
-from engine.nn import build
+from engine.nn import Heads, build, has_aux_heads, score_bins
 from engine.train.actor import store_meta
 from engine.data import Batch, ReplayWindow
 
 STATE_FILE = rundir.LEARNER_STATE
 EXTRA_STATE_KEY = "role"  # extra_state's key in STATE_FILE, as runs written before have it
+OWNERSHIP_WEIGHT = 1.5  # KataGo's weights of its auxiliary losses
+SCORE_WEIGHT = 0.02
 
 
 def augment(batch: Batch, symmetries, rng: np.random.Generator) -> Batch:
@@ -40,14 +46,46 @@ def augment(batch: Batch, symmetries, rng: np.random.Generator) -> Batch:
         return batch
     which = rng.integers(len(symmetries), size=len(batch.obs))
     obs, legal, policy = batch.obs.copy(), batch.legal.copy(), batch.policy.copy()
+    ownership = None if batch.ownership is None else batch.ownership.copy()
     for k, sym in enumerate(symmetries[1:], start=1):
         rows = np.flatnonzero(which == k)
         if len(rows):
             obs[rows] = sym.obs(batch.obs[rows])
             legal[rows] = batch.legal[rows][:, sym.perm]
             policy[rows] = batch.policy[rows][:, sym.perm]
-    return Batch(obs=obs, legal=legal, policy=policy, value=batch.value, root_value=batch.root_value,
-                 player=batch.player)
+            if ownership is not None:  # points are the board's actions (Go's pass, the last, stays put)
+                ownership[rows] = batch.ownership[rows][:, sym.perm[:ownership.shape[1]]]
+    # The action played is not moved with the board: dropped, as no learner reads it after this.
+    return dataclasses.replace(batch, obs=obs, legal=legal, policy=policy, ownership=ownership, action=None,
+                               learner_step=None)
+
+
+def score_target(margin: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
+    """[B, bins] distributions of final margins over the score bins: all in a margin's own bin, or
+    split between the two beside it in proportion (an integer margin half in each), so the belief's
+    mean is the margin; margins beyond the bins go to the end bin."""
+    pos = margin.clamp(bins[0], bins[-1]) - bins[0]  # bins are one point apart
+    lo = pos.floor().long().clamp(max=len(bins) - 2)
+    frac = (pos - lo).unsqueeze(1)
+    target = torch.zeros(len(margin), len(bins), device=margin.device)
+    target.scatter_(1, lo.unsqueeze(1), 1 - frac)
+    return target.scatter_add_(1, lo.unsqueeze(1) + 1, frac)
+
+
+def aux_losses(heads: Heads, batch: Batch, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(ownership loss, score loss) over the batch's rows with auxiliary targets, unweighted: the
+    mean over points of the owners' binary cross-entropy; the score belief's cross-entropy plus the
+    summed squared error of its cumulative distribution."""
+    rows = torch.from_numpy(np.flatnonzero(batch.aux)).to(device)
+    owner = torch.from_numpy(batch.ownership).to(device)[rows]
+    # Binary cross-entropy of (1 + owner) / 2 against (1 + tanh(o)) / 2 = sigmoid(2 o), from logits
+    ownership = F.binary_cross_entropy_with_logits(2 * heads.ownership.float()[rows], (1 + owner) / 2)
+    bins = score_bins(owner.shape[1]).to(device)
+    target = score_target(torch.from_numpy(batch.score).to(device)[rows], bins)
+    log_belief = F.log_softmax(heads.score.float()[rows], dim=1)
+    pdf = -(target * log_belief).sum(1).mean()
+    cdf = (log_belief.exp().cumsum(1) - target.cumsum(1)).square().sum(1).mean()
+    return ownership, pdf + cdf
 
 
 def networks(spec, config: RunConfig, device: torch.device) -> tuple[list[torch.nn.Module], list[torch.optim.Optimizer]]:
@@ -55,8 +93,8 @@ def networks(spec, config: RunConfig, device: torch.device) -> tuple[list[torch.
     AdamW optimizer for each."""
     count = spec.num_players if config.networks == "per_player" else 1
     # NHWC weights, as the evaluator's copies are: bfloat16 convolutions run faster on them
-    models = [build(config.network, spec.encoder.shape, spec.num_actions).to(device, memory_format=torch.channels_last)
-              for _ in range(count)]
+    models = [build(config.network, spec.encoder.shape, spec.num_actions, spec.has_ownership).to(
+        device, memory_format=torch.channels_last) for _ in range(count)]
     optimizers = [torch.optim.AdamW(m.parameters(), lr=config.train.learning_rate,
                                     weight_decay=config.train.weight_decay) for m in models]
     return models, optimizers
@@ -191,9 +229,11 @@ class Learner:
             x = self._tensor(batch.obs.astype(np.float32, copy=False))
             if x.dim() == 4:
                 x = x.contiguous(memory_format=torch.channels_last)
+            aux = has_aux_heads(model) and batch.aux is not None and bool(batch.aux.any())
             with torch.autocast(self.device.type, dtype=self.low_precision or torch.float32,
                                 enabled=self.low_precision is not None):
-                logits, value = model(x)
+                heads = model.heads(x) if aux else None
+                logits, value = heads[:2] if heads is not None else model(x)
             logits, value = logits.float(), value.float()
             logits = logits.masked_fill(~self._tensor(batch.legal), -1e9)
             target_pi = self._tensor(batch.policy)
@@ -203,6 +243,11 @@ class Learner:
             z = (1 - tc.q_mix) * batch.value + tc.q_mix * batch.root_value
             value_loss = F.mse_loss(value, self._tensor(z.astype(np.float32)))
             loss = policy_loss + tc.value_weight * value_loss
+            if heads is not None:
+                ownership_loss, score_loss = aux_losses(heads, batch, self.device)
+                loss = loss + OWNERSHIP_WEIGHT * ownership_loss + SCORE_WEIGHT * score_loss
+                for key, part in (("ownership", ownership_loss), ("score", score_loss)):
+                    losses[key] = losses.get(key, 0.0) + part.item() / len(self.models)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -31,6 +31,7 @@ from engine.data import Trajectory
 from engine.nn import Evaluator
 from engine.search import Resignation, make_search, most_visited, resigned_returns
 from engine.train.actor import Actor, GameLog, OpponentSource
+from games import goboard
 
 
 def pick_action(visits: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
@@ -132,7 +133,7 @@ class SelfPlayActor(Actor):
                            else np.asarray(final.returns(), np.float32))
                 # A game the opponent played alone (possible only in odd games) leaves nothing to store.
                 if self.games[t].action:
-                    on_game(self._record(t, returns, len(final.history())))
+                    on_game(self._record(t, final, returns))
                     self._count_resignation(t, returns)
                 self._new_game(t)
                 self.active = min(len(self.games), self.active + 2)
@@ -162,17 +163,22 @@ class SelfPlayActor(Actor):
             self.opponent_mcts.advance(t, action)
         self.stats.moves += 1
 
-    def _record(self, t: int, returns: np.ndarray, length: int) -> Trajectory:
+    def _record(self, t: int, final, returns: np.ndarray) -> Trajectory:
+        """Game t as stored, ending in state `final` (not terminal if a player resigned) with
+        `returns`; with the auxiliary heads' targets (owners and margin) where the game has them and
+        reached its end by the rules."""
         game = self.games[t]
         self.stats.games += 1
         self.stats.positions += len(game.action)
+        ownership, score = (goboard.final_ownership(final) if self.spec.has_ownership else None) or (None, None)
         return Trajectory(
             obs=np.stack(game.obs).astype(self.spec.encoder.dtype, copy=False),
             legal=np.stack(game.legal), policy=np.stack(game.policy).astype(np.float32),
             action=np.asarray(game.action, np.int32), player=np.asarray(game.player, np.int8),
             target=np.asarray(game.target, bool), root_value=np.asarray(game.root_value, np.float32),
             returns=returns, participants=self.participants(t),
-            game_id=self.rng.bytes(16).hex(), learner_step=self.learner_step, plies=length)
+            game_id=self.rng.bytes(16).hex(), learner_step=self.learner_step, plies=len(final.history()),
+            ownership=ownership, score=score)
 
 
 def play_games(actor: SelfPlayActor, count: int, minutes: float | None = None) -> list[Trajectory]:

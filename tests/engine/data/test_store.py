@@ -76,9 +76,9 @@ def test_round_trip_go9(tmp_path: Path) -> None:
     back = [r for p in segs for r in read_segment(p).records()]
     assert len(back) == len(games)
     for g, r in zip(games, back):
-        for name in ("obs", "legal", "action", "player", "target", "root_value", "returns"):
+        for name in ("obs", "legal", "action", "player", "target", "root_value", "returns", "ownership"):
             np.testing.assert_array_equal(getattr(r, name), getattr(g, name), err_msg=name)
-        assert r.obs.dtype == np.uint8
+        assert r.obs.dtype == np.uint8 and r.ownership.dtype == np.int8 and r.score == g.score
         np.testing.assert_allclose(r.policy, g.policy, rtol=1e-3, atol=1e-3)  # stored as float16
         assert r.participants == g.participants and r.game_id == g.game_id
         assert r.learner_step == g.learner_step
@@ -296,11 +296,11 @@ def test_unknown_schema_version_refused(tmp_path: Path) -> None:
     write_tiny(tmp_path, range(1))
     path = list_segments(tmp_path)[0]
     with h5py.File(path, "a") as f:
-        f.attrs["schema_version"] = 2
+        f.attrs["schema_version"] = 3
     for call in (read_segment, inspect, describe):
         with pytest.raises(StoreError) as e:
             call(path)
-        assert "version 2" in one_line(e)
+        assert "version 3" in one_line(e)
 
 
 def test_garbage_and_missing_files(tmp_path: Path) -> None:
@@ -367,7 +367,7 @@ def test_inspect_and_describe(tmp_path: Path) -> None:
         for n, r in enumerate(outcomes[4:], start=4):
             w.add(tiny_game(n, length=5 + n, returns=r))
     info = inspect(tmp_path)
-    assert info["schema_version"] == 1 and info["game_string"] == "tiny()" and info["obs_shape"] == [2]
+    assert info["schema_version"] == 2 and info["game_string"] == "tiny()" and info["games_with_targets"] == 0 and info["obs_shape"] == [2]
     assert info["segments"] == 3 and info["games"] == 6 and info["positions"] == sum(range(5, 11))
     assert (info["min_length"], info["max_length"], info["mean_length"]) == (5, 10, 7.5)
     assert info["outcomes"][0] == {"wins": 3, "draws": 1, "losses": 2}

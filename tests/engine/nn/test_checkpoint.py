@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 
@@ -41,7 +42,7 @@ def test_snapshot_round_trip(tmp_path, count):
     spec, models = save(path, count=count)
     snap = checkpoint.load_snapshot(path, spec.game_string)
     assert snap.game == "tic_tac_toe" and snap.step == 7 and snap.path == path
-    assert snap.network == NET
+    assert snap.network == dataclasses.replace(NET, aux_heads=False)  # recorded as built: no Go board, no heads
     assert snap.obs_shape == tuple(spec.encoder.shape) and snap.num_actions == spec.num_actions
     assert len(snap.weights) == count
     for model, weights in zip(models, snap.weights):
