@@ -41,6 +41,13 @@ def board(state: pyspiel.State) -> np.ndarray:
     return (planes[0] * BLACK + planes[1] * WHITE).astype(np.int8)
 
 
+def white_to_move(state: pyspiel.State) -> bool:
+    """Whether White moves next, read off OpenSpiel's observation (its fourth plane), so a finished
+    game answers too: current_player() is terminal there."""
+    size = size_of(state.get_game())
+    return bool(np.asarray(state.observation_tensor(0), np.float32)[3 * size * size])
+
+
 def position(state: pyspiel.State) -> GoPosition:
     """Board, prisoners and ko point of a Go state, by replaying its history once."""
     game = state.get_game()

@@ -11,6 +11,7 @@ import pyspiel
 import torch
 
 import games
+from games import goboard
 from engine.config import ConfigError, SearchConfig, _apply, default_config
 from engine.errors import BotError
 from engine.nn import Evaluator, default_device, load_snapshot
@@ -79,14 +80,12 @@ class NeuralBot(pyspiel.Bot):
         """Each point's likely owner at the end of a Go game, +1 Black's, from the network's ownership
         head (`Evaluator.ownership`: the map and the score, from the view of the player to move, as the
         value head's); None for a network without one (engine.players.ownership)."""
-        head = getattr(self.evaluator, "ownership", None)
-        if head is None:
+        if not getattr(self.evaluator, "has_aux_heads", False):
             return None
-        answer = head(self.game_spec.encoder.encode(state)[None])
-        if answer is None:
-            return None
-        owned = np.asarray(answer[0], np.float64)[0]
-        return -owned if len(state.history()) % 2 else owned  # White to move: its map turned to Black's
+        player = int(goboard.white_to_move(state))  # the mover's view, as the encoding's
+        owned, _ = self.evaluator.ownership(self.game_spec.encoder.encode(state)[None], np.array([player]))
+        owned = np.asarray(owned[0], np.float64)
+        return -owned if player == 1 else owned  # White to move: its map turned to Black's
 
     def inform_action(self, state: pyspiel.State, player_id: int, action: int) -> None:
         pass  # _sync reads the moves from the state's history at the next step
