@@ -78,8 +78,11 @@ class Snapshot:
         """The networks of the current weights, or with `output` of the output policy where there is one."""
         models = []
         for state in (self.output if output and self.output else self.weights):
-            # A snapshot's aux_heads says whether its networks have them (save_snapshot records it).
-            model = build(self.network, self.obs_shape, self.num_actions, ownership=self.network.aux_heads)
+            # The weights say whether the network has the auxiliary heads: a Snapshot made in memory
+            # carries its config's wish for them, which only Go's resnets fulfil.
+            heads = any(key.startswith("ownership_head.") for key in state)
+            network = dataclasses.replace(self.network, aux_heads=heads)
+            model = build(network, self.obs_shape, self.num_actions, ownership=heads)
             model.load_state_dict(state)
             models.append(model.to(device).eval())
         return models
