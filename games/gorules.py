@@ -187,40 +187,9 @@ def black_score(board, nbr, komi):
 
 @numba.njit(cache=True)
 def area_owners(board, nbr, out):
-    """Tromp–Taylor's owner of each point into the int8 row `out`: +1 Black's, -1 White's, 0
-    neither (a stone is its colour's; an empty region is the one colour's it alone reaches).
-    black_score counts the same without the map, as the search's terminal leaves need no more."""
-    points = board.shape[0]
-    marked = np.zeros(points, np.bool_)
-    stack = np.empty(points, np.int64)
-    region = np.empty(points, np.int64)
-    for p in range(points):
-        if board[p] != EMPTY:
-            out[p] = 1 if board[p] == BLACK else -1
-        elif not marked[p]:
-            marked[p] = True
-            stack[0] = p
-            top, size, black, white = 1, 0, False, False
-            while top > 0:
-                top -= 1
-                q = stack[top]
-                region[size] = q
-                size += 1
-                for d in range(4):
-                    m = nbr[q, d]
-                    if m < 0:
-                        continue
-                    if board[m] == BLACK:
-                        black = True
-                    elif board[m] == WHITE:
-                        white = True
-                    elif not marked[m]:
-                        marked[m] = True
-                        stack[top] = m
-                        top += 1
-            owner = 1 if black and not white else -1 if white and not black else 0
-            for k in range(size):
-                out[region[k]] = owner
+    """Tromp–Taylor's owner of each point into the int8 row `out` (`owners`, written in place for
+    callers that keep one buffer per playout)."""
+    out[:] = owners(board, nbr)
 
 
 def _scratch(points: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
