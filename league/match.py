@@ -4,6 +4,9 @@ When one side is a snapshot, all games of the match run at once and its moves ar
 BatchedMCTS (one tree per game, every leaf of every game in one network call); the other side moves
 through its `pyspiel.Bot`. Otherwise games run one by one, each bot told of the other's moves.
 
+A GTP engine in a match also referees the games it finishes (`judged`: its final_score, dead stones
+off, decides the winner, as gogui-twogtp's `-referee` does).
+
 A player whose external engine fails mid-game (a `GTPError`: it died, stalled, refused a move or
 moved illegally) or resigns forfeits that game: it is scored as a loss for that side (-1/+1) and the
 match goes on, the engine starting afresh for the next game. An engine that cannot start at all
@@ -40,6 +43,7 @@ class MatchResult:
     returns: list[float] = field(default_factory=list)  # a's return, game by game
     lengths: list[int] = field(default_factory=list)  # moves per game
     forfeits: list[str] = field(default_factory=list)  # why each forfeited game was lost (GTP failures)
+    rescored: int = 0  # games whose winner a GTP referee's final_score changed from Tromp–Taylor's (`judged`)
     # Game i has a in the first seat when i is even: seats alternate.
 
     @property
@@ -59,7 +63,7 @@ class MatchResult:
 
     def as_dict(self) -> dict:
         return {"a": self.a, "b": self.b, "games": self.games, "wins": self.wins, "draws": self.draws,
-                "losses": self.losses, "score": round(self.score, 4)}
+                "losses": self.losses, "score": round(self.score, 4), "rescored": self.rescored}
 
     def summary(self) -> str:
         return f"+{self.wins} ={self.draws} -{self.losses}"
@@ -123,8 +127,9 @@ def play_match(spec: catalogue.GameLike, a: str, b: str, games: int, seed: int =
         return MatchResult(a, b, flipped.losses, flipped.draws, flipped.wins, [-r for r in flipped.returns],
                            flipped.lengths, flipped.forfeits)
     result = MatchResult(a, b)
-    for i, (_, returns, length, forfeit) in enumerate(
+    for i, (_, returns, length, forfeit, rescored) in enumerate(
             _play_rotating(spec, [a, b], games, seed, opening_plies, on_game)):
+        result.rescored += rescored
         _record(result, returns[i % 2], length)  # seating(i, 2) puts a first in even games
         if forfeit:
             result.forfeits.append(forfeit)
@@ -178,7 +183,7 @@ def play_table(spec: catalogue.GameLike, players: Sequence[str], games: int, see
         raise ValueError(f"{spec.name} seats {spec.num_players} players and a table got {list(players)}: "
                          f"give {spec.num_players} distinct player specs")
     result = TableResult(players)
-    for seats, returns, length, forfeit in _play_rotating(spec, players, games, seed, opening_plies):
+    for seats, returns, length, forfeit, _ in _play_rotating(spec, players, games, seed, opening_plies):
         result.seatings.append(seats)
         result.returns.append(tuple(float(r) for r in returns))
         result.lengths.append(length)
@@ -189,8 +194,9 @@ def play_table(spec: catalogue.GameLike, players: Sequence[str], games: int, see
 
 def _play_rotating(spec, players: Sequence[str], games: int, seed: int, opening_plies: int,
                    on_game: Callable[[int, object, list], None] | None = None
-                   ) -> Iterator[tuple[tuple[str, ...], list[float], int, str | None]]:
-    """Games one by one, seats by `seating`: (players by seat, returns by seat, length, forfeit or None).
+                   ) -> Iterator[tuple[tuple[str, ...], list[float], int, str | None, bool]]:
+    """Games one by one, seats by `seating`: (players by seat, returns by seat, length, forfeit or None,
+    whether a referee rescored it: `judged`).
     Player k's bot is seeded seed + k; each rotation of n games shares its random opening."""
     rng = np.random.default_rng(seed)
     bots = [load_bot(p, spec, seed + k) for k, p in enumerate(players)]
@@ -198,13 +204,13 @@ def _play_rotating(spec, players: Sequence[str], games: int, seed: int, opening_
     for i in range(games):
         order = seating(i, n)
         state = opening(spec, i, opening_plies, seed, group=n)
-        forfeit = None
+        forfeit, rescored = None, False
         try:
             play_game(state, [bots[k] for k in order], rng)
-            returns, length = state.returns(), len(state.history())
+            (returns, rescored), length = judged(state, bots), len(state.history())
         except Forfeit as lost:
             returns, length, forfeit = lost.returns, lost.length, str(lost)
-        yield tuple(players[k] for k in order), list(returns), length, forfeit
+        yield tuple(players[k] for k in order), list(returns), length, forfeit, rescored
         if on_game is not None:
             on_game(i, state, bots)
 
@@ -254,6 +260,21 @@ def _inform(bot, seat: int, state, player: int, action: int) -> None:
         bot.inform_action(state, player, action)
     except GTPError as exc:
         raise Forfeit(seat, state, str(exc)) from None
+
+
+def judged(state, bots) -> tuple[list[float], bool]:
+    """Returns of a finished game, and whether a referee changed them: a GTP engine among `bots`
+    scores it with its own final_score (dead stones removed as it judges them, as gogui-twogtp's
+    referee does); otherwise, or when the engine fails, the rules' (Tromp–Taylor) returns stand."""
+    rules = [float(r) for r in state.returns()]
+    for bot in bots:
+        if hasattr(bot, "final_returns"):
+            try:
+                verdict = bot.final_returns(state)
+            except GTPError:
+                continue
+            return verdict, verdict != rules
+    return rules, False
 
 
 def sample_chance(state, rng: np.random.Generator) -> int:
@@ -342,7 +363,9 @@ def _play_batched(spec, neural: str, other: str, games: int, seed: int, a_first:
             live.remove(t)
     for t in range(games):
         final = mcts.root_state(t)
-        _record(result, 1.0 if t in forfeited else final.returns()[seat[t]], len(final.history()))
+        returns, rescored = ([1.0, 1.0], False) if t in forfeited else judged(final, opponents[t:t + 1])
+        result.rescored += rescored
+        _record(result, returns[seat[t]], len(final.history()))
     result.forfeits = [forfeited[t] for t in sorted(forfeited)]
     return result
 

@@ -11,13 +11,13 @@ import pyspiel
 import torch
 
 import games
-from games import goboard
 from engine.config import ConfigError, SearchConfig, _apply, default_config
 from engine.errors import BotError
 from engine.nn import Evaluator, default_device, load_snapshot
 from engine.players.baselines import SampledPolicyBot
 from engine.players.spec import PlayerSpec, resolve_snapshot
 from engine.search import make_search, most_visited
+from games import goboard
 
 
 class NeuralBot(pyspiel.Bot):

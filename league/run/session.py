@@ -29,16 +29,17 @@ import numpy as np
 import torch
 
 import games
-from engine import config as cfg, rundir
+from engine import config as cfg
+from engine import rundir
 from engine.errors import DISK_FULL_EXIT, DiskFullError
 from engine.nn import default_device, latest_readable, load_snapshot, snapshot_path
+from engine.players import agent_of
 from engine.rundir import MAIN
 from engine.train import RestartableLearner, learner_kind
 from league import pfsp, roles
 from league import rater as rating
 from league.ladder import ledger_ratings
 from league.ledger import Ledger
-from engine.players import agent_of
 from league.pool import Pool
 from league.ratings import RatingConfig
 from league.run.actor_process import AgentActor, actor_main, load_latest, open_recorder
@@ -269,7 +270,9 @@ class LeagueRun:
             if self.config.actors == 0:
                 self._run_inline(done, view)
             elif self.ray is not None:
-                from league.run.ray_backend import run_on_ray  # Ray is an optional extra
+                from league.run.ray_backend import (
+                    run_on_ray,  # Ray is an optional extra
+                )
                 run_on_ray(self, done, view)
             else:
                 self._run_processes(done, view)

@@ -731,6 +731,25 @@ def test_gnugo_as_a_pyspiel_bot_in_openspiels_tools_and_no_zombies():
     assert gone(pid)
 
 
+def test_gnugo_referees_a_finished_game_with_dead_stones_left_on_the_board():
+    """Both passed with a dead black stone in White's area: Tromp–Taylor counts it alive, the empty
+    points around it for no one, and gives Black the game; GNU Go's final_score takes it off, and a match against GNU Go counts that."""
+    from games.notation import go_action
+    from league.match import judged
+
+    black, white = [f"D{r}" for r in range(1, 10)] + ["G5"], [f"E{r}" for r in range(1, 10)] + ["F5", "G4", "G6"]
+    state = GO9.game.new_initial_state()
+    for action in goboard.setup_actions([go_action(v, 9) for v in black], [go_action(v, 9) for v in white], 0, 9):
+        state.apply_action(action)
+    while not state.is_terminal():
+        state.apply_action(81)  # passes end it
+    assert state.returns() == [1.0, -1.0] and final_score(state) == "B+17.5"  # 37 against 12: the rest of F-J is no one's
+    referee = GTPBot(GNUGO_CMD, GO9.game)
+    assert judged(state, [referee]) == ([-1.0, 1.0], True)
+    assert referee.send("final_score") == "W+16.5"  # 36 points against 45, komi 7.5: G5 off
+    assert judged(state, [RandomBot(0)]) == ([1.0, -1.0], False)  # no GTP engine: the rules' count
+
+
 def test_gnugo_level_is_a_player_spec_and_beats_random():
     from engine.errors import BotError
     from engine.players import load_bot
