@@ -61,6 +61,10 @@ class SearchConfig:
     # noisy full searches only: k in n_forced = sqrt(k * prior * root visits); KataGo uses 2. 0: off.
     # The Gumbel root schedules its own root visits and ignores it.
     forced_playouts: float = 0.0
+    # KataGo's static score utility, for networks with the score head (Go): the value search backs up
+    # is (v + λ·E[(2/π)·atan(margin/√points)]) / (1 + λ), so a won game keeps its margin and takes
+    # dead stones off rather than passing them away. λ here; KataGo uses 0.1 (plus 0.3 dynamic). 0: off.
+    score_utility: float = 0.0
 
 
 @dataclass
@@ -337,7 +341,7 @@ def resolve(game: str | None, overrides: dict[str, Any] | None = None) -> RunCon
     _apply(config, overrides, "")
     if kind is not None:
         _check_league(kind, config.league, game)
-        _check_resign(config, game)
+        _check_game_features(config, game)
     return config
 
 
@@ -359,13 +363,18 @@ def _check_league(kind: LearnerKind, league: LeagueConfig, game: str) -> None:
                           f"is learned by {kind.name}: set both to 0 (or remove them)")
 
 
-def _check_resign(config: RunConfig, game: str) -> None:
-    """Resignation needs a game won or lost, and a search value to judge by (perfect information)."""
+def _check_game_features(config: RunConfig, game: str) -> None:
+    """Resignation needs a game won or lost, and a search value to judge by (perfect information);
+    the score utility needs a score head."""
     import games
     spec = games.load(game)
     if config.selfplay.resign_threshold > -1.0 and not (spec.resignable and spec.perfect_information):
         raise ConfigError(f"selfplay.resign_threshold: {game} has no resignation (only two-player games won or "
                           "lost, searched by self-play): set it to -1 (never resign) or remove it")
+    if config.search.score_utility > 0 and not (spec.has_ownership and config.network.aux_heads
+                                                 and config.network.kind == "resnet"):
+        raise ConfigError(f"search.score_utility reads the score head, which only Go resnets with network.aux_heads "
+                          f"= true have ({game} here): set search.score_utility = 0 or remove it")
 
 
 def read_toml(path: str | os.PathLike) -> dict[str, Any]:

@@ -8,11 +8,13 @@ natively (CPUs with AMX or AVX512_BF16, CUDA GPUs that support it), batches of t
 bfloat16 copy, 2-3x faster there; one position at a time stays float32, which is faster there. `NetworkStreams`
 runs network calls on worker threads, one torch thread each, for searches that keep several calls
 in flight. Figures: docs/benchmarks.md. `ownership` reads a Go network's auxiliary heads (owners and
-expected score), untraced and in float32: for scoring a position now and then, not for search.
+expected score), untraced and in float32: for scoring a position now and then. Search reads the
+score head through `score_utility` (search.score_utility): KataGo's static score utility mixed into the value.
 """
 from __future__ import annotations
 
 import copy
+import math
 import sys
 import threading
 import warnings
@@ -20,13 +22,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
-
 import torch
 from torch import nn
 from torch.fx.experimental.optimization import fuse
 
 from engine.errors import ArenaError
-from engine.nn.networks import has_aux_heads, score_bins
+from engine.nn.networks import SCORE_EXTRA, has_aux_heads, score_bins
 
 
 def low_precision(device: torch.device) -> torch.dtype | None:
@@ -42,21 +43,54 @@ def low_precision(device: torch.device) -> torch.dtype | None:
     return None
 
 
+def score_utility_table(points: int) -> torch.Tensor:
+    """KataGo's static score utility of each score bin (networks.score_bins): (2/π)·atan(margin / √points),
+    in (-1, 1), saturating: a few points matter while the game is close, a rout's last points hardly."""
+    return torch.atan(score_bins(points) / math.sqrt(points)) * (2 / math.pi)
+
+
+class _ScoreHeads(nn.Module):
+    """A network with the auxiliary heads as a score-utility search calls it: policy logits, value and
+    score logits from one trunk pass (the ownership head, unused, is left out of the folded graph)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    @staticmethod
+    def points(net: nn.Module) -> int:
+        """The board's points, read off the score head's 2 * (points + SCORE_EXTRA) bins."""
+        return net.score_head[-1].out_features // 2 - SCORE_EXTRA
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        heads = self.net.heads(x)
+        return heads.policy, heads.value, heads.score
+
+
 class _Call(nn.Module):
     """One network call as search makes it: encoded positions and legal masks in, float32 priors
-    (softmax over legal actions) and values out, with the input cast to the network's precision."""
+    (softmax over legal actions) and values out, with the input cast to the network's precision.
+    With a score utility λ = `factor` (`net` then a `_ScoreHeads`), the value is
+    (v + λ·E[score utility]) / (1 + λ), still in [-1, 1]: a won game still prefers the line that
+    keeps its margin (takes dead stones off rather than passing them away)."""
 
-    def __init__(self, net: nn.Module, dtype: torch.dtype) -> None:
+    def __init__(self, net: nn.Module, dtype: torch.dtype, factor: float = 0.0, points: int = 0) -> None:
         super().__init__()
-        self.net, self.dtype = net, dtype
+        self.net, self.dtype, self.factor = net, dtype, float(factor)
+        # a plain attribute, not a buffer: it stays float32 when the network is cast to bfloat16
+        self.utility = score_utility_table(points).to(next(net.parameters()).device) if factor else None
 
     def forward(self, x: torch.Tensor, legal: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = x.to(self.dtype)
         if x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
-        logits, values = self.net(x)
+        out = self.net(x)
+        logits, values = out[0], out[1].float()
+        if self.utility is not None:
+            expected = torch.softmax(out[2].float(), dim=-1) @ self.utility
+            values = (values + self.factor * expected) / (1 + self.factor)
         logits = logits.float().masked_fill(~legal, float("-inf"))
-        return torch.softmax(logits, dim=-1), values.float()
+        return torch.softmax(logits, dim=-1), values
 
 
 def _trace(call: _Call, x: torch.Tensor, legal: torch.Tensor) -> Callable:
@@ -76,6 +110,9 @@ class Evaluator:
         self.device = device or next(models[0].parameters()).device
         self.models = [m.to(self.device).eval() for m in models]
         self.low_precision = low_precision(self.device)
+        # search.score_utility, set by the search built on this evaluator (engine.search.BatchedMCTS);
+        # read only where every network has the score head
+        self.score_utility = 0.0
         self._lock = threading.Lock()
         self._fold_all()
         self.calls = 0
@@ -87,8 +124,9 @@ class Evaluator:
 
     def _fold_all(self) -> None:
         dtypes = {self._precision(1), self._precision(2)}
-        self._folded = [{d: self._as_call(self._fold(m), d) for d in dtypes} for m in self.models]
-        self._traced: dict[tuple, Callable] = {}  # (seat, precision, input dtype) -> call
+        # per seat: (precision, score utility) -> call; those with a utility are made at first use
+        self._folded = [{(d, 0.0): self._as_call(self._fold(m), d) for d in dtypes} for m in self.models]
+        self._traced: dict[tuple, Callable] = {}  # (seat, precision, utility, input dtype) -> call
 
     @staticmethod
     def _fold(model: nn.Module) -> nn.Module:
@@ -99,22 +137,29 @@ class Evaluator:
             return copy.deepcopy(model)
 
     @staticmethod
-    def _as_call(folded: nn.Module, dtype: torch.dtype) -> _Call:
+    def _as_call(folded: nn.Module, dtype: torch.dtype, factor: float = 0.0, points: int = 0) -> _Call:
         # NHWC (channels-last) convolutions run faster on CPU, batched and one position at a time
-        return _Call(folded.to(dtype=dtype, memory_format=torch.channels_last), dtype)
+        return _Call(folded.to(dtype=dtype, memory_format=torch.channels_last), dtype, factor, points)
 
     def _call(self, seat: int, x: torch.Tensor, legal: torch.Tensor) -> Callable:
         """The call for this batch, traced by TorchScript at its first use: a traced call runs in C++
         without taking the GIL back between layers, so network streams keep running while the
         search's own thread runs Python."""
         precision = self._precision(len(x))
-        key = (seat, precision, x.dtype)
+        utility = self.score_utility if self.score_utility and self.has_aux_heads else 0.0
+        key = (seat, precision, utility, x.dtype)
         call = self._traced.get(key)
         if call is None:
             with self._lock, torch.no_grad():
                 call = self._traced.get(key)
                 if call is None:
-                    call = self._traced[key] = _trace(self._folded[seat][precision], x, legal)
+                    folded = self._folded[seat]
+                    if (precision, utility) not in folded:
+                        model = self.models[seat]
+                        with torch.inference_mode(False):  # weights `load` can still copy into
+                            folded[precision, utility] = self._as_call(
+                                self._fold(_ScoreHeads(model)), precision, utility, _ScoreHeads.points(model))
+                    call = self._traced[key] = _trace(folded[precision, utility], x, legal)
         return call
 
     def load(self, weights: Sequence[dict]) -> None:
@@ -126,9 +171,9 @@ class Evaluator:
         """
         for model, state, calls in zip(self.models, weights, self._folded):
             model.load_state_dict(state)
-            folded = self._fold(model).state_dict()
-            for call in calls.values():  # copy_ casts to each call's precision and layout
-                call.net.load_state_dict(folded)
+            folded = {u: self._fold(_ScoreHeads(model) if u else model).state_dict() for _, u in calls}
+            for (_, utility), call in calls.items():  # copy_ casts to each call's precision and layout
+                call.net.load_state_dict(folded[utility])
 
     def warm(self, x: np.ndarray, legal: np.ndarray) -> None:
         """Trace every call ahead of use (one position and a batch, each seat) from one encoded
@@ -204,11 +249,14 @@ class RoutedEvaluator:
 
     def __init__(self, num_trees: int) -> None:
         self.route = np.full(num_trees, -1, np.int64)  # tree -> key in `evaluators`; -1: none
+        self.score_utility = 0.0  # passed on to every evaluator (Evaluator.score_utility)
         self.evaluators: dict[int, Evaluator] = {}
 
     def evaluate(self, x: np.ndarray, legal: np.ndarray, players: np.ndarray | None = None,
                  trees: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         routes = self.route[trees]
+        for evaluator in self.evaluators.values():
+            evaluator.score_utility = self.score_utility
         priors = np.zeros(legal.shape, np.float32)
         values = np.zeros(len(x), np.float32)
         for key in np.unique(routes).tolist():

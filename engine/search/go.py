@@ -55,6 +55,9 @@ class GoSearch(BatchedMCTS):
         self.past_count = np.zeros(num_trees, np.int64)
         self.root_states: list[pyspiel.State | None] = [None] * num_trees
         self.states = self.xs = None  # the generic per-node lists are not used
+        # Terminal nodes carry the score utility too where the network's values do (else passing
+        # out a won game would outscore playing on to keep its margin)
+        self.utility = float(config.score_utility) if getattr(evaluator, "has_aux_heads", True) else 0.0
 
     # ---- positions --------------------------------------------------------------------------
 
@@ -120,7 +123,7 @@ class GoSearch(BatchedMCTS):
         value = np.empty(len(trees), np.float32)
         expand(trees, parents, nodes, actions, self.parent, self.board, self.ko, self.passes, self.moves,
                self.hash, self.to_play, self.past_hashes, self.past_count, self.nbr, self.zobrist, self.komi,
-               self.max_length, terminal, value)
+               self.max_length, self.utility, terminal, value)
         # A terminal node stores its return for the player to move at its parent (see BatchedMCTS).
         player = self.to_play[trees, nodes]
         player[terminal] = self.player[trees[terminal], parents[terminal]]
@@ -141,9 +144,10 @@ class GoSearch(BatchedMCTS):
 
 @numba.njit(cache=True)
 def expand(trees, parents, nodes, actions, parent, board, ko, passes, moves, hashes, to_play, past_hashes,
-           past_count, nbr, zobrist, komi, max_length, terminal, value):
+           past_count, nbr, zobrist, komi, max_length, utility, terminal, value):
     """Make each new node its parent's position after its action. terminal[i] says whether the game
-    ends there, and value[i] is then the return of the player who moved (OpenSpiel's: superko draws)."""
+    ends there, and value[i] is then the return of the player who moved (OpenSpiel's: superko draws),
+    with the score utility λ = `utility` mixed in as the network's values have it (engine.nn.inference)."""
     points = board.shape[2]
     stamp = np.zeros(points, np.int64)
     gen = np.zeros(1, np.int64)
@@ -177,6 +181,8 @@ def expand(trees, parents, nodes, actions, parent, board, ko, passes, moves, has
         if terminal[i] and not superko:
             score = gorules.black_score(board[t, c], nbr, komi)
             black = 1.0 if score > 0 else (-1.0 if score < 0 else 0.0)
+            if utility > 0:
+                black = (black + utility * np.arctan(score / np.sqrt(points)) * (2 / np.pi)) / (1 + utility)
             value[i] = black if mover == 0 else -black
 
 

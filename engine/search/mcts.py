@@ -75,6 +75,7 @@ class BatchedMCTS:
                  num_trees: int, rng: np.random.Generator, capacity: int | None = None) -> None:
         self.encoder = encoder
         self.evaluator = evaluator
+        evaluator.score_utility = config.score_utility  # read in the network call (engine.nn.inference)
         self.config = config
         self.rng = rng
         self.num_trees = num_trees

@@ -180,9 +180,9 @@ def test_search_sees_the_same_network_with_or_without_heads(go9, go9_games):
     a, b = Evaluator([with_heads]), Evaluator([without])
     for mine, theirs in zip(a.evaluate(x, legal), b.evaluate(x, legal)):
         assert np.array_equal(mine, theirs)
-    # The inference copies (folded, traced) leave the heads out: they cost search nothing.
-    folded = a._folded[0][torch.float32].net.state_dict()
-    assert folded.keys() == b._folded[0][torch.float32].net.state_dict().keys()
+    # The inference copies (folded, traced) leave the heads out: without a score utility they cost search nothing.
+    folded = a._folded[0][torch.float32, 0.0].net.state_dict()
+    assert folded.keys() == b._folded[0][torch.float32, 0.0].net.state_dict().keys()
 
 
 def aux_loss_of(learner: Learner, batch: Batch) -> float:
