@@ -59,7 +59,7 @@ class SearchConfig:
     win_check: bool = False
     # KataGo's forced playouts with policy target pruning (engine/search/forced.py), in self-play's
     # noisy full searches only: k in n_forced = sqrt(k * prior * root visits); KataGo uses 2. 0: off.
-    # The Gumbel root schedules its own root visits and ignores it.
+    # Refused with root = "gumbel", which schedules its own root visits.
     forced_playouts: float = 0.0
     # KataGo's static score utility, for networks with the score head (Go): the value search backs up
     # is (v + λ·E[(2/π)·atan(margin/√points)]) / (1 + λ), so a won game keeps its margin and takes
@@ -341,7 +341,7 @@ def resolve(game: str | None, overrides: dict[str, Any] | None = None) -> RunCon
     _apply(config, overrides, "")
     if kind is not None:
         _check_league(kind, config.league, game)
-        _check_game_features(config, game)
+        _check_combinations(config, game)
     return config
 
 
@@ -363,9 +363,12 @@ def _check_league(kind: LearnerKind, league: LeagueConfig, game: str) -> None:
                           f"is learned by {kind.name}: set both to 0 (or remove them)")
 
 
-def _check_game_features(config: RunConfig, game: str) -> None:
-    """Resignation needs a game won or lost, and a search value to judge by (perfect information);
-    the score utility needs a score head."""
+def _check_combinations(config: RunConfig, game: str) -> None:
+    """Settings that need another: resignation a game won or lost and a search value to judge by
+    (perfect information); the score utility a score head; forced playouts a PUCT root."""
+    if config.search.forced_playouts > 0 and config.search.root == "gumbel":
+        raise ConfigError("search.forced_playouts needs search.root = \"puct\": the Gumbel root schedules its own "
+                          "root visits; set search.forced_playouts = 0 or search.root = \"puct\"")
     import games
     spec = games.load(game)
     if config.selfplay.resign_threshold > -1.0 and not (spec.resignable and spec.perfect_information):

@@ -293,6 +293,10 @@ class GTPServer(PositionCommands):
         action = self._think(player, report, every)
         self.clock.spend(player, time.monotonic() - started)
         if self._neural is not None and self.resign.hopeless(player, self._bot().mcts.root_value(0)):
+            if self.inserted and self.inserted[-1]:  # the pass _to_move put in for this move goes with it
+                inserted = self.inserted[:-1]
+                self._replay(self.state.history()[:-1])
+                self.inserted = inserted
             return "resign"
         self.state.apply_action(action)
         self.inserted.append(False)

@@ -585,6 +585,7 @@ def test_resign_threshold_counts_own_moves_and_the_session_goes_on(snapshot):
         s.analysis("lz-genmove_analyze b 100")
         assert s.stream()[-1] == "play resign"  # Leela Zero's form of it
         assert s.ok("genmove b") == "resign"  # still lost, if the controller asks again
+        assert s.ok("genmove w") == "resign"  # White's third: the pass put in for Black goes with it
         assert len(s.ok("printsgf").split(";")) == 6  # the header and the four moves: a resignation plays none
         s.ok("clear_board")  # a new game: nobody is behind
         assert VERTEX.match(s.ok("genmove b"))

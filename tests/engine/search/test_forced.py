@@ -82,6 +82,15 @@ def test_forced_playouts_only_in_noisy_puct_searches():
         assert np.array_equal(on.N, off.N)
 
 
+def test_a_config_with_forced_playouts_and_the_gumbel_root_is_refused_in_one_line():
+    from engine.config import ConfigError, resolve
+
+    with pytest.raises(ConfigError, match="forced_playouts needs search.root") as refused:
+        resolve("go9", {"search": {"forced_playouts": 2.0, "root": "gumbel"}})
+    assert "\n" not in str(refused.value)
+    assert resolve("go9", {"search": {"forced_playouts": 2.0}}).search.forced_playouts == 2.0
+
+
 def test_selfplay_targets_are_the_pruned_visits_and_k0_matches_plain_counts():
     """One move of every self-play game: each stored target is its root's pruned visits, normalised;
     with k = 0 the same seed stores the plain visit distribution."""
