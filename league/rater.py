@@ -35,7 +35,7 @@ import numpy as np
 
 import games
 from engine.nn import checkpoint
-from engine import rundir
+from engine import files, rundir
 from engine.errors import DiskFullError, exit_disk_full
 from engine.players import BotError, load_bot, step_of
 from engine.config import RunConfig
@@ -85,7 +85,7 @@ class Rater:
         self.gate: SPRT | None = None
         self.gate_candidate: int | None = None
         self.rejected: set[int] = set()
-        self.broken: set[str] = set()  # anchors that failed to load: left out, said once
+        self.broken: set[str] = set()  # anchors that failed to load, members whose file is gone: left out
         self.fill_all = False  # past the newest member's fill: keep thickening every pairing
         self.seats = self.spec.num_players
         self._fillers: list[str] | None = None  # FILLERS that load for this game, found once
@@ -106,7 +106,7 @@ class Rater:
             job = self._gate_job()
             if job:
                 return job
-        members = self.pool.specs()
+        members = [m for m in self.pool.specs() if m not in self.broken]
         if not members:
             return None
         played = self._played()
@@ -216,9 +216,13 @@ class Rater:
                 result = play_table(self.spec, [self._bot_spec(p) for p in job.table], job.games,
                                     seed=seed, opening_plies=self.lc.eval_opening_plies)
         except (BotError, checkpoint.CheckpointError) as exc:
-            for name in job.table:
-                if step_of(name) is None:
-                    self.broken.add(name)  # a bad anchor spec: skip it from now on
+            if isinstance(exc, checkpoint.SnapshotDamaged) and exc.path is not None:  # set aside, as pfsp does
+                files.quarantine(exc.path, exc.problem, "its rating games are skipped (`arena league repair RUN` "
+                                 "drops it from the pool)")
+            # Skip from now on the members whose file is gone, or else the anchors (a bad spec)
+            files_of = {name: pool_mod.snapshot_file(self.run_dir, name) for name in job.table}
+            gone = {name for name, path in files_of.items() if path is not None and not path.exists()}
+            self.broken |= gone or {name for name, path in files_of.items() if path is None}
             rundir.append_jsonl(self.run_dir / "evaluator.log", {"time": time.time(), "error": str(exc)})
             return None
         names = dict(zip((self._bot_spec(p) for p in job.table), job.table))  # ledger names, not paths

@@ -38,9 +38,9 @@ class SnapshotDamaged(CheckpointError):
     """A file whose bytes do not load (torn, truncated, overwritten), as opposed to a whole snapshot of
     another game or format: a run moves it to quarantine and falls back to an older one."""
 
-    def __init__(self, message: str, problem: str) -> None:
+    def __init__(self, message: str, problem: str, path: Path | None = None) -> None:
         super().__init__(message)
-        self.problem = problem
+        self.problem, self.path = problem, path
 
 
 def atomic_save(obj: Any, path: Path) -> None:
@@ -58,7 +58,7 @@ def load_file(path: Path) -> dict[str, Any]:
     except Exception as exc:  # a torn or foreign file
         raise SnapshotDamaged(f"{path} is not a readable Arena snapshot ({type(exc).__name__}): pick another "
                               "snapshot of the run (`arena league repair RUN` moves it aside)",
-                              f"truncated or overwritten: {type(exc).__name__}") from None
+                              f"truncated or overwritten: {type(exc).__name__}", Path(path)) from None
 
 
 @dataclass

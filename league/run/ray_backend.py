@@ -26,10 +26,11 @@ import numpy as np
 import torch
 
 import games
-from engine import config as cfg, rundir
+from engine import config as cfg, files, rundir
 from engine.config import ConfigError
 from engine.errors import DISK_FULL_EXIT, DiskFullError
 from engine.nn import Evaluator, Snapshot, default_device, load_snapshot, snapshot_path
+from engine.nn.checkpoint import SnapshotDamaged
 from engine.players import snapshot_spec
 from engine.train import learner_kind
 from league import rater as rating
@@ -161,8 +162,13 @@ class RayActors:
         refs = {}
         for name in {e["player"] for e in entries(table)}:
             if name not in self.members:
+                path = snapshot_file(self.run_dir, name)
                 try:
-                    snap = load_snapshot(snapshot_file(self.run_dir, name), self.session.spec.game_string)
+                    snap = load_snapshot(path, self.session.spec.game_string)
+                except SnapshotDamaged as exc:  # set aside, as pfsp does for local actors
+                    files.quarantine(path, exc.problem, f"{name} sits out (`arena league repair RUN` drops it "
+                                     "from the pool)")
+                    continue
                 except Exception:  # thinned out of the pool meanwhile: not offered
                     continue
                 self.members[name] = self.ray.put(snap)

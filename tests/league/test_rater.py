@@ -86,6 +86,22 @@ def test_a_bad_anchor_is_skipped_not_fatal(tmp_path):
     assert job is not None and job.b == "random"
 
 
+def test_a_damaged_member_snapshot_is_set_aside_and_its_games_skipped(tmp_path, capfd):
+    config, run_dir = make_run(tmp_path, steps=(0, 10))
+    pool = Pool(run_dir, 8)
+    for step in (0, 10):
+        pool.add(step)
+    path = checkpoint.snapshot_path(run_dir, 10)
+    path.write_bytes(path.read_bytes()[:200])  # torn
+    ev = Rater(run_dir, config)
+    job = ev.next_job(fill=False)
+    assert "r:step-10" in job.table and ev.run_job(job) is None
+    assert not path.exists() and (path.parent / "quarantine" / path.name).exists()
+    warning = capfd.readouterr().err.strip()
+    assert warning.startswith("warning: ") and "step-0000010.pt" in warning and "\n" not in warning
+    assert ev.run_job(ev.next_job(fill=False)) is not None  # the others play on
+
+
 def test_gate_decides_and_only_accepted_snapshots_join(tmp_path):
     config, run_dir = make_run(tmp_path, steps=(0, 10), gate=True, gate_max_games=20)
     Pool(run_dir, 8).add(0)
