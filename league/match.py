@@ -383,7 +383,8 @@ def learning_curve(run: str, opponent: str, games: int, points: int = 6, seed: i
     snaps = checkpoint.list_snapshots(run_dir)
     if not snaps:
         return []
-    picks = sorted({snaps[round(i * (len(snaps) - 1) / max(points - 1, 1))] for i in range(points)})
+    last = len(snaps) - 1  # spread back from the newest: one point is the newest snapshot
+    picks = sorted({snaps[last - round(i * last / max(points - 1, 1))] for i in range(points)})
     t0 = checkpoint.load_file(snaps[0][1])["created"]
     curve = []
     for step, path in picks:

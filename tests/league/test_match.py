@@ -58,3 +58,22 @@ def test_matches_and_tables_take_every_form_of_a_game(tmp_path):
     assert results[0] == results[1] == results[2] and len(results[0]) == 4
     table = play_table(pyspiel.load_game("leduc_poker(players=3)"), ["random", "call", "raise"], 3, seed=1)
     assert table.games == 3 and all(abs(sum(r)) < 1e-9 for r in table.returns)
+
+
+def test_a_learning_curve_spreads_its_points_back_from_the_newest_snapshot(tmp_path, monkeypatch):
+    from engine import rundir
+    from league.match import learning_curve
+
+    monkeypatch.setenv("ARENA_HOME", str(tmp_path))
+    config = cfg.resolve("tic_tac_toe", {"network": {"channels": 8, "blocks": 1, "hidden": 16},
+                                         "search": {"simulations": 2}})
+    spec = games.load("tic_tac_toe")
+    run_dir = tmp_path / "r"
+    run_dir.mkdir()
+    rundir.atomic_write_text(run_dir / "config.toml", cfg.dumps(config))
+    net = build(config.network, spec.encoder.shape, spec.num_actions)
+    for step in (0, 10, 20, 30):
+        checkpoint.save_snapshot(checkpoint.snapshot_path(run_dir, step), spec.game_string, config.network,
+                                 spec.encoder.shape, spec.num_actions, step, [net])
+    steps = {points: [p["step"] for p in learning_curve("r", "random", 2, points)] for points in (1, 2, 4, 9)}
+    assert steps == {1: [30], 2: [0, 30], 4: [0, 10, 20, 30], 9: [0, 10, 20, 30]}
