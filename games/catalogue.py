@@ -191,7 +191,10 @@ def _load(name: str) -> GameSpec:
 
 def _spec(name: str, game: pyspiel.Game, preset: Preset | None) -> GameSpec:
     try:  # OpenSpiel loads some parameters it cannot play (go board_size=25 or -2): refused in one line here
-        game.new_initial_state()
+        state = game.new_initial_state()
+        str(state)  # hex(board_size=0) loads, then fails to print its board
+        if not state.is_terminal() and not state.is_chance_node() and not state.legal_actions():
+            raise ValueError("its first position has no legal move (a board without points?)")
         encoder = encoder_for(game, preset)
         symmetries = symmetries_for(game, preset, encoder)
     except (pyspiel.SpielError, ValueError) as e:
@@ -244,6 +247,9 @@ def _check_known(base: str, name: str) -> None:
     raise GameError(f"unknown game {base!r}: {maybe}{_HINT}")
 
 
+_DIMENSIONS = {"rows", "columns", "cols", "num_rows", "num_cols", "board_size", "size", "width", "height"}
+
+
 def _load_game(game_name: str, params: dict[str, Any], name: str) -> pyspiel.Game:
     defaults = _defaults(game_name)
     for key, value in params.items():
@@ -257,6 +263,9 @@ def _load_game(game_name: str, params: dict[str, Any], name: str) -> pyspiel.Gam
         # Checked here rather than by OpenSpiel, which also prints its errors to stderr.
         if want in _KINDS and type(value) is not want:
             raise GameError(f"{name!r}: {key} must be {_KINDS[want]}, not {value!r}")
+        # A board of no rows or columns crashes OpenSpiel itself (connect_four(rows=0) segfaults)
+        if want is int and value < 1 and key in _DIMENSIONS:
+            raise GameError(f"{name!r}: {key} must be at least 1, not {value}")
     try:
         return pyspiel.load_game(game_name, params)
     except pyspiel.SpielError as e:

@@ -86,6 +86,9 @@ def test_other_pyspiel_games_keep_their_own_game():
     ("go9(board_size=x)", "must be an integer"),
     ("", "arena games"),
     ("efg_game", "cannot load"),
+    ("connect_four(rows=0)", "rows must be at least 1"),  # OpenSpiel itself segfaults on it
+    ("connect_four(columns=0)", "columns must be at least 1"),
+    ("hex(board_size=0)", "board_size must be at least 1"),
 ])
 def test_bad_names_raise_one_line_game_errors(name, fragment):
     with pytest.raises(games.GameError) as info:
