@@ -59,7 +59,8 @@ class SearchConfig:
     win_check: bool = False
     # KataGo's forced playouts with policy target pruning (engine/search/forced.py), in self-play's
     # noisy full searches only: k in n_forced = sqrt(k * prior * root visits); KataGo uses 2. 0: off.
-    # Refused with root = "gumbel", which schedules its own root visits.
+    # Refused with root = "gumbel", which schedules its own root visits. At low simulations (go9's
+    # 100) they take the whole budget and flatten the root (docs/benchmarks.md): for 400 and up.
     forced_playouts: float = 0.0
     # KataGo's static score utility, for networks with the score head (Go): the value search backs up
     # is (v + λ·E[(2/π)·atan(margin/√points)]) / (1 + λ), so a won game keeps its margin and takes
