@@ -51,7 +51,7 @@ def score_utility_table(points: int) -> torch.Tensor:
 
 class _ScoreHeads(nn.Module):
     """A network with the auxiliary heads as a score-utility search calls it: policy logits, value and
-    score logits from one trunk pass (the ownership head, unused, is left out of the folded graph)."""
+    score logits from one trunk pass (the ownership head, a 1x1 convolution, comes along unused)."""
 
     def __init__(self, net: nn.Module) -> None:
         super().__init__()
