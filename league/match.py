@@ -125,7 +125,7 @@ def play_match(spec: catalogue.GameLike, a: str, b: str, games: int, seed: int =
     if spec.perfect_information and is_neural(b):
         flipped = _play_batched(spec, b, a, games, seed, a_first=False, opening_plies=opening_plies)
         return MatchResult(a, b, flipped.losses, flipped.draws, flipped.wins, [-r for r in flipped.returns],
-                           flipped.lengths, flipped.forfeits)
+                           flipped.lengths, flipped.forfeits, flipped.rescored)
     result = MatchResult(a, b)
     for i, (_, returns, length, forfeit, rescored) in enumerate(
             _play_rotating(spec, [a, b], games, seed, opening_plies, on_game)):
