@@ -109,6 +109,7 @@ class Evaluator:
     def __init__(self, models: Sequence[nn.Module], device: torch.device | None = None) -> None:
         self.device = device or next(models[0].parameters()).device
         self.models = [m.to(self.device).eval() for m in models]
+        self._aux_heads = all(has_aux_heads(m) for m in self.models)  # fixed by the architecture: asked per call
         self.low_precision = low_precision(self.device)
         # search.score_utility, set by the search built on this evaluator (engine.search.BatchedMCTS);
         # read only where every network has the score head
@@ -212,7 +213,7 @@ class Evaluator:
     @property
     def has_aux_heads(self) -> bool:
         """Whether every network has ownership and score heads (`ownership` answers)."""
-        return all(has_aux_heads(m) for m in self.models)
+        return self._aux_heads
 
     @torch.inference_mode()
     def ownership(self, x: np.ndarray, players: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
