@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -232,3 +233,15 @@ def test_invalid_toml_is_one_line(tmp_path):
     with pytest.raises(ConfigError) as e:
         cfg.read_toml(path)
     assert "not valid TOML" in _one_line(e)
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "scripts" / "go9").glob("*.toml")),
+                         ids=lambda p: p.name)
+def test_go9_measurement_configs_resolve(path):
+    """The configs scripts/go9_strength.sh and go9_ablation.sh run must stay valid as the keys change."""
+    values = cfg.read_toml(path)
+    config = cfg.resolve("go9", values)
+    assert values, f"{path.name} overrides nothing"
+    for section, keys in values.items():
+        for key, value in keys.items():
+            assert getattr(getattr(config, section), key) == value
