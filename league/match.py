@@ -44,6 +44,9 @@ class MatchResult:
     lengths: list[int] = field(default_factory=list)  # moves per game
     forfeits: list[str] = field(default_factory=list)  # why each forfeited game was lost (GTP failures)
     rescored: int = 0  # games whose winner a GTP referee's final_score changed from Tromp–Taylor's (`judged`)
+    # a's margin by the referee's count, for each game a GTP referee scored: how far from winning a
+    # run is while it still loses every game (0 of 40 against GNU Go says nothing of progress).
+    margins: list[float] = field(default_factory=list)
     # Game i has a in the first seat when i is even: seats alternate.
 
     @property
@@ -63,7 +66,8 @@ class MatchResult:
 
     def as_dict(self) -> dict:
         return {"a": self.a, "b": self.b, "games": self.games, "wins": self.wins, "draws": self.draws,
-                "losses": self.losses, "score": round(self.score, 4), "rescored": self.rescored}
+                "losses": self.losses, "score": round(self.score, 4), "rescored": self.rescored,
+                **({"margin": round(float(np.mean(self.margins)), 2)} if self.margins else {})}
 
     def summary(self) -> str:
         return f"+{self.wins} ={self.draws} -{self.losses}"
@@ -125,11 +129,13 @@ def play_match(spec: catalogue.GameLike, a: str, b: str, games: int, seed: int =
     if spec.perfect_information and is_neural(b):
         flipped = _play_batched(spec, b, a, games, seed, a_first=False, opening_plies=opening_plies)
         return MatchResult(a, b, flipped.losses, flipped.draws, flipped.wins, [-r for r in flipped.returns],
-                           flipped.lengths, flipped.forfeits, flipped.rescored)
+                           flipped.lengths, flipped.forfeits, flipped.rescored, [-m for m in flipped.margins])
     result = MatchResult(a, b)
-    for i, (_, returns, length, forfeit, rescored) in enumerate(
+    for i, (_, returns, length, forfeit, rescored, margin) in enumerate(
             _play_rotating(spec, [a, b], games, seed, opening_plies, on_game)):
         result.rescored += rescored
+        if margin is not None:
+            result.margins.append(margin if i % 2 == 0 else -margin)
         _record(result, returns[i % 2], length)  # seating(i, 2) puts a first in even games
         if forfeit:
             result.forfeits.append(forfeit)
@@ -183,7 +189,7 @@ def play_table(spec: catalogue.GameLike, players: Sequence[str], games: int, see
         raise ValueError(f"{spec.name} seats {spec.num_players} players and a table got {list(players)}: "
                          f"give {spec.num_players} distinct player specs")
     result = TableResult(players)
-    for seats, returns, length, forfeit, _ in _play_rotating(spec, players, games, seed, opening_plies):
+    for seats, returns, length, forfeit, _, _ in _play_rotating(spec, players, games, seed, opening_plies):
         result.seatings.append(seats)
         result.returns.append(tuple(float(r) for r in returns))
         result.lengths.append(length)
@@ -194,9 +200,9 @@ def play_table(spec: catalogue.GameLike, players: Sequence[str], games: int, see
 
 def _play_rotating(spec, players: Sequence[str], games: int, seed: int, opening_plies: int,
                    on_game: Callable[[int, object, list], None] | None = None
-                   ) -> Iterator[tuple[tuple[str, ...], list[float], int, str | None, bool]]:
+                   ) -> Iterator[tuple[tuple[str, ...], list[float], int, str | None, bool, float | None]]:
     """Games one by one, seats by `seating`: (players by seat, returns by seat, length, forfeit or None,
-    whether a referee rescored it: `judged`).
+    whether a referee rescored it and the first seat's margin by its count, or None: `judged`).
     Player k's bot is seeded seed + k; each rotation of n games shares its random opening."""
     rng = np.random.default_rng(seed)
     bots = [load_bot(p, spec, seed + k) for k, p in enumerate(players)]
@@ -204,13 +210,13 @@ def _play_rotating(spec, players: Sequence[str], games: int, seed: int, opening_
     for i in range(games):
         order = seating(i, n)
         state = opening(spec, i, opening_plies, seed, group=n)
-        forfeit, rescored = None, False
+        forfeit, rescored, margin = None, False, None
         try:
             play_game(state, [bots[k] for k in order], rng)
-            (returns, rescored), length = judged(state, bots), len(state.history())
+            (returns, rescored, margin), length = judged(state, bots), len(state.history())
         except Forfeit as lost:
             returns, length, forfeit = lost.returns, lost.length, str(lost)
-        yield tuple(players[k] for k in order), list(returns), length, forfeit, rescored
+        yield tuple(players[k] for k in order), list(returns), length, forfeit, rescored, margin
         if on_game is not None:
             on_game(i, state, bots)
 
@@ -262,19 +268,21 @@ def _inform(bot, seat: int, state, player: int, action: int) -> None:
         raise Forfeit(seat, state, str(exc)) from None
 
 
-def judged(state, bots) -> tuple[list[float], bool]:
-    """Returns of a finished game, and whether a referee changed them: a GTP engine among `bots`
-    scores it with its own final_score (dead stones removed as it judges them, as gogui-twogtp's
-    referee does); otherwise, or when the engine fails, the rules' (Tromp–Taylor) returns stand."""
+def judged(state, bots) -> tuple[list[float], bool, float | None]:
+    """Returns of a finished game, whether a referee changed them, and the first seat's margin by the
+    referee's count: a GTP engine among `bots` scores it with its own final_score (dead stones removed
+    as it judges them, as gogui-twogtp's referee does); otherwise, or when the engine fails, the
+    rules' (Tromp–Taylor) returns stand, with no margin."""
     rules = [float(r) for r in state.returns()]
     for bot in bots:
-        if hasattr(bot, "final_returns"):
+        if hasattr(bot, "final_margin"):
             try:
-                verdict = bot.final_returns(state)
+                margin = bot.final_margin(state)
             except GTPError:
                 continue
-            return verdict, verdict != rules
-    return rules, False
+            verdict = [1.0, -1.0] if margin > 0 else [-1.0, 1.0] if margin < 0 else [0.0, 0.0]
+            return verdict, verdict != rules, margin
+    return rules, False, None
 
 
 def sample_chance(state, rng: np.random.Generator) -> int:
@@ -363,8 +371,11 @@ def _play_batched(spec, neural: str, other: str, games: int, seed: int, a_first:
             live.remove(t)
     for t in range(games):
         final = mcts.root_state(t)
-        returns, rescored = ([1.0, 1.0], False) if t in forfeited else judged(final, opponents[t:t + 1])
+        forfeit = ([1.0, 1.0], False, None)  # the opponent forfeited: a win from either seat
+        returns, rescored, margin = forfeit if t in forfeited else judged(final, opponents[t:t + 1])
         result.rescored += rescored
+        if margin is not None:
+            result.margins.append(margin if seat[t] == 0 else -margin)
         _record(result, returns[seat[t]], len(final.history()))
     result.forfeits = [forfeited[t] for t in sorted(forfeited)]
     return result

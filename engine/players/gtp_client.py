@@ -208,22 +208,21 @@ class GTPBot(pyspiel.Bot):
             raise self._died("play", "is not running")
         self._sync(state.history() + [action])
 
-    def final_returns(self, state: pyspiel.State) -> list[float]:
-        """The engine's own verdict on a finished game (`final_score`, dead stones removed as it
-        judges them) as returns by seat, Black first: the referee of gogui-twogtp's `-referee`."""
+    def final_margin(self, state: pyspiel.State) -> float:
+        """The engine's own count of a finished game (`final_score`, dead stones removed as it judges
+        them) as Black's margin, negative when White wins: the referee of gogui-twogtp's `-referee`."""
         self._sync(state.history())
         answer = self.send("final_score")
         word = answer.split()[0].upper() if answer.split() else ""
         if word == "0":
-            return [0.0, 0.0]
+            return 0.0
         try:
-            float(word[2:])  # the margin itself only has to be a number: the winner is the letter
+            margin = float(word[2:])
         except ValueError:
             word = ""
         if word[:2] not in ("B+", "W+"):
             raise GTPError(f"GTP engine {self.command!r} answered 'final_score' with {answer!r}, not a score")
-        black = 1.0 if word[0] == "B" else -1.0
-        return [black, -black]
+        return margin if word[0] == "B" else -margin
 
     def step(self, state: pyspiel.State) -> int:
         history = state.history()

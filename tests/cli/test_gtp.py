@@ -549,6 +549,22 @@ def test_a_snapshot_served_by_arena_gtp_plays_a_whole_game_against_gnugo(snapsho
     # No dead stones left: that is also OpenSpiel's Tromp–Taylor count of the final position.
     assert seen["ours"] == final_score(state)
     assert seen["ours"][0] == ("B" if state.returns()[0] > 0 else "W")
+    margin = float(seen["ours"][2:]) * (1 if seen["ours"][0] == "B" else -1)  # ours was Black: a's margin
+    assert result.margins == [margin] and result.as_dict()["margin"] == margin < 0
+
+
+def test_a_snapshot_against_gnugo_records_its_margin_from_either_side(snapshot):
+    """The batched runner (a snapshot's games all at once) takes GNU Go's count as the referee's too,
+    margins from a's side: the random network loses every game on the count, and by the same
+    margins whichever side of the match it is named on."""
+    ours = f"{snapshot}@sims=2"
+    result = play_match(GO9, ours, "gnugo:0", 2)
+    assert result.losses == 2 and len(result.margins) == 2 and max(result.margins) < 0, result.as_dict()
+    assert result.as_dict()["margin"] < 0
+    flipped = play_match(GO9, "gnugo:0", ours, 2)
+    assert flipped.wins == 2 and min(flipped.margins) > 0
+    assert play_match(GO9, ours, "random", 2).margins == []  # no referee, no margin
+    assert "margin" not in play_match(GO9, ours, "random", 2).as_dict()
 
 
 # ---- resignation -----------------------------------------------------------------------------------
@@ -746,9 +762,9 @@ def test_gnugo_referees_a_finished_game_with_dead_stones_left_on_the_board():
         state.apply_action(81)  # passes end it
     assert state.returns() == [1.0, -1.0] and final_score(state) == "B+17.5"  # 37 against 12: the rest of F-J is no one's
     referee = GTPBot(GNUGO_CMD, GO9.game)
-    assert judged(state, [referee]) == ([-1.0, 1.0], True)
+    assert judged(state, [referee]) == ([-1.0, 1.0], True, -16.5)  # Black's margin by GNU Go's count
     assert referee.send("final_score") == "W+16.5"  # 36 points against 45, komi 7.5: G5 off
-    assert judged(state, [RandomBot(0)]) == ([1.0, -1.0], False)  # no GTP engine: the rules' count
+    assert judged(state, [RandomBot(0)]) == ([1.0, -1.0], False, None)  # no GTP engine: the rules' count
 
 
 def test_gnugo_level_is_a_player_spec_and_beats_random():
@@ -757,6 +773,8 @@ def test_gnugo_level_is_a_player_spec_and_beats_random():
 
     result = play_match(GO9, "gnugo:0", "random", 2)
     assert result.games == 2 and result.wins == 2, result.as_dict()
+    assert len(result.margins) == 2 and min(result.margins) > 0  # refereed by itself: won on the count
+    assert result.as_dict()["margin"] == round(sum(result.margins) / 2, 2)
     for spec, words in (("gnugo:11", r"from 0 \(weakest\) to 10"), ("gnugo:x", "write gnugo:N")):
         with pytest.raises(BotError, match=words):
             load_bot(spec, GO9)
