@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import platform
 import queue
 import time
@@ -39,11 +40,12 @@ def _cpu_model() -> str:
 
 def host() -> dict:
     """Where a figure was measured, and the precision batched network calls ran in there (bfloat16
-    where the CPU has AMX or AVX512_BF16, or on a CUDA GPU)."""
+    where the CPU has AMX or AVX512_BF16, or on a CUDA GPU), and oneDNN's ISA cap when one is set."""
     batched = low_precision(default_device()) or torch.float32
     return {"device": str(default_device()), "threads": torch.get_num_threads(), "cpu": _cpu_model(),
             "precision": str(batched).removeprefix("torch."), "torch": torch.__version__,
-            "date": time.strftime("%Y-%m-%d")}
+            "date": time.strftime("%Y-%m-%d"),
+            **({"onednn_max_cpu_isa": cap} if (cap := os.environ.get("ONEDNN_MAX_CPU_ISA")) else {})}
 
 
 def _evaluator(spec, config) -> Evaluator:
@@ -343,8 +345,8 @@ def bench_learner(game: str, steps: int = 10, positions: int = 20_000) -> dict:
     import tempfile
     from pathlib import Path
 
-    from engine.train import Learner, augment, store_meta
     from engine.data import SegmentWriter, synthetic_game
+    from engine.train import Learner, augment, store_meta
 
     spec = games.load(game)
     config = default_config(spec.name)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import sys
 import threading
 import warnings
@@ -38,9 +39,21 @@ def low_precision(device: torch.device) -> torch.dtype | None:
         # AVX512_BF16 (AMD Zen 4, Intel Cooper Lake) has bfloat16 dot products too: half AMX's gain
         # over float32, still ~2x on the go9 and connect_four networks (docs/benchmarks.md)
         capabilities = getattr(torch.cpu, "get_capabilities", dict)()
-        if capabilities.get("amx_bf16", False) or capabilities.get("avx512_bf16", False):
+        native = capabilities.get("amx_bf16", False) or capabilities.get("avx512_bf16", False)
+        if native and not _onednn_below_bf16():
             return torch.bfloat16
     return None
+
+
+# oneDNN's instruction sets without bfloat16 dot products. ONEDNN_MAX_CPU_ISA caps the ISA that
+# torch's convolutions use: capped to one of these, bfloat16 would run emulated. It is also how
+# an AMX or AVX-512 host is made to compute as an AVX2-only one, to measure for such hosts.
+_ONEDNN_ISAS_WITHOUT_BF16 = {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI"}
+
+
+def _onednn_below_bf16() -> bool:
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or ""
+    return cap.strip().upper() in _ONEDNN_ISAS_WITHOUT_BF16
 
 
 def score_utility_table(points: int) -> torch.Tensor:

@@ -82,3 +82,30 @@ def test_network_streams_run_torch_on_one_thread_each():
         assert sys.getswitchinterval() <= 1e-4  # streams get the GIL back between layers quickly
     finally:
         torch.set_num_threads(before)
+
+
+def test_onednn_capped_below_bfloat16_computes_in_float32(monkeypatch):
+    """ONEDNN_MAX_CPU_ISA=AVX2 makes an AVX-512 or AMX host compute as an AVX2-only one (how figures
+    for such hosts are measured here): bfloat16 would be emulated there, so batches stay float32."""
+    from engine.nn.inference import low_precision
+
+    cpu = torch.device("cpu")
+    native = low_precision(cpu)
+    for cap in ("AVX2", "avx512_core", "AVX2_VNNI"):
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+        assert low_precision(cpu) is None
+    for cap in ("ALL", "AVX512_CORE_BF16", "AVX512_CORE_AMX"):  # caps that keep bfloat16 where the CPU has it
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+        assert low_precision(cpu) == native
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    spec = games.load("connect_four")
+    torch.manual_seed(0)
+    model = build(default_config("connect_four").network, spec.encoder.shape, spec.num_actions)
+    _train_bn(model, spec, 1)
+    evaluator = Evaluator([model], cpu)
+    assert evaluator.low_precision is None
+    x, legal = _batch(spec, 32, 2)
+    priors, values = evaluator.evaluate(x, legal)
+    ref_p, ref_v = _reference(model, x, legal)
+    np.testing.assert_allclose(priors, ref_p, atol=1e-5)  # float32's agreement, not bfloat16's 3e-3
+    np.testing.assert_allclose(values, ref_v, atol=1e-5)
