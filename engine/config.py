@@ -18,6 +18,7 @@ from engine.errors import ArenaError
 
 if TYPE_CHECKING:
     from engine.train.kinds import LearnerKind
+    from games import GameSpec
 
 
 class ConfigError(ArenaError):
@@ -37,6 +38,9 @@ class NetworkConfig:
     # KataGo's auxiliary ownership and score heads, trained on finished games' owners and margins, on
     # resnets for games that have them (Go); never run in search. False: the ablation without them.
     aux_heads: bool = True
+    # KataGo's liberty inputs for Go: three more planes, the stones whose chain has 1, 2 or 3
+    # liberties (games.encoders.GoEncoder). Off until a learning ablation shows they pay.
+    liberties: bool = False
 
 
 @dataclass
@@ -375,10 +379,20 @@ def _check_combinations(config: RunConfig, game: str) -> None:
     if config.selfplay.resign_threshold > -1.0 and not (spec.resignable and spec.perfect_information):
         raise ConfigError(f"selfplay.resign_threshold: {game} has no resignation (only two-player games won or "
                           "lost, searched by self-play): set it to -1 (never resign) or remove it")
+    from games.encoders import GoEncoder
+    if config.network.liberties and not isinstance(spec.encoder, GoEncoder):
+        raise ConfigError(f"network.liberties adds Go's liberty planes, and {game} is not Go: set it to false "
+                          "or remove it")
     if config.search.score_utility > 0 and not (spec.has_ownership and config.network.aux_heads
                                                  and config.network.kind == "resnet"):
         raise ConfigError(f"search.score_utility reads the score head, which only Go resnets with network.aux_heads "
                           f"= true have ({game} here): set search.score_utility = 0 or remove it")
+
+
+def game_spec(config: RunConfig) -> GameSpec:
+    """The run's game (games.GameSpec) with the encoder its networks read (network.liberties)."""
+    import games
+    return games.load(config.game).with_liberties(config.network.liberties)
 
 
 def read_toml(path: str | os.PathLike) -> dict[str, Any]:

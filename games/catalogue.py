@@ -9,14 +9,16 @@ game takes any of these forms through it. Every failure is a one-line GameError 
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import pyspiel
 
-from games.encoders import Encoder, encoder_for
+from games.encoders import Encoder, GoEncoder, encoder_for
 from games.symmetry import Symmetry, symmetries_for
 from games.errors import ArenaError
 
@@ -89,6 +91,27 @@ class GameSpec:
         return (self.num_players == 2 and self.game.get_type().utility == pyspiel.GameType.Utility.ZERO_SUM
                 and self.game.min_utility() == -1.0 and self.game.max_utility() == 1.0)
 
+    def with_liberties(self, liberties: bool) -> GameSpec:
+        """This game with Go's liberty input planes (GoEncoder `liberties`) or without; GameError for
+        a game that is not Go."""
+        if bool(getattr(self.encoder, "liberties", False)) == liberties:
+            return self
+        if not isinstance(self.encoder, GoEncoder):
+            raise GameError(f"network.liberties is for Go, and {self.name} is not Go: leave it false")
+        return _with_encoder(self, GoEncoder(self.game, self.encoder.history, liberties))
+
+    def for_input(self, shape: Sequence[int] | None) -> GameSpec:
+        """This game with the encoder whose positions have `shape` (a snapshot's obs_shape): with or
+        without Go's liberty planes. None: as it is. GameError when no encoder of the game fits."""
+        if shape is None or tuple(shape) == tuple(self.encoder.shape):
+            return self
+        if isinstance(self.encoder, GoEncoder):
+            other = self.with_liberties(not self.encoder.liberties)
+            if tuple(other.encoder.shape) == tuple(shape):
+                return other
+        raise GameError(f"a network reading positions of shape {tuple(shape)} cannot play {self.name}, whose "
+                        f"positions are {tuple(self.encoder.shape)}: use a snapshot trained by this Arena version")
+
     @property
     def has_ownership(self) -> bool:
         """Whether a finished game gives every board point an owner and a score margin (Go): the
@@ -121,6 +144,10 @@ class GameSpec:
         if self.learner_problem:
             return None
         return "alphazero" if self.perfect_information else "mmd"
+
+
+def _with_encoder(spec: GameSpec, encoder: Encoder) -> GameSpec:
+    return dataclasses.replace(spec, encoder=encoder, symmetries=symmetries_for(spec.game, spec.preset, encoder))
 
 
 def require_learner(spec: GameSpec) -> GameSpec:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pyspiel
 
-from games import wins
+from games import gorules, wins
 
 # Black is player 0 in OpenSpiel's go; its observation planes are black, white, empty, white-to-play.
 _GO_BLACK, _GO_WHITE, _GO_WHITE_TO_PLAY = 0, 1, 3
@@ -136,19 +136,26 @@ class GoEncoder(Encoder):
       planes 2k, 2k+1 (k = 0..H-1): P's stones, P's opponent's stones at position t-k
                                     (all zero before the game started);
       plane 2H:   ones when black is to move (komi makes colour matter);
-      plane 2H+1: ones (lets convolutions find the board edge through zero padding).
+      plane 2H+1: ones (lets convolutions find the board edge through zero padding);
+      with `liberties`, planes 2H+2..2H+4: stones (either colour) of the current position whose
+      chain has exactly 1, 2, 3 liberties (KataGo's liberty inputs: atari and capture races read
+      off the input instead of learned through the tower).
     A pass is a position too: it repeats the board, like any other move.
     """
 
-    def __init__(self, game: pyspiel.Game, history: int = 4):
+    LIBERTY_PLANES = 3
+
+    def __init__(self, game: pyspiel.Game, history: int = 4, liberties: bool = False):
         n = game.get_parameters()["board_size"]
         self.size = n
         self.history = history
+        self.liberties = liberties
         self._reader = _TensorReader(game)
         self.game = game
-        self.name = f"go-h{history}-v1"
-        self.shape = (2 * history + 2, n, n)
+        self.name = f"go-h{history}-lib{self.LIBERTY_PLANES}-v1" if liberties else f"go-h{history}-v1"
+        self.shape = (2 * history + 2 + (self.LIBERTY_PLANES if liberties else 0), n, n)
         self.dtype = np.uint8
+        self._nbr = gorules.neighbour_table(n)
         # The parent's own/opponent planes swap roles when the mover changes (every move in Go).
         older = np.arange(2 * history - 2)
         self._swap = older ^ 1
@@ -165,6 +172,16 @@ class GoEncoder(Encoder):
         x[0:2] = stones[order]
         x[2 * self.history] = black_to_move
         x[2 * self.history + 1] = 1
+        if self.liberties:
+            self._fill_liberties(x[None], stones[None])
+
+    def _fill_liberties(self, x: np.ndarray, stones: np.ndarray) -> None:
+        """x [B, planes, n, n] gets the liberty planes of black/white stones [B, 2, n, n]."""
+        b, first = len(x), 2 * self.history + 2
+        boards = (stones[:, 0] * gorules.BLACK + stones[:, 1] * gorules.WHITE).astype(np.int8).reshape(b, -1)
+        out = np.empty((b, self.LIBERTY_PLANES, self.size * self.size), np.uint8)
+        gorules.liberty_planes_batch(boards, self._nbr, out)
+        x[:, first:] = out.reshape(b, self.LIBERTY_PLANES, self.size, self.size)
 
     def encode(self, state: pyspiel.State) -> np.ndarray:
         x = np.zeros(self.shape, self.dtype)
@@ -210,6 +227,8 @@ class GoEncoder(Encoder):
         x[:, 1] = np.where(mover, planes[:, _GO_WHITE], planes[:, _GO_BLACK])
         x[:, 2 * h] = mover
         x[:, 2 * h + 1] = 1
+        if self.liberties:
+            self._fill_liberties(x, planes[:, _GO_BLACK:_GO_WHITE + 1])
         return x
 
 

@@ -132,6 +132,34 @@ def legal_mask(board, nbr, ko, colour, stamp, gen, stack, out):
 
 
 @numba.njit(cache=True)
+def liberty_planes(board, nbr, stamp, gen, queue, out):
+    """KataGo's liberty inputs: out[k, p] = 1 where p holds a stone (either colour) whose chain has
+    exactly k + 1 liberties, for k < out.shape[0]; 0 elsewhere."""
+    points = board.shape[0]
+    out[:, :] = 0
+    done = np.zeros(points, np.bool_)
+    for p in range(points):
+        if board[p] == EMPTY or done[p]:
+            continue
+        libs, size = _chain(board, nbr, p, stamp, gen, queue, points + 1)  # no limit: every stone
+        for k in range(size):
+            done[queue[k]] = True
+            if 1 <= libs <= out.shape[0]:
+                out[libs - 1, queue[k]] = 1
+
+
+@numba.njit(cache=True)
+def liberty_planes_batch(boards, nbr, out):
+    """`liberty_planes` for each row of boards [B, points] into out [B, L, points]."""
+    points = boards.shape[1]
+    stamp = np.zeros(points, np.int64)
+    gen = np.zeros(1, np.int64)
+    queue = np.empty(points, np.int64)
+    for i in range(boards.shape[0]):
+        liberty_planes(boards[i], nbr, stamp, gen, queue, out[i])
+
+
+@numba.njit(cache=True)
 def owners(board, nbr):
     """Tromp–Taylor owner of every point, int8: +1 Black's (a black stone, or an empty point whose
     region reaches only black stones), -1 White's, 0 neutral (a region reaching both or neither).

@@ -324,7 +324,8 @@ def _play_batched(spec, neural: str, other: str, games: int, seed: int, a_first:
         evaluator, config, player_seed = load_neural(player, spec)
         config.leaves_per_tree = 1  # the games themselves fill the batch
         rng = np.random.default_rng(player_seed + seed + offset)
-        return make_search(spec.encoder, spec.num_actions, evaluator, config, games, rng), config.simulations
+        encoder = spec.for_input(evaluator.obs_shape).encoder  # the planes this snapshot reads
+        return make_search(encoder, spec.num_actions, evaluator, config, games, rng), config.simulations
 
     mcts, sims = searcher(neural, 0)
     rng = mcts.rng

@@ -33,12 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
-import games
 from engine.nn import checkpoint
 from engine import files, rundir
 from engine.errors import DiskFullError, exit_disk_full
 from engine.players import BotError, load_bot, step_of
-from engine.config import RunConfig
+from engine.config import RunConfig, game_spec
 from league import pool as pool_mod
 from league.ledger import GameResult, Ledger
 from league.match import MatchResult, Seated, TableResult, play_match, play_table
@@ -77,7 +76,7 @@ class Rater:
         self.run_dir = Path(run_dir)
         self.config = config
         self.lc = config.league
-        self.spec = games.load(config.game)
+        self.spec = game_spec(config)
         self.ledger = Ledger.of_run(self.run_dir)
         self.pool = pool_mod.Pool(self.run_dir, self.lc.pool_size)
         self.rng = np.random.default_rng([seed, 7])

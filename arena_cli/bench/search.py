@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 import games
-from engine.config import default_config
+from engine.config import default_config, read_toml, resolve
 from engine.nn import Evaluator, NetworkStreams, build, default_device, low_precision
 from engine.search import BatchedMCTS, make_search
 from engine.train import SelfPlayActor, pick_action
@@ -45,7 +45,8 @@ def host() -> dict:
     return {"device": str(default_device()), "threads": torch.get_num_threads(), "cpu": _cpu_model(),
             "precision": str(batched).removeprefix("torch."), "torch": torch.__version__,
             "date": time.strftime("%Y-%m-%d"),
-            **({"onednn_max_cpu_isa": cap} if (cap := os.environ.get("ONEDNN_MAX_CPU_ISA")) else {})}
+            **({"onednn_max_cpu_isa": cap} if (cap := os.environ.get("ONEDNN_MAX_CPU_ISA")
+                                                or os.environ.get("DNNL_MAX_CPU_ISA")) else {})}
 
 
 def _evaluator(spec, config) -> Evaluator:
@@ -134,11 +135,13 @@ def alphazero_game(game: str, bench: str) -> games.GameSpec:
                               f"{game}` measures its learner)") from None
 
 
-def _search_setup(game: str, trees: int | None, simulations: int | None, seed: int = 0):
+def _search_setup(game: str, trees: int | None, simulations: int | None, seed: int = 0,
+                  config_file: str | None = None):
     """The preset's spec, config, evaluator and a search of `trees` trees (default: the preset's
-    concurrent games); `_start` puts the trees at the initial state."""
+    concurrent games), or those of a run's TOML config; `_start` puts the trees at the initial state."""
     spec = alphazero_game(game, "mcts")
-    config = default_config(spec.name)
+    config = resolve(spec.name, read_toml(config_file)) if config_file else default_config(spec.name)
+    spec = spec.with_liberties(config.network.liberties)
     if simulations:
         config.search.simulations = simulations
     trees = trees or config.selfplay.concurrent_games
@@ -182,12 +185,12 @@ def _ceiling_batches(search: BatchedMCTS) -> list[int]:
 
 
 def _actor_process(game: str, trees: int | None, simulations: int | None, seed: int, rounds: int,
-                   seconds: float, barrier, results) -> None:
+                   seconds: float, barrier, results, config_file: str | None = None) -> None:
     """One of `arena bench mcts`'s actor processes: one torch thread, like a league actor. Rounds
     of searching and of running the network alone, in step with the other actors (`barrier`), so
     that both figures are for the whole machine busy at once."""
     torch.set_num_threads(1)
-    spec, config, evaluator, search = _search_setup(game, trees, simulations, seed)
+    spec, config, evaluator, search = _search_setup(game, trees, simulations, seed, config_file)
     _start(search, spec)
     batches = _ceiling_batches(search)
     sims, search_seconds, raw = 0, [], dict.fromkeys(batches, 0.0)
@@ -204,7 +207,7 @@ def _actor_process(game: str, trees: int | None, simulations: int | None, seed: 
 
 
 def machine_search_rate(game: str, processes: int, seconds: float, trees: int | None = None,
-                        simulations: int | None = None, rounds: int = 5) -> dict:
+                        simulations: int | None = None, rounds: int = 5, config_file: str | None = None) -> dict:
     """Simulations/s of `processes` actor processes searching side by side, as a league's actors
     do (one torch thread each), against the network alone in the same processes at once (the
     machine's ceiling for that setup). Each round counts from the moment all actors start to the
@@ -214,7 +217,8 @@ def machine_search_rate(game: str, processes: int, seconds: float, trees: int | 
     ctx = mp.get_context("spawn")
     barrier, results = ctx.Barrier(processes), ctx.Queue()
     procs = [ctx.Process(target=_actor_process, daemon=True,
-                         args=(game, trees, simulations, seed, rounds, seconds / rounds, barrier, results))
+                         args=(game, trees, simulations, seed, rounds, seconds / rounds, barrier, results,
+                               config_file))
              for seed in range(processes)]
     for p in procs:
         p.start()
@@ -239,7 +243,7 @@ def machine_search_rate(game: str, processes: int, seconds: float, trees: int | 
 
 
 def bench_mcts(game: str, seconds: float = 10.0, trees: int | None = None, simulations: int | None = None,
-               processes: int | None = None) -> dict:
+               processes: int | None = None, config_file: str | None = None) -> dict:
     """Our search against the network's raw throughput and against OpenSpiel's MCTSBot.
 
     Two setups: one process on all torch threads (how `arena play` and the evaluator search), and
@@ -248,7 +252,7 @@ def bench_mcts(game: str, seconds: float = 10.0, trees: int | None = None, simul
     better of the two setups, against the best the network alone did in either. The speed-up over
     OpenSpiel compares one process with one process.
     """
-    spec, config, evaluator, search = _search_setup(game, trees, simulations)
+    spec, config, evaluator, search = _search_setup(game, trees, simulations, config_file=config_file)
     trees = search.num_trees
     # OpenSpiel's search first, in a process no other thread has run torch in yet: a second thread
     # with its own torch thread team slows every later batch-1 call on this one by half (2 cores).
@@ -282,7 +286,7 @@ def bench_mcts(game: str, seconds: float = 10.0, trees: int | None = None, simul
            "raw_streams": best[1].count if best[1] else 1, "ratio_to_raw": ours / raw,
            "raw_one_call_positions_per_second": one_call, "ratio_to_one_call": ours / one_call}
     processes = config.actors if processes is None else processes
-    actors = machine_search_rate(game, processes, seconds, trees, simulations) if processes > 1 else None
+    actors = machine_search_rate(game, processes, seconds, trees, simulations, config_file=config_file) if processes > 1 else None
     setups = [one] + ([actors] if actors else [])
     machine = max(setups, key=lambda r: r["simulations_per_second"])
     ceiling = max(setups, key=lambda r: r["raw_forward_positions_per_second"])

@@ -33,7 +33,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--minutes", type=float, default=20.0, help="soak: minutes of kills (and at least --kills)")
     p.add_argument("--kills", type=int, default=100, help="soak: kills, one every minutes/kills seconds on average")
     p.add_argument("--interval", type=float, help="soak: mean seconds between kills (default: minutes/kills)")
-    p.add_argument("--config", help="soak: the run's TOML config (default: the soak's, which writes often)")
+    p.add_argument("--config", help="mcts: a run's TOML config whose network and search to measure (default: the "
+                   "game's preset); soak: the run's config (default: the soak's, which writes often)")
     p.add_argument("--seed", type=int, help="soak: seed of the kills' kinds, victims and moments")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
@@ -56,7 +57,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
         result = {"bench": "curve", "run": args.run, "opponent": args.opponent,
                   "curve": learning_curve(args.run, args.opponent, args.games or 100, args.points)}
     elif args.what == "mcts":
-        result = bench.bench_mcts(args.game, seconds=args.seconds or 10.0)
+        result = bench.bench_mcts(args.game, seconds=args.seconds or 10.0, config_file=args.config)
     elif args.what == "soak":
         actors = 2 if args.actors is None else args.actors
         result = bench.bench_soak(args.game, args.minutes, args.kills, actors, args.config, args.run, args.interval,

@@ -174,10 +174,13 @@ def export_snapshot(snapshot: Snapshot, path: Path, seat: int | None = None) -> 
     if seat is not None and not 0 <= seat < count:
         raise ExportError(f"--seat {seat} is out of range: the snapshot holds {count} network(s), "
                           f"seats 0..{count - 1}")
-    spec = games.load(snapshot.game)
-    if tuple(spec.encoder.shape) != tuple(snapshot.obs_shape):
+    try:
+        spec = games.load(snapshot.game).for_input(snapshot.obs_shape)
+    except games.GameError:
         raise ExportError(f"the snapshot reads {snapshot.obs_shape}, this Arena encodes {snapshot.game} as "
-                          f"{spec.encoder.shape}: export it with the Arena version that trained it")
+                          f"{games.load(snapshot.game).encoder.shape}: export it with the Arena version that "
+                          "trained it") from None
+    encoding = "games.load(game)" + (".with_liberties(True)" if snapshot.network.liberties else "") + ".encoder"
     _writable(path)
     weights = "output" if snapshot.output else "current"
     model = snapshot.build_models("cpu", output=True)[seat or 0]  # output=True: what bots play
@@ -197,7 +200,7 @@ def export_snapshot(snapshot: Snapshot, path: Path, seat: int | None = None) -> 
     info = OnnxExport(
         game=snapshot.game, learner=spec.learner, encoder=spec.encoder.name,
         inputs={INPUT: {"shape": batch + list(snapshot.obs_shape), "dtype": "float32",
-                        "meaning": f"the position as the player to move sees it: games.load(game).encoder"
+                        "meaning": f"the position as the player to move sees it: {encoding}"
                                    f".encode(state) (numpy {np.dtype(spec.encoder.dtype).name}), cast to float32"}},
         outputs={"policy_logits": {"shape": batch + [snapshot.num_actions], "dtype": "float32", "meaning": policy},
                  "value": {"shape": batch, "dtype": "float32", "meaning": value}},

@@ -122,6 +122,7 @@ class Evaluator:
     def __init__(self, models: Sequence[nn.Module], device: torch.device | None = None) -> None:
         self.device = device or next(models[0].parameters()).device
         self.models = [m.to(self.device).eval() for m in models]
+        self.obs_shape: tuple[int, ...] | None = getattr(models[0], "obs_shape", None)  # None: any module
         self._aux_heads = all(has_aux_heads(m) for m in self.models)  # fixed by the architecture: asked per call
         self.low_precision = low_precision(self.device)
         # search.score_utility, set by the search built on this evaluator (engine.search.BatchedMCTS);

@@ -111,6 +111,7 @@ class ResNet(nn.Module):
                  ownership: bool = False) -> None:
         super().__init__()
         c_in, h, w = obs_shape
+        self.obs_shape = tuple(obs_shape)  # the positions it reads (GameSpec.for_input picks their encoder)
         ch = config.channels
         self.stem = nn.Sequential(nn.Conv2d(c_in, ch, 3, padding=1, bias=False), nn.BatchNorm2d(ch), nn.ReLU())
         self.tower = tower(config, h * w)
@@ -151,6 +152,7 @@ class MLP(nn.Module):
     def __init__(self, obs_shape: tuple[int, ...], num_actions: int, config: NetworkConfig) -> None:
         super().__init__()
         width = config.hidden
+        self.obs_shape = tuple(obs_shape)
         layers: list[nn.Module] = [nn.Flatten()]
         d_in = math.prod(obs_shape)
         for _ in range(config.layers):

@@ -28,7 +28,7 @@ class NeuralBot(pyspiel.Bot):
         """`capacity`: the tree's nodes (default: twice a search's simulations; more for analysis,
         which keeps growing one tree)."""
         pyspiel.Bot.__init__(self)
-        self.game_spec = game_spec = games.load(game_spec)
+        self.game_spec = game_spec = games.load(game_spec).for_input(evaluator.obs_shape)
         self.search_config = search
         self.evaluator = evaluator
         self.name = name

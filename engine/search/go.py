@@ -138,7 +138,7 @@ class GoSearch(BatchedMCTS):
         x = np.empty((k, *self.encoder.shape), np.uint8)
         legal = np.empty((k, self.num_actions), bool)
         features(trees, nodes, self.parent, self.board, self.ko, self.to_play, self.moves, self.past_boards,
-                 self.nbr, x.reshape(k, x.shape[1], self.points), legal)
+                 self.nbr, self.encoder.history, x.reshape(k, x.shape[1], self.points), legal)
         return x, legal, self.player[trees, nodes]
 
 
@@ -187,11 +187,12 @@ def expand(trees, parents, nodes, actions, parent, board, ko, passes, moves, has
 
 
 @numba.njit(cache=True)
-def features(trees, nodes, parent, board, ko, to_play, moves, past_boards, nbr, x, legal):
+def features(trees, nodes, parent, board, ko, to_play, moves, past_boards, nbr, history, x, legal):
     """Each node's legal moves and GoEncoder planes (x: [k, planes, points]): for the last H
-    positions, the mover's stones then the opponent's; Black-to-move ones; all ones."""
+    positions, the mover's stones then the opponent's; Black-to-move ones; all ones; then, where x
+    has room for them, the liberty planes of the node's own board."""
     points = board.shape[2]
-    history = (x.shape[1] - 2) // 2
+    liberties = x.shape[1] - 2 * history - 2
     stamp = np.zeros(points, np.int64)
     gen = np.zeros(1, np.int64)
     stack = np.empty(points, np.int64)
@@ -217,3 +218,5 @@ def features(trees, nodes, parent, board, ko, to_play, moves, past_boards, nbr, 
                 x[i, 2 * s + 1, p] = 1 if b[p] == enemy else 0
         x[i, 2 * history] = 1 if to_play[t, n] == 0 else 0
         x[i, 2 * history + 1] = 1
+        if liberties > 0:
+            gorules.liberty_planes(board[t, n], nbr, stamp, gen, stack, x[i, 2 * history + 2:])

@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import games
 from engine import config as cfg, rundir
 from engine.data import SegmentWriter
 from engine.errors import DiskFullError, exit_disk_full
@@ -96,7 +95,7 @@ def _play(run_dir: Path, index: int, seed: int, stop, stats_queue, agent: str) -
     config = rundir.load_config(run_dir)
     torch.set_num_threads(config.threads)
     parent = rundir.spawner_pid()  # the session, even one that died while this process was importing
-    spec = games.load(config.game)
+    spec = cfg.game_spec(config)
     kind = learner_kind(spec.learner)
     device = default_device()
     while latest_snapshot(home) is None and not stop.is_set() and os.getppid() == parent:

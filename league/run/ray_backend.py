@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import games
 from engine import config as cfg, files, rundir
 from engine.config import ConfigError
 from engine.errors import DISK_FULL_EXIT, DiskFullError
@@ -64,7 +63,7 @@ class RemoteActor:
     def __init__(self, config: dict, run: str, agent: str, index: int, seed: int, snapshot: Snapshot) -> None:
         self.config = cfg.from_dict(config)
         torch.set_num_threads(self.config.threads)
-        self.spec = games.load(self.config.game)
+        self.spec = cfg.game_spec(self.config)
         kind = learner_kind(self.spec.learner)
         device = default_device()
         rng = np.random.default_rng([seed, index, snapshot.step])

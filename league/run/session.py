@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import games
 from engine import config as cfg
 from engine import rundir
 from engine.errors import DISK_FULL_EXIT, DiskFullError
@@ -93,7 +92,7 @@ class LeagueRun:
         self.config = config
         self.run_dir = run_dir
         self.ray = ray  # a Ray cluster's address (`auto`, `local`, host:port) for the actors, or None
-        self.spec = games.load(config.game)
+        self.spec = cfg.game_spec(config)
         self.kind = learner_kind(self.spec.learner)
         torch.set_num_threads(config.threads)
         device = default_device()

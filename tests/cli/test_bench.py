@@ -17,7 +17,9 @@ def test_bench_mcts_reports_a_consistent_ratio():
     ratio = r["simulations_per_second"] / r["raw_forward_positions_per_second"]
     assert abs(r["ratio_to_raw"] - ratio) < 2e-3
     assert r["openspiel_mcts_simulations_per_second"] > 0
-    assert abs(r["speedup_vs_openspiel"] - one["simulations_per_second"] / r["openspiel_mcts_simulations_per_second"]) < 0.1
+    # Both rates are rounded to 0.1: relative slack where OpenSpiel's is small (a busy host).
+    speedup = one["simulations_per_second"] / r["openspiel_mcts_simulations_per_second"]
+    assert r["speedup_vs_openspiel"] == pytest.approx(speedup, rel=0.02, abs=0.1)
     # The ceiling is the best setup measured, so never below the one-call figure.
     assert one["raw_forward_positions_per_second"] >= one["raw_one_call_positions_per_second"] > 0
     assert one["ratio_to_one_call"] >= one["ratio_to_raw"]
@@ -33,6 +35,17 @@ def test_bench_mcts_of_a_pipelined_search_measures_its_group_batch(monkeypatch):
     one = r["one_process"]
     assert r["actors"] is None and one["network_streams"] >= 1 and one["simulations_per_second"] > 0
     assert one["raw_batch"] in {24, 12, 24 // (one["network_streams"] + 1)}
+
+
+def test_bench_mcts_measures_the_network_and_search_of_a_config_file(tmp_path):
+    """--config: the network a run's TOML asks for (Go with liberty inputs here), in one process and
+    in the actor processes alike, where the preset would measure its own."""
+    config = tmp_path / "lib.toml"
+    config.write_text("[network]\nliberties = true\nchannels = 8\nblocks = 1\n[search]\nsimulations = 8\n")
+    r = bench.bench_mcts("go(board_size=5,komi=0.5)", seconds=0.5, trees=4, processes=2, config_file=str(config))
+    assert r["network"]["liberties"] and r["network"]["channels"] == 8 and r["simulations_per_move"] == 8
+    assert r["search"] == "GoSearch" and r["actors"]["simulations_per_second"] > 0
+    assert r["one_process"]["simulations_per_second"] > 0
 
 
 def test_bench_selfplay_finishes_games():

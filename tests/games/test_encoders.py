@@ -8,7 +8,13 @@ import pytest
 import games
 from games.encoders import BoardEncoder, FlatEncoder, GoEncoder
 
-FAMILIES = ["tic_tac_toe", "connect_four", "hex5", "go(board_size=5,komi=7.5)", "go9"]
+FAMILIES = ["tic_tac_toe", "connect_four", "hex5", "go(board_size=5,komi=7.5)", "go9", "go9/liberties"]
+
+
+def load(name: str):
+    """games.load, where NAME/liberties is NAME's Go with the liberty planes."""
+    base, _, variant = name.partition("/")
+    return games.load(base).with_liberties(variant == "liberties")
 
 
 def playout(spec, rng, max_moves=60, pass_prob=0.0):
@@ -29,7 +35,7 @@ def playout(spec, rng, max_moves=60, pass_prob=0.0):
 
 @pytest.mark.parametrize("name", FAMILIES)
 def test_step_matches_encode_along_playouts(name):
-    spec = games.load(name)
+    spec = load(name)
     enc = spec.encoder
     rng = np.random.default_rng(0)
     pass_prob = 0.3 if spec.game.get_type().short_name == "go" else 0.0
@@ -48,7 +54,7 @@ def test_step_matches_encode_along_playouts(name):
 
 @pytest.mark.parametrize("name", FAMILIES + ["breakthrough", "kuhn_poker"])
 def test_encoding_tells_who_is_to_move(name):
-    spec = games.load(name)
+    spec = load(name)
     state = spec.game.new_initial_state()
     while state.is_chance_node():
         state.apply_action(state.chance_outcomes()[0][0])
@@ -106,7 +112,7 @@ def test_encode_returns_fresh_arrays():
 @pytest.mark.parametrize("name", FAMILIES + ["breakthrough"])
 def test_step_batch_matches_step(name):
     """A batch of leaves from different games and depths encodes as each leaf would alone."""
-    spec = games.load(name)
+    spec = load(name)
     enc = spec.encoder
     rng = np.random.default_rng(1)
     pass_prob = 0.3 if spec.game.get_type().short_name == "go" else 0.0
@@ -121,3 +127,67 @@ def test_step_batch_matches_step(name):
     batch = enc.step_batch(parents, states)
     assert batch.shape == (len(states), *enc.shape) and batch.dtype == enc.dtype
     np.testing.assert_array_equal(batch, np.stack([enc.step(p, s) for p, s in zip(parents, states)]))
+
+
+def _liberties_by_flood(board: np.ndarray, n: int) -> np.ndarray:
+    """[3, n*n]: stones whose chain has exactly 1, 2, 3 liberties, by a plain Python flood fill."""
+    out = np.zeros((3, n * n), np.uint8)
+    for p in np.flatnonzero(board):
+        chain, libs, todo = {p}, set(), [p]
+        while todo:
+            r, c = divmod(todo.pop(), n)
+            for rr, cc in ((r + 1, c), (r - 1, c), (r, c + 1), (r, c - 1)):
+                if 0 <= rr < n and 0 <= cc < n:
+                    q = rr * n + cc
+                    if board[q] == 0:
+                        libs.add(q)
+                    elif board[q] == board[p] and q not in chain:
+                        chain.add(q)
+                        todo.append(q)
+        if len(libs) <= 3:
+            out[len(libs) - 1, p] = 1
+    return out
+
+
+def test_liberty_planes_count_each_chains_liberties():
+    spec = games.load("go9").with_liberties(True)
+    enc, n = spec.encoder, 9
+    assert enc.shape == (13, 9, 9) and enc.name == "go-h4-lib3-v1"
+    rng = np.random.default_rng(3)
+    seen = np.zeros(3, int)
+    for state in playout(spec, rng, max_moves=120, pass_prob=0.05)[::7]:
+        planes = np.asarray(state.observation_tensor(0)).reshape(4, n * n)
+        board = (planes[0] + 2 * planes[1]).astype(int)
+        x = enc.encode(state)
+        expected = _liberties_by_flood(board, n)
+        np.testing.assert_array_equal(x[10:].reshape(3, -1), expected)
+        seen += expected.sum(axis=1).astype(int)
+    assert (seen > 0).all()  # the playout reached chains in atari, with two and with three liberties
+    # The planes before them are the encoding without liberties
+    plain = games.load("go9").encoder
+    np.testing.assert_array_equal(enc.encode(state)[:10], plain.encode(state))
+
+
+def test_specs_pick_the_encoder_a_network_reads():
+    go9 = games.load("go9")
+    lib = go9.with_liberties(True)
+    assert go9.for_input((13, 9, 9)).encoder.name == lib.encoder.name
+    assert lib.for_input((10, 9, 9)).encoder.name == go9.encoder.name
+    assert go9.for_input(None) is go9 and lib.with_liberties(True) is lib
+    assert len(lib.symmetries) == 8
+    with pytest.raises(games.GameError, match="shape"):
+        go9.for_input((7, 9, 9))
+    with pytest.raises(games.GameError, match="not Go"):
+        games.load("connect_four").with_liberties(True)
+
+
+def test_liberties_are_refused_for_a_game_that_is_not_go_in_one_line():
+    from engine import config as cfg
+
+    for game in ("connect_four", "phantom_go5"):
+        with pytest.raises(cfg.ConfigError, match="network.liberties") as refused:
+            cfg.resolve(game, {"network": {"liberties": True}})
+        assert "\n" not in str(refused.value)
+    config = cfg.resolve("go9", {"network": {"liberties": True}})
+    assert cfg.game_spec(config).encoder.shape == (13, 9, 9)
+    assert cfg.game_spec(cfg.resolve("go9")).encoder.shape == (10, 9, 9)

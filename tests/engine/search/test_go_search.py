@@ -16,10 +16,12 @@ def _pair(make_evaluator, spec, config, trees, capacity=None):
             for cls in (BatchedMCTS, GoSearch)]
 
 
-@pytest.mark.parametrize("search", [dict(simulations=40), dict(simulations=40, leaves_per_tree=4),
-                                    dict(simulations=30, reuse_tree=False), dict(simulations=16, root="gumbel")])
-def test_both_searches_visit_alike_move_after_move_through_whole_games(search, make_evaluator):
-    spec = games.load("go(board_size=5,komi=0.5)")
+@pytest.mark.parametrize("search, liberties", [
+    (dict(simulations=40), False), (dict(simulations=40, leaves_per_tree=4), False),
+    (dict(simulations=30, reuse_tree=False), False), (dict(simulations=16, root="gumbel"), False),
+    (dict(simulations=40), True)])
+def test_both_searches_visit_alike_move_after_move_through_whole_games(search, liberties, make_evaluator):
+    spec = games.load("go(board_size=5,komi=0.5)").with_liberties(liberties)
     config = dataclasses.replace(SearchConfig(), **search)
     trees = 6
     # A small capacity makes trees compact often; reuse carries subtrees (and their history) on.

@@ -24,7 +24,9 @@ from engine.nn import checkpoint
 from engine import rundir
 from engine.data import inspect, list_segments, read_segment
 from engine import config as cfg
+from engine.nn import build
 from engine.players import NeuralBot, load_bot
+from league.match import play_match
 from league.ledger import Ledger
 
 
@@ -377,3 +379,33 @@ def test_a_session_resumed_at_the_same_step_plays_new_games(tmp_path, monkeypatc
     for path in list_segments(run_dir / "trajectories"):
         ids += [str(g) for g in read_segment(path, slice(0, 0)).games["game_id"]]
     assert len(ids) > 16 and len(ids) == len(set(ids))
+
+
+def test_a_go_run_with_liberty_inputs_plays_wherever_snapshots_play(tmp_path, monkeypatch, run_cli):
+    """network.liberties: the learner, the actor and the store read Go with the liberty planes, and
+    its snapshots play a network without them (each search encodes for its own network)."""
+    game = "go(board_size=5,komi=0.5)"
+    config = tmp_path / "lib.toml"
+    config.write_text(run_cli.TINY.replace("[network]\n", "[network]\nliberties = true\n"))
+    run_cli.ok(run_cli.arena(tmp_path, "league", "run", game, "--config", str(config), "--run", "lib",
+                             "--actors", "0", "--steps", "10", "--no-live", timeout=240))
+    run_dir = tmp_path / "lib"
+    lib_path = checkpoint.snapshot_path(run_dir, 10)
+    snap = checkpoint.load_snapshot(lib_path)
+    assert snap.network.liberties and snap.obs_shape == (13, 5, 5)
+    info = inspect(run_dir / "trajectories")
+    assert info["encoder"] == "go-h4-lib3-v1" and info["obs_shape"] == [13, 5, 5] and info["games"] > 0
+
+    spec = games.load(game)
+    plain_net = cfg.NetworkConfig(channels=8, blocks=1)
+    plain_path = tmp_path / "plain.pt"
+    checkpoint.save_snapshot(plain_path, spec.game_string, plain_net, spec.encoder.shape, spec.num_actions, 0,
+                             [build(plain_net, spec.encoder.shape, spec.num_actions, spec.has_ownership)])
+    result = play_match(spec, f"{lib_path}@sims=4", f"{plain_path}@sims=4", 4)
+    assert result.games == 4
+    bot = load_bot(f"{lib_path}@sims=4", spec)
+    assert bot.game_spec.encoder.shape == (13, 5, 5)
+    state = spec.game.new_initial_state()
+    assert bot.step(state) in state.legal_actions()
+    exported = run_cli.ok(run_cli.arena(tmp_path, "export", str(lib_path), "--onnx", str(tmp_path / "lib.onnx")))
+    assert "Traceback" not in exported.stderr and (tmp_path / "lib.onnx").is_file()
