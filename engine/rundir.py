@@ -9,14 +9,17 @@ deleted (engine/files.py).
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import json
 import multiprocessing
 import os
 import re
+import signal
 import tempfile
+import threading
 from pathlib import Path
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from engine import config as cfg
@@ -139,10 +142,31 @@ def _measure(write: Callable[[BinaryIO], None]) -> int:
     return counter.size
 
 
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM that arrive during a write take effect after it: raised inside torch.save,
+    an interrupt breaks its zip writer, whose RuntimeError then hides the KeyboardInterrupt."""
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.getsignal(s) for s in signals}
+    if threading.current_thread() is not threading.main_thread() or None in previous.values():
+        yield  # only the main thread may set handlers; None: a handler Python did not install
+        return
+    caught: list[int] = []
+    for s in signals:
+        signal.signal(s, lambda number, _frame: caught.append(number))
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if caught:
+            signal.raise_signal(caught[0])  # now, to the handler that was there before
+
+
 def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """`write` into a temp file beside `path`, fsync, then rename over `path`: all or nothing.
     A full disk removes the temp file and raises DiskFullError (the old `path` is untouched)."""
-    with writing(path.parent, lambda: _measure(write)):
+    with _interrupts_held(), writing(path.parent, lambda: _measure(write)):
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
         try:

@@ -170,6 +170,28 @@ def test_atomic_save_that_fails_keeps_the_old_file_and_no_temp(tmp_path):
     assert torch.equal(torch.load(path, weights_only=True)["a"], torch.ones(2))
 
 
+class _Interrupting:
+    """Pickles as an empty OrderedDict (which weights_only loads), raising SIGINT on the way: Ctrl-C (or the SIGTERM `arena league run` turns into
+    one) in the middle of torch.save."""
+
+    def __reduce__(self):
+        import signal
+        from collections import OrderedDict
+        signal.raise_signal(signal.SIGINT)
+        return OrderedDict, ()
+
+
+def test_an_interrupt_during_a_save_lands_after_it_with_the_file_whole(tmp_path):
+    """Raised inside torch.save, a KeyboardInterrupt broke its zip writer, and the run ended on that
+    RuntimeError's traceback; held until the file is whole, it is the interrupt the command handles."""
+    path = tmp_path / "x.pt"
+    with pytest.raises(KeyboardInterrupt):
+        checkpoint.atomic_save({"a": torch.ones(3), "b": _Interrupting(), "c": torch.zeros(3)}, path)
+    saved = torch.load(path, weights_only=True)
+    assert saved["b"] == {} and torch.equal(saved["a"], torch.ones(3)) and torch.equal(saved["c"], torch.zeros(3))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.pt"]
+
+
 def test_list_and_latest_snapshots(tmp_path):
     assert checkpoint.list_snapshots(tmp_path) == []
     assert checkpoint.latest_snapshot(tmp_path) is None

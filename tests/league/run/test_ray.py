@@ -128,7 +128,8 @@ def test_an_actor_killed_mid_run_is_replaced_and_no_flushed_game_is_lost(cluster
 
 def test_a_worker_node_that_leaves_costs_at_most_its_games_in_flight(cluster, league):
     c, worker = cluster
-    thread = in_background(lambda: league(c.address), minutes=0.5)
+    # A minute: on a slow host both actors' start-up and the lost node's detection need most of it.
+    thread = in_background(lambda: league(c.address), minutes=1.0)
     run = thread.league
     wait_for(lambda: len({s["node"] for s in run.progress.per_actor.values()}) == 2)
     c.remove_node(worker)
