@@ -98,7 +98,8 @@ class GameSpec:
             return self
         if not isinstance(self.encoder, GoEncoder):
             raise GameError(f"network.liberties is for Go, and {self.name} is not Go: leave it false")
-        return _with_encoder(self, GoEncoder(self.game, self.encoder.history, liberties))
+        encoder = GoEncoder(self.game, self.encoder.history, liberties)
+        return dataclasses.replace(self, encoder=encoder, symmetries=symmetries_for(self.game, self.preset, encoder))
 
     def for_input(self, shape: Sequence[int] | None) -> GameSpec:
         """This game with the encoder whose positions have `shape` (a snapshot's obs_shape): with or
@@ -144,10 +145,6 @@ class GameSpec:
         if self.learner_problem:
             return None
         return "alphazero" if self.perfect_information else "mmd"
-
-
-def _with_encoder(spec: GameSpec, encoder: Encoder) -> GameSpec:
-    return dataclasses.replace(spec, encoder=encoder, symmetries=symmetries_for(spec.game, spec.preset, encoder))
 
 
 def require_learner(spec: GameSpec) -> GameSpec:
