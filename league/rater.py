@@ -19,8 +19,9 @@ up to a multiple of the seats. Each game goes to the ledger with all its players
 ladder rates them by Plackett–Luce; pairings are counted per pair of players who shared a table.
 The gate scores the candidate's return against the newest member's at such a table.
 
-Runs as its own low-priority process next to actors and learner (`evaluator_main`), or one job at
-a time inside the single-process run (`Rater.run_job`).
+Runs as its own low-priority process next to actors and learner (`evaluator_main`), which starts
+rating once the learner has published its first trained snapshot, or one job at a time inside the
+single-process run (`Rater.run_job`).
 """
 from __future__ import annotations
 
@@ -88,6 +89,16 @@ class Rater:
         self.fill_all = False  # past the newest member's fill: keep thickening every pairing
         self.seats = self.spec.num_players
         self._fillers: list[str] | None = None  # FILLERS that load for this game, found once
+        self._trained = False  # see trained()
+
+    def trained(self) -> bool:
+        """Whether main's learner has published a snapshot past its untrained one. The evaluator
+        process waits for it: until then it could only rate the initial network, and on a slow host
+        its share of the CPU (a sixth, at nice 5) delays the games the learner is waiting for."""
+        if not self._trained:
+            latest = checkpoint.latest_snapshot(self.run_dir)
+            self._trained = latest is not None and latest[0] > 0
+        return self._trained
 
     # ---- what to play next ----------------------------------------------------------------------
 
@@ -287,7 +298,7 @@ def evaluator_main(run_dir: str, seed: int, stop, report=None) -> None:
     try:
         evaluator = Rater(Path(run_dir), config, seed)
         while not stop.is_set() and os.getppid() == parent:
-            job = evaluator.next_job()
+            job = evaluator.next_job() if evaluator.trained() else None
             if job is None:
                 stop.wait(2.0)
                 continue

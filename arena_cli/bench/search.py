@@ -4,6 +4,9 @@
   does not depend on them), in one process and in the league's actor processes side by side; the
   same network's raw batched forward throughput at the same batch sizes (the ceiling); their
   ratio; and OpenSpiel's python MCTSBot driven by the same network one position at a time.
+  A simulation that ends on a terminal node costs no network call, so simulations/s can pass
+  the ceiling (go9's early passes, connect_four's wins); network evaluations/s cannot, and their
+  ratio to the ceiling is the search's efficiency.
 - selfplay: finished games per minute of the self-play actor at a given simulation count.
 - learner: a learner step's time against the time its batch takes (sampling and augmentation).
 """
@@ -151,18 +154,18 @@ def _search_setup(game: str, trees: int | None, simulations: int | None, seed: i
     return spec, config, evaluator, search
 
 
-def _self_play_search(search: BatchedMCTS, spec, config, seconds: float) -> tuple[int, float]:
-    """Simulations run and seconds taken searching as self-play does (search all trees, play a
-    sampled move in each, restart finished games) until `seconds` have passed."""
+def _self_play_search(search: BatchedMCTS, spec, config, seconds: float) -> tuple[int, int, float]:
+    """Simulations run, network evaluations made and seconds taken searching as self-play does
+    (search all trees, play a sampled move in each, restart finished games) until `seconds` have passed."""
     trees = np.arange(search.num_trees)
-    sims0, start = search.stats.simulations, time.perf_counter()
+    sims0, evals0, start = search.stats.simulations, search.stats.evaluations, time.perf_counter()
     while time.perf_counter() - start < seconds:
         search.search(trees, config.search.simulations, noise=True)
         for t in trees.tolist():
             search.advance(t, pick_action(search.visit_counts(t), 1.0, search.rng))
             if search.root_state(t).is_terminal():
                 search.reset(t, spec.game.new_initial_state())
-    return search.stats.simulations - sims0, time.perf_counter() - start
+    return search.stats.simulations - sims0, search.stats.evaluations - evals0, time.perf_counter() - start
 
 
 def _start(search: BatchedMCTS, spec) -> None:
@@ -193,17 +196,17 @@ def _actor_process(game: str, trees: int | None, simulations: int | None, seed: 
     spec, config, evaluator, search = _search_setup(game, trees, simulations, seed, config_file)
     _start(search, spec)
     batches = _ceiling_batches(search)
-    sims, search_seconds, raw = 0, [], dict.fromkeys(batches, 0.0)
+    sims, evals, search_seconds, raw = 0, 0, [], dict.fromkeys(batches, 0.0)
     for _ in range(rounds):
         barrier.wait()
         start = time.perf_counter()
-        n, _ = _self_play_search(search, spec, config, seconds)
-        sims += n
+        n, e, _ = _self_play_search(search, spec, config, seconds)
+        sims, evals = sims + n, evals + e
         barrier.wait()  # the round lasts until the slowest actor's search has returned
         search_seconds.append(time.perf_counter() - start)
         for batch in batches:
             raw[batch] += raw_throughput(evaluator, spec, batch, seconds / len(batches)) / rounds
-    results.put((sims, search_seconds, raw))
+    results.put((sims, evals, search_seconds, raw))
 
 
 def machine_search_rate(game: str, processes: int, seconds: float, trees: int | None = None,
@@ -234,12 +237,12 @@ def machine_search_rate(game: str, processes: int, seconds: float, trees: int | 
                 raise RuntimeError(f"a bench actor process died (exit code {dead[0]}); see its error above")
     for p in procs:
         p.join()
-    sims = sum(o[0] for o in outs)
-    wall = sum(max(o[1][r] for o in outs) for r in range(rounds))
-    raw = {b: sum(o[2][b] for o in outs) for b in outs[0][2]}
+    sims, evals = sum(o[0] for o in outs), sum(o[1] for o in outs)
+    wall = sum(max(o[2][r] for o in outs) for r in range(rounds))
+    raw = {b: sum(o[3][b] for o in outs) for b in outs[0][3]}
     best = max(raw, key=raw.get)
-    return {"processes": processes, "simulations_per_second": sims / wall, "raw_batch": best,
-            "raw_forward_positions_per_second": raw[best]}
+    return {"processes": processes, "simulations_per_second": sims / wall, "evaluations_per_second": evals / wall,
+            "raw_batch": best, "raw_forward_positions_per_second": raw[best]}
 
 
 def bench_mcts(game: str, seconds: float = 10.0, trees: int | None = None, simulations: int | None = None,
@@ -271,17 +274,18 @@ def bench_mcts(game: str, seconds: float = 10.0, trees: int | None = None, simul
     # Search and the raw forward pass are timed in alternating slices, so a machine whose speed
     # drifts (shared cores) affects both sides of the ratio alike.
     rounds = 5
-    search_sims = search_time = 0.0
+    search_sims = search_evals = search_time = 0.0
     for _ in range(rounds):
-        n, elapsed = _self_play_search(search, spec, config, seconds / rounds)
-        search_sims += n
+        n, e, elapsed = _self_play_search(search, spec, config, seconds / rounds)
+        search_sims, search_evals = search_sims + n, search_evals + e
         search_time += elapsed
         for batch, s in setups:
             raw_rates[batch, s] += raw_throughput(evaluator, spec, batch, seconds / rounds / len(setups), s) / rounds
     best = max(raw_rates, key=raw_rates.get)
     ours, raw = search_sims / search_time, raw_rates[best]
     one_call = max(rate for (_, s), rate in raw_rates.items() if s is None)  # the ceiling before streams
-    one = {"simulations_per_second": ours, "network_streams": search.pipeline.streams.count if search.pipeline else 1,
+    one = {"simulations_per_second": ours, "evaluations_per_second": search_evals / search_time,
+           "network_streams": search.pipeline.streams.count if search.pipeline else 1,
            "raw_forward_positions_per_second": raw, "raw_batch": best[0],
            "raw_streams": best[1].count if best[1] else 1, "ratio_to_raw": ours / raw,
            "raw_one_call_positions_per_second": one_call, "ratio_to_one_call": ours / one_call}
@@ -296,7 +300,9 @@ def bench_mcts(game: str, seconds: float = 10.0, trees: int | None = None, simul
             "simulations_per_second": round(rate, 1), "search_setup": "actors" if machine is actors else "one process",
             "raw_forward_positions_per_second": round(raw_best, 1), "raw_batch": ceiling["raw_batch"],
             "raw_setup": "actors" if ceiling is actors else f"{one['raw_streams']} stream(s)",
-            "ratio_to_raw": round(rate / raw_best, 3), "one_process": _rounded(one),
+            "ratio_to_raw": round(rate / raw_best, 3),
+            "evaluations_per_second": round(machine["evaluations_per_second"], 1),
+            "evaluation_ratio_to_raw": round(machine["evaluations_per_second"] / raw_best, 3), "one_process": _rounded(one),
             "actors": actors and _rounded(actors),
             "openspiel_mcts_simulations_per_second": round(theirs, 1),
             "speedup_vs_openspiel": round(ours / theirs, 1), **host()}

@@ -16,6 +16,11 @@ def test_bench_mcts_reports_a_consistent_ratio():
                                                         actors["raw_forward_positions_per_second"]) > 0
     ratio = r["simulations_per_second"] / r["raw_forward_positions_per_second"]
     assert abs(r["ratio_to_raw"] - ratio) < 2e-3
+    # Terminal leaves cost no network call: evaluations never exceed simulations (tic_tac_toe's
+    # searches reach many), and the evaluations' ratio is to the same ceiling.
+    assert 0 < r["evaluations_per_second"] < r["simulations_per_second"]
+    assert r["evaluation_ratio_to_raw"] == pytest.approx(
+        r["evaluations_per_second"] / r["raw_forward_positions_per_second"], abs=2e-3)
     assert r["openspiel_mcts_simulations_per_second"] > 0
     # Both rates are rounded to 0.1: relative slack where OpenSpiel's is small (a busy host).
     speedup = one["simulations_per_second"] / r["openspiel_mcts_simulations_per_second"]

@@ -11,6 +11,9 @@ import arena_cli
 from arena_cli.bench.soak import check_run
 from engine.data import read_segment
 
+# Both tests read one soak (the module's fixture): on one pytest-xdist worker it runs once, not once a worker.
+pytestmark = pytest.mark.xdist_group("soak")
+
 # A tiny tic_tac_toe run that writes often: segments of 4 games, a snapshot every 5 steps.
 TINY_SOAK = """\
 [network]

@@ -62,6 +62,21 @@ def test_every_member_plays_its_neighbour_the_anchors_and_an_older_member(tmp_pa
     assert Ledger.of_run(run_dir).counts()["rating"] == 28
 
 
+def test_the_evaluator_process_waits_for_the_first_trained_snapshot(tmp_path):
+    """Until the learner publishes past step 0 there is only the untrained network to rate, and its
+    games would take the CPU from the self-play the learner waits for."""
+    config, run_dir = make_run(tmp_path, steps=(0,))
+    Pool(run_dir, 8).add(0)
+    ev = Rater(run_dir, config)
+    assert ev.next_job() is not None  # work there would be
+    assert not ev.trained()
+    spec = games.load(config.game)
+    net = build(config.network, spec.encoder.shape, spec.num_actions)
+    checkpoint.save_snapshot(checkpoint.snapshot_path(run_dir, 1), spec.game_string, config.network,
+                             spec.encoder.shape, spec.num_actions, 1, [net])
+    assert ev.trained()
+
+
 def test_seats_alternate_and_uids_make_replays_idempotent(tmp_path):
     config, run_dir = make_run(tmp_path, steps=(0,))
     Pool(run_dir, 8).add(0)
