@@ -6,8 +6,9 @@ and is timed in turns with the others, `repeats` windows each; the figure is the
 a shared host's drift hits all runners alike and one busy moment does not decide. Runners:
 - torch: the network module, float32, eager, as it is exported;
 - onnxruntime: the exported file in a CPU session;
-- arena_evaluator: what Arena's search calls (engine.nn.Evaluator: batch norm folded, traced,
-  bfloat16 for batches where the CPU has AMX or AVX512_BF16; it also masks and softmaxes the policy).
+- arena_evaluator: what Arena's search calls outside the league's actors (engine.nn.Evaluator: batch
+  norm folded, traced, bfloat16 for batches where the CPU has AMX or AVX512_BF16; it also masks and
+  softmaxes the policy). The actors' own run float32 calls in onnxruntime (engine/nn/ort.py).
 """
 from __future__ import annotations
 

@@ -52,10 +52,10 @@ def host() -> dict:
                                                 or os.environ.get("DNNL_MAX_CPU_ISA")) else {})}
 
 
-def _evaluator(spec, config) -> Evaluator:
+def _evaluator(spec, config, onnxruntime: bool = False) -> Evaluator:
     torch.manual_seed(config.seed)
     model = build(config.network, spec.encoder.shape, spec.num_actions)
-    return Evaluator([model], default_device())
+    return Evaluator([model], default_device(), onnxruntime=onnxruntime)
 
 
 def raw_throughput(evaluator: Evaluator, spec, batch: int, seconds: float,
@@ -139,16 +139,17 @@ def alphazero_game(game: str, bench: str) -> games.GameSpec:
 
 
 def _search_setup(game: str, trees: int | None, simulations: int | None, seed: int = 0,
-                  config_file: str | None = None):
+                  config_file: str | None = None, onnxruntime: bool = False):
     """The preset's spec, config, evaluator and a search of `trees` trees (default: the preset's
-    concurrent games), or those of a run's TOML config; `_start` puts the trees at the initial state."""
+    concurrent games), or those of a run's TOML config; `_start` puts the trees at the initial state.
+    `onnxruntime`: the evaluator as a league actor's (engine.nn.Evaluator)."""
     spec = alphazero_game(game, "mcts")
     config = resolve(spec.name, read_toml(config_file)) if config_file else default_config(spec.name)
     spec = spec.with_liberties(config.network.liberties)
     if simulations:
         config.search.simulations = simulations
     trees = trees or config.selfplay.concurrent_games
-    evaluator = _evaluator(spec, config)
+    evaluator = _evaluator(spec, config, onnxruntime)
     search = make_search(spec.encoder, spec.num_actions, evaluator, config.search, trees,
                          np.random.default_rng(seed))
     return spec, config, evaluator, search
@@ -189,11 +190,11 @@ def _ceiling_batches(search: BatchedMCTS) -> list[int]:
 
 def _actor_process(game: str, trees: int | None, simulations: int | None, seed: int, rounds: int,
                    seconds: float, barrier, results, config_file: str | None = None) -> None:
-    """One of `arena bench mcts`'s actor processes: one torch thread, like a league actor. Rounds
+    """One of `arena bench mcts`'s actor processes: one torch thread and onnxruntime, like a league actor. Rounds
     of searching and of running the network alone, in step with the other actors (`barrier`), so
     that both figures are for the whole machine busy at once."""
     torch.set_num_threads(1)
-    spec, config, evaluator, search = _search_setup(game, trees, simulations, seed, config_file)
+    spec, config, evaluator, search = _search_setup(game, trees, simulations, seed, config_file, onnxruntime=True)
     _start(search, spec)
     batches = _ceiling_batches(search)
     sims, evals, search_seconds, raw = 0, 0, [], dict.fromkeys(batches, 0.0)

@@ -5,7 +5,8 @@ position goes to the network of its player to move, still one forward pass per n
 Inference runs on copies with batch norm folded into the convolutions (one pass over the data
 fewer); `load` refreshes them whenever new weights arrive. Where the hardware multiplies bfloat16
 natively (CPUs with AMX or AVX512_BF16, CUDA GPUs that support it), batches of two or more run on a
-bfloat16 copy, 2-3x faster there; one position at a time stays float32, which is faster there. `NetworkStreams`
+bfloat16 copy, 2-3x faster there; one position at a time stays float32, which is faster there. In
+the league's actor processes float32 calls run in onnxruntime where it is installed (engine/nn/ort.py). `NetworkStreams`
 runs network calls on worker threads, one torch thread each, for searches that keep several calls
 in flight. Figures: docs/benchmarks.md. `ownership` reads a Go network's auxiliary heads (owners and
 expected score), untraced and in float32: for scoring a position now and then. Search reads the
@@ -28,6 +29,7 @@ from torch import nn
 from torch.fx.experimental.optimization import fuse
 
 from engine.errors import ArenaError
+from engine.nn import ort
 from engine.nn.networks import SCORE_EXTRA, has_aux_heads, score_bins
 
 
@@ -119,8 +121,12 @@ def _trace(call: _Call, x: torch.Tensor, legal: torch.Tensor) -> Callable:
 
 
 class Evaluator:
-    def __init__(self, models: Sequence[nn.Module], device: torch.device | None = None) -> None:
+    def __init__(self, models: Sequence[nn.Module], device: torch.device | None = None,
+                 onnxruntime: bool = False) -> None:
+        """`onnxruntime`: run float32 CPU calls there (engine/nn/ort.py), for processes that live long
+        enough to earn its start-up (importing the exporter takes ~2 s): the league's actors."""
         self.device = device or next(models[0].parameters()).device
+        self.onnxruntime = onnxruntime and self.device.type == "cpu" and ort.available()
         self.models = [m.to(self.device).eval() for m in models]
         self.obs_shape: tuple[int, ...] | None = getattr(models[0], "obs_shape", None)  # None: any module
         self._aux_heads = all(has_aux_heads(m) for m in self.models)  # fixed by the architecture: asked per call
@@ -174,8 +180,18 @@ class Evaluator:
                         with torch.inference_mode(False):  # weights `load` can still copy into
                             folded[precision, utility] = self._as_call(
                                 self._fold(_ScoreHeads(model)), precision, utility, _ScoreHeads.points(model))
-                    call = self._traced[key] = _trace(folded[precision, utility], x, legal)
+                    call = self._traced[key] = self._compile(folded[precision, utility], precision, x, legal)
         return call
+
+    def _compile(self, call: _Call, precision: torch.dtype, x: torch.Tensor, legal: torch.Tensor) -> Callable:
+        """onnxruntime's session of `call` for float32 where asked for (faster there: engine/nn/ort.py),
+        else its TorchScript trace."""
+        if self.onnxruntime and precision == torch.float32:
+            with torch.inference_mode(False):  # the exporter traces: inference tensors cannot take part
+                session = ort.OrtCall.of(call, x.clone(), legal.clone())
+            if session is not None:
+                return session
+        return _trace(call, x, legal)
 
     def load(self, weights: Sequence[dict]) -> None:
         """New weights for every network (a fresh snapshot), folded again for inference.
@@ -189,6 +205,9 @@ class Evaluator:
             folded = {u: self._fold(_ScoreHeads(model) if u else model).state_dict() for _, u in calls}
             for (_, utility), call in calls.items():  # copy_ casts to each call's precision and layout
                 call.net.load_state_dict(folded[utility])
+        for call in self._traced.values():
+            if isinstance(call, ort.OrtCall):  # sessions hold copies of the weights: new ones
+                call.reload()
 
     def warm(self, x: np.ndarray, legal: np.ndarray) -> None:
         """Trace every call ahead of use (one position and a batch, each seat) from one encoded
@@ -223,6 +242,19 @@ class Evaluator:
             if len(rows):
                 priors[rows], values[rows] = self._forward(seat, x[rows], legal[rows])
         return priors, values
+
+    @torch.inference_mode()
+    def flops(self, x: np.ndarray, legal: np.ndarray, players: np.ndarray | None = None,
+              trees: np.ndarray | None = None) -> float:
+        """Floating-point operations of the network call on positions `x` (counted on the torch
+        module: onnxruntime's calls are invisible to torch's counter)."""
+        from torch.utils.flop_counter import FlopCounterMode
+
+        seat = int(players[0]) if self.per_player and players is not None and len(players) else 0
+        call = self._folded[seat][torch.float32, 0.0]
+        with FlopCounterMode(display=False) as counter:
+            call(torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(legal)))
+        return float(counter.get_total_flops())
 
     @property
     def has_aux_heads(self) -> bool:
@@ -279,6 +311,12 @@ class RoutedEvaluator:
             sub = None if players is None else players[rows]
             priors[rows], values[rows] = self.evaluators[key].evaluate(x[rows], legal[rows], sub)
         return priors, values
+
+
+    def flops(self, x: np.ndarray, legal: np.ndarray, players: np.ndarray | None = None,
+              trees: np.ndarray | None = None) -> float:
+        """Evaluator.flops of the evaluator the first tree's game is routed to."""
+        return self.evaluators[int(self.route[trees[0]])].flops(x, legal, players, trees)
 
 
 class NetworkStreams:

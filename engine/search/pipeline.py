@@ -33,10 +33,7 @@ def pays(trees: int, flops: Callable[[], float]) -> bool:
 def network_flops(evaluator: Evaluator, x: np.ndarray, legal: np.ndarray, player: np.ndarray,
                   tree: int) -> float:
     """Floating-point operations of one network call on one position (x, legal, player: a batch of one)."""
-    from torch.utils.flop_counter import FlopCounterMode
-    with FlopCounterMode(display=False) as counter:
-        evaluator.evaluate(x, legal, player, np.array([tree]))
-    return float(counter.get_total_flops())
+    return evaluator.flops(x, legal, player, np.array([tree]))
 
 
 def stream_count(evaluator: Evaluator, trees: int) -> int:

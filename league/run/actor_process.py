@@ -59,8 +59,9 @@ class AgentActor:
 
     @classmethod
     def open(cls, run_dir: Path, spec, config: cfg.RunConfig, kind: LearnerKind, agent: str,
-             snap: Snapshot, rng: np.random.Generator, device) -> AgentActor:
-        evaluator = Evaluator(snap.build_models(device), device)
+             snap: Snapshot, rng: np.random.Generator, device, onnxruntime: bool = False) -> AgentActor:
+        """`onnxruntime`: the agent's network in onnxruntime (engine.nn.Evaluator), for actor processes."""
+        evaluator = Evaluator(snap.build_models(device), device, onnxruntime=onnxruntime)
         opponents = pfsp.PoolOpponents(run_dir, spec.game_string, config.league, rng, device, agent)
         opponents.refresh()
         actor = kind.actor(spec, evaluator, config, rng, participant=snapshot_spec(run_dir, snap.step, agent),
@@ -104,7 +105,7 @@ def _play(run_dir: Path, index: int, seed: int, stop, stats_queue, agent: str) -
     if snap is None:
         return
     rng = np.random.default_rng([seed, index, snap.step])
-    player = AgentActor.open(run_dir, spec, config, kind, agent, snap, rng, device)
+    player = AgentActor.open(run_dir, spec, config, kind, agent, snap, rng, device, onnxruntime=True)
     recorder = open_recorder(home, f"actor-{index}", spec, config, kind, Ledger.of_run(run_dir), agent,
                              config.selfplay.flush_seconds)
     start = last_poll = last_stats = time.monotonic()

@@ -40,6 +40,8 @@ anchors = ["random"]
 """
 
 
+# 12 s, a kill every 3: an actor process takes 4-5 s to its first game on a 2-core host (its
+# network is exported to onnxruntime as it starts), so kills 2 s apart left no game flushed.
 @pytest.fixture(scope="module")
 def soaked(tmp_path_factory) -> tuple[dict, object]:
     home = tmp_path_factory.mktemp("soak")
@@ -50,7 +52,7 @@ def soaked(tmp_path_factory) -> tuple[dict, object]:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         rc = arena_cli.main(["bench", "soak", "--game", "tic_tac_toe", "--config", str(config), "--run",
-                             str(home / "run"), "--minutes", "0.1", "--kills", "3", "--interval", "2",
+                             str(home / "run"), "--minutes", "0.2", "--kills", "3", "--interval", "3",
                              "--actors", "1", "--seed", "5", "--json"])
     return json.loads(out.getvalue().strip().splitlines()[-1]), home / "run", rc
 

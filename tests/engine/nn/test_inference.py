@@ -7,6 +7,7 @@ import torch
 
 import games
 from engine.config import default_config
+from engine.nn import ort
 from engine.nn.inference import Evaluator, NetworkStreams
 from engine.nn.networks import build
 from games import random_positions
@@ -67,6 +68,41 @@ def test_folded_network_matches_the_module_and_follows_loaded_weights():
     np.testing.assert_allclose(one_v2, ref_v2[:1], atol=1e-5)
     # The new weights ran through the calls traced before: a snapshot costs no new trace.
     assert traced and all(evaluator._traced[k] is call for k, call in traced.items())
+
+
+def test_float32_calls_run_in_onnxruntime_and_follow_new_weights():
+    """Asked for (the league's actors), float32 calls on the CPU (single positions everywhere, batches
+    without native bfloat16) run in onnxruntime, with the module's answers before and after a
+    snapshot's new weights; other evaluators stay with torch."""
+    assert ort.available(), "onnxruntime is in the test extra: make test installs it"
+    spec = games.load("connect_four")
+    config = default_config("connect_four")
+    torch.manual_seed(1)
+    model = build(config.network, spec.encoder.shape, spec.num_actions)
+    _train_bn(model, spec, 4)
+    x, legal = _batch(spec, 16, 6)
+    evaluator = Evaluator([model], torch.device("cpu"), onnxruntime=True)
+    one_p, one_v = evaluator.evaluate(x[:1], legal[:1])
+    ref_p, ref_v = _reference(model, x, legal)
+    np.testing.assert_allclose(one_p, ref_p[:1], atol=1e-5)
+    np.testing.assert_allclose(one_v, ref_v[:1], atol=1e-5)
+    plain = Evaluator([model], torch.device("cpu"))
+    plain.evaluate(x[:1], legal[:1])
+    assert plain._traced and not any(isinstance(c, ort.OrtCall) for c in plain._traced.values())
+    calls = [c for k, c in evaluator._traced.items() if k[1] == torch.float32]
+    assert calls and all(isinstance(c, ort.OrtCall) for c in calls)
+    if evaluator.low_precision is None:  # batches run float32 too: the same session, any batch size
+        np.testing.assert_allclose(evaluator.evaluate(x, legal)[0], ref_p, atol=1e-5)
+
+    other = build(config.network, spec.encoder.shape, spec.num_actions)
+    _train_bn(other, spec, 7)
+    evaluator.load([other.state_dict()])
+    ref_p2, ref_v2 = _reference(other, x, legal)
+    two_p, two_v = evaluator.evaluate(x[:1], legal[:1])
+    assert abs(ref_v2[0] - ref_v[0]) > 1e-3  # really different weights
+    np.testing.assert_allclose(two_p, ref_p2[:1], atol=1e-5)
+    np.testing.assert_allclose(two_v, ref_v2[:1], atol=1e-5)
+    assert [c for k, c in evaluator._traced.items() if k[1] == torch.float32] == calls  # the same calls, reloaded
 
 
 def test_network_streams_run_torch_on_one_thread_each():

@@ -1,0 +1,73 @@
+"""onnxruntime as the Evaluator's float32 CPU backend.
+
+Where a CPU computes in float32 (no AMX or AVX512_BF16; and single positions everywhere),
+onnxruntime runs Arena's networks faster than torch's traced calls (docs/benchmarks.md). A call
+is exported with TorchScript's exporter, a third of a second for connect_four's network where
+torch.export's takes seconds, and again at each new snapshot: the `onnx` package, needed to write
+new weights into an exported graph, takes longer to import than an export takes. Without
+onnxruntime (`pip install -e '.[onnx]'`), or where an export fails or disagrees with torch, the
+Evaluator keeps its TorchScript calls.
+"""
+from __future__ import annotations
+
+import importlib.util
+import io
+import warnings
+
+import numpy as np
+import torch
+from torch import nn
+
+INPUTS = ("x", "legal")
+OUTPUTS = ("priors", "values")
+TOLERANCE = 1e-4  # largest |onnxruntime - torch| on the first batch accepted
+
+
+def available() -> bool:
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+class OrtCall:
+    """A `_Call` (engine.nn.inference) run by onnxruntime: the same tensors in and out.
+
+    `reload` exports the module's current weights into a new session; the Evaluator calls it after
+    copying a snapshot's weights into the module, where a traced torch call would see them at once.
+    """
+
+    def __init__(self, call: nn.Module, x: torch.Tensor, legal: torch.Tensor, threads: int) -> None:
+        import onnxruntime
+
+        self._ort, self._call, self._threads = onnxruntime, call, threads
+        self._example = x[:2].clone(), legal[:2].clone()
+        self.reload()
+
+    @classmethod
+    def of(cls, call: nn.Module, x: torch.Tensor, legal: torch.Tensor) -> OrtCall | None:
+        """`call` in onnxruntime, checked against torch on (x, legal); None where it cannot be."""
+        try:
+            with torch.inference_mode(False), torch.no_grad():
+                ort_call = cls(call, x, legal, torch.get_num_threads())
+                want = call(x, legal)
+            got = ort_call(x, legal)
+        except Exception:  # noqa: BLE001 - an exporter or runtime that cannot take this network: torch runs it
+            return None
+        worst = max(float((g - w).abs().max()) for g, w in zip(got, want)) if len(x) else 0.0
+        return ort_call if worst <= TOLERANCE else None
+
+    def reload(self) -> None:
+        buffer = io.BytesIO()
+        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(self._call, self._example, buffer, input_names=list(INPUTS),
+                              output_names=list(OUTPUTS),
+                              dynamic_axes={name: {0: "batch"} for name in INPUTS + OUTPUTS}, dynamo=False)
+        options = self._ort.SessionOptions()
+        options.intra_op_num_threads = self._threads
+        options.inter_op_num_threads = 1
+        # idle pool threads would spin for the next call, taking cores the other processes need
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = self._ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+
+    def __call__(self, x: torch.Tensor, legal: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        priors, values = self._session.run(list(OUTPUTS), {"x": x.numpy(), "legal": np.asarray(legal.numpy())})
+        return torch.from_numpy(priors), torch.from_numpy(values)
