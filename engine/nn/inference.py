@@ -253,7 +253,8 @@ class Evaluator:
         seat = int(players[0]) if self.per_player and players is not None and len(players) else 0
         call = self._folded[seat][torch.float32, 0.0]
         with FlopCounterMode(display=False) as counter:
-            call(torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(legal)))
+            call(torch.from_numpy(np.ascontiguousarray(x)).to(self.device),
+                 torch.from_numpy(np.ascontiguousarray(legal)).to(self.device))
         return float(counter.get_total_flops())
 
     @property
@@ -311,7 +312,6 @@ class RoutedEvaluator:
             sub = None if players is None else players[rows]
             priors[rows], values[rows] = self.evaluators[key].evaluate(x[rows], legal[rows], sub)
         return priors, values
-
 
     def flops(self, x: np.ndarray, legal: np.ndarray, players: np.ndarray | None = None,
               trees: np.ndarray | None = None) -> float:
