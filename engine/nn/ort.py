@@ -14,9 +14,10 @@ import importlib.util
 import io
 import warnings
 
-import numpy as np
 import torch
 from torch import nn
+
+from engine.nn.export import onnx_session
 
 INPUTS = ("x", "legal")
 OUTPUTS = ("priors", "values")
@@ -35,9 +36,7 @@ class OrtCall:
     """
 
     def __init__(self, call: nn.Module, x: torch.Tensor, legal: torch.Tensor, threads: int) -> None:
-        import onnxruntime
-
-        self._ort, self._call, self._threads = onnxruntime, call, threads
+        self._call, self._threads = call, threads
         self._example = x[:2].clone(), legal[:2].clone()
         self.reload()
 
@@ -61,13 +60,8 @@ class OrtCall:
             torch.onnx.export(self._call, self._example, buffer, input_names=list(INPUTS),
                               output_names=list(OUTPUTS),
                               dynamic_axes={name: {0: "batch"} for name in INPUTS + OUTPUTS}, dynamo=False)
-        options = self._ort.SessionOptions()
-        options.intra_op_num_threads = self._threads
-        options.inter_op_num_threads = 1
-        # idle pool threads would spin for the next call, taking cores the other processes need
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = self._ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+        self._session = onnx_session(buffer.getvalue(), self._threads)
 
     def __call__(self, x: torch.Tensor, legal: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        priors, values = self._session.run(list(OUTPUTS), {"x": x.numpy(), "legal": np.asarray(legal.numpy())})
+        priors, values = self._session.run(list(OUTPUTS), {"x": x.numpy(), "legal": legal.numpy()})
         return torch.from_numpy(priors), torch.from_numpy(values)
