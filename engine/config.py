@@ -209,8 +209,8 @@ GAME_DEFAULTS: dict[str, dict[str, Any]] = {
         "search": {"simulations": 50, "dirichlet_alpha": 1.0, "win_check": True},
         # 64 games a batch keeps the time from a weight update to games that use it short.
         "selfplay": {"temperature_moves": 8, "concurrent_games": 64},
-        # q_mix 0.5 and a 50k window learn faster than z-only targets over 100k positions; twice the
-        # default learning rate scored 0.91 and 0.845 in 30 minutes where 2e-3 scored 0.845 (docs/benchmarks.md).
+        # q_mix 0.5 and a 50k window learn faster than z-only targets over 100k positions; 4e-3 learns at
+        # least as fast as 2e-3 in 30 minutes, 6e-3 no faster within the runs' spread (docs/benchmarks.md).
         "train": {"window": 50_000, "max_reuse": 10.0, "snapshot_every": 50, "q_mix": 0.5, "learning_rate": 4e-3},
         "league": {"pool_every": 500, "self_play": 0.8, "anchors": ["random", "mcts:1000"]},
     },

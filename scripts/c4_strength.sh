@@ -12,11 +12,11 @@ PREFIX=$1; CONFIG=${2:--}; MINUTES=${3:-30}; SEEDS=${4:-1 2 3}; OUT=${5:-strengt
 ARENA=$(realpath "$(dirname "$0")/../.venv/bin/arena")
 mkdir -p "$OUT"
 lscpu | grep -m1 "Model name" > "$OUT/host.txt"
-grep -m1 flags /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|avx512f|avx512_bf16|amx_tile)$' | tr '\n' ' ' >> "$OUT/host.txt"
+echo "flags: $(grep -m1 flags /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|avx512f|avx512_bf16|amx_tile)$' | tr '\n' ' ')" >> "$OUT/host.txt"
 for seed in $SEEDS; do
   run=$PREFIX's'$seed
   # The seed first (a top-level key must come before any table), in place of any the config sets.
-  { echo "seed = $seed"; [ "$CONFIG" = - ] || grep -v '^seed *=' "$CONFIG"; } > "$OUT/$run.toml"
+  { echo "seed = $seed"; [ "$CONFIG" = - ] || { grep -v '^seed *=' "$CONFIG" || true; }; } > "$OUT/$run.toml"
   "$ARENA" league run connect_four --run "$run" --config "$OUT/$run.toml" --minutes "$MINUTES" --no-live > "$OUT/$run.log" 2>&1
   "$ARENA" league status "$run" --json > "$OUT/$run-status.json"
   "$ARENA" bench curve --run "$run" --opponent mcts:1000 --games 100 --points 1 --json > "$OUT/$run-mcts1000.json"
