@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Issue 22's connect_four measurement: for each seed, a league run of MINUTES minutes with the preset
 # (and CONFIG, if given), then 100 games of its newest snapshot against OpenSpiel's MCTSBot with 1,000
-# rollouts (seats alternating, the run's own simulations). JSON under OUT, one score a line at the end.
+# rollouts (seats alternating, the run's own simulations). JSON under OUT, ending in summary.json.
 #   scripts/c4_strength.sh PREFIX [CONFIG|-] [MINUTES=30] [SEEDS="1 2 3"] [OUT=strength-PREFIX]
 # e.g. scripts/c4_strength.sh c4 - 30 "1 2 3 4"   (runs c4s1 ... c4s4, one after another)
+# A run that exists is resumed for MINUTES more, so use a fresh PREFIX.
 # Measure on an otherwise idle machine: the run's strength depends on the compute it gets.
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 PREFIX [CONFIG|-] [MINUTES] [SEEDS] [OUT]" >&2; exit 2; }
