@@ -100,9 +100,6 @@ class TrainConfig:
     snapshot_every: int = 200  # learner steps between published snapshots
     value_weight: float = 1.0
     q_mix: float = 0.0  # value target = (1-q_mix) * z + q_mix * root search value
-    # The last fraction of a session's budget (--minutes / --steps) over which the learning rate
-    # falls, cosine, to zero (engine/train/schedule.py); 0: constant. Sessions without one never anneal.
-    anneal: float = 0.0
 
 
 @dataclass
@@ -273,7 +270,7 @@ _POSITIVE = {"simulations", "concurrent_games", "batch_size", "window", "channel
 _UNBOUNDED = {"flush_seconds"}  # inf: flush by game count alone
 _SIGNED = {"resign_threshold": "-1: never resign"}  # values in [-1, 1], what -1 means
 _FRACTIONS = {"dirichlet_fraction", "full_search_fraction", "q_mix", "self_play", "win_rate_decay", "exploration",
-              "exploration_floor", "exploiter_win_rate", "exploiter_reset", "no_resign_fraction", "anneal"}
+              "exploration_floor", "exploiter_win_rate", "exploiter_reset", "no_resign_fraction"}
 
 
 def _apply(obj: Any, values: dict[str, Any], where: str) -> None:

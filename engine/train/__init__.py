@@ -1,4 +1,4 @@
-"""Learning: the learners (AlphaZero, MMD), their learning-rate schedule, the registry of learner kinds that names them, the
+"""Learning: the learners (AlphaZero, MMD) and the registry of learner kinds that names them, the
 actors that feed them (self-play with search, policy sampling without), and exploitability."""
 from engine.train.actor import Actor, OpponentSource, store_meta
 from engine.train.alphazero import Learner, augment
@@ -6,8 +6,7 @@ from engine.train.kinds import (LEARNERS, LearnerKind, LearnerProtocol, Restarta
                                 learner_kind)
 from engine.train.mmd import MMDLearner
 from engine.train.policy_actor import PolicyActor
-from engine.train.schedule import Budget, annealed_scale
 from engine.train.selfplay import SelfPlayActor, pick_action
 
-__all__ = ["Actor", "Budget", "LEARNERS", "LearnerKind", "LearnerProtocol", "Learner", "MMDLearner", "OpponentSource",
-           "PolicyActor", "RestartableLearner", "SelfPlayActor", "UnknownLearner", "annealed_scale", "augment", "learner_kind", "pick_action", "store_meta"]
+__all__ = ["Actor", "LEARNERS", "LearnerKind", "LearnerProtocol", "Learner", "MMDLearner", "OpponentSource",
+           "PolicyActor", "RestartableLearner", "SelfPlayActor", "UnknownLearner", "augment", "learner_kind", "pick_action", "store_meta"]

@@ -32,7 +32,6 @@ from engine.config import RunConfig
 from engine.nn import low_precision
 from engine.nn import Heads, build, has_aux_heads, score_bins
 from engine.train.actor import store_meta
-from engine.train.schedule import set_learning_rate
 from engine.data import Batch, ReplayWindow
 
 STATE_FILE = rundir.LEARNER_STATE
@@ -215,10 +214,6 @@ class Learner:
 
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a)).to(self.device)
-
-    def scale_learning_rate(self, scale: float) -> None:
-        """Train at `scale` times train.learning_rate from the next step on."""
-        set_learning_rate(self.optimizers, scale * self.config.train.learning_rate)
 
     def train_step(self) -> dict[str, float]:
         """One update; its losses, the network policy's entropy on the batch and the learning rate

@@ -47,9 +47,6 @@ class LearnerProtocol(Protocol):
     def ready(self) -> bool:
         """Whether the next `train_step` has the data it needs."""
 
-    def scale_learning_rate(self, scale: float) -> None:
-        """Train at `scale` times train.learning_rate from the next step on (engine/train/schedule.py)."""
-
     def train_step(self) -> dict[str, float]:
         """One update; its losses by name, plus "entropy" (of the network policy on the batch) and
         "learning_rate", which the league's curves write apart from the losses."""

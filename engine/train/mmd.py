@@ -48,7 +48,6 @@ from engine import rundir
 from engine.config import RunConfig
 from engine.train.alphazero import networks
 from engine.train.actor import store_meta
-from engine.train.schedule import set_learning_rate
 from engine.data import Batch, ReplayWindow, list_segments
 
 STATE_FILE = rundir.LEARNER_STATE
@@ -220,10 +219,6 @@ class MMDLearner:
     def _tensors(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         x = torch.from_numpy(np.ascontiguousarray(batch.obs, np.float32)).to(self.device)
         return x, torch.from_numpy(batch.legal).to(self.device)
-
-    def scale_learning_rate(self, scale: float) -> None:
-        """Train policy and critic at `scale` times train.learning_rate from the next step on."""
-        set_learning_rate(self.optimizers + self.critic_optimizers, scale * self.config.train.learning_rate)
 
     def train_step(self) -> dict[str, float]:
         """One mirror-descent update: critic fit, policy fit, then the magnet's move towards the

@@ -34,7 +34,7 @@ from engine.errors import DISK_FULL_EXIT, DiskFullError
 from engine.nn import default_device, latest_readable, load_snapshot, snapshot_path
 from engine.players import agent_of
 from engine.rundir import MAIN
-from engine.train import Budget, RestartableLearner, annealed_scale, learner_kind
+from engine.train import RestartableLearner, learner_kind
 from league import pfsp, roles
 from league import rater as rating
 from league.ladder import ledger_ratings
@@ -94,7 +94,6 @@ class LeagueRun:
         self.ray = ray  # a Ray cluster's address (`auto`, `local`, host:port) for the actors, or None
         self.spec = cfg.game_spec(config)
         self.kind = learner_kind(self.spec.learner)
-        self.budget = Budget(None, None, 0)  # run() sets the session's own
         torch.set_num_threads(config.threads)
         device = default_device()
         self.agents = [Trainee(roles.MAIN_AGENT, self.kind.learner(self.spec, config, run_dir, device), run_dir)]
@@ -261,7 +260,6 @@ class LeagueRun:
             print(f"warning: pool members without a snapshot file dropped: {', '.join(gone)}", file=sys.stderr)
         self.session_seed = self._session_seed()
         target = self.learner.step + steps if steps is not None else None
-        self.budget = Budget(60 * minutes if minutes is not None else None, steps, self.learner.step)
         deadline = time.monotonic() + 60 * minutes if minutes is not None else None
 
         def done() -> bool:
@@ -329,8 +327,6 @@ class LeagueRun:
     def _train_some(self, t: Trainee, done, budget_seconds: float) -> None:
         end = time.monotonic() + budget_seconds
         while t.learner.ready() and not done() and time.monotonic() < end:
-            t.learner.scale_learning_rate(annealed_scale(self.budget.fraction(self.learner.step),
-                                                         self.config.train.anneal))
             stats = t.learner.train_step()
             self.curves.train_step(t.agent.name, t.learner.step, stats)
             if t.learner.step % self.config.train.snapshot_every == 0:

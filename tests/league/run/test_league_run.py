@@ -7,7 +7,6 @@ Every run is tic_tac_toe with a tiny network and search (TINY below), in a run h
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import signal
@@ -32,19 +31,6 @@ from league.ledger import Ledger
 
 
 # ---- one process -------------------------------------------------------------------------------
-
-def test_anneal_falls_to_zero_by_the_budgets_end_and_a_resumed_session_starts_at_full_rate(tmp_path, run_cli):
-    config = tmp_path / "anneal.toml"
-    config.write_text(run_cli.TINY.replace("[train]\n", "[train]\nanneal = 0.5\nlearning_rate = 0.004\n"))
-    run_cli.ok(run_cli.league_run(tmp_path, "r", "--actors", "0", "--steps", "20", config=config))
-    run_cli.ok(run_cli.league_run(tmp_path, "r", "--actors", "0", "--steps", "20", config=config))
-    rates = {m["step"]: m["learning_rate"] for m in rundir.read_jsonl(tmp_path / "r" / "metrics.jsonl") if "learning_rate" in m}
-    # Step k trains at the budget spent before it, (k - 1 - first) / 20: full rate through the first half,
-    # then 0.5 (1 + cos(pi x)) of it, down to 0.024 at the last step (x = 0.9).
-    assert rates[10] == pytest.approx(0.004) and rates[30] == pytest.approx(0.004)
-    assert rates[20] == pytest.approx(0.004 * 0.5 * (1 + math.cos(0.9 * math.pi)), rel=1e-4)
-    assert rates[40] == pytest.approx(rates[20], rel=1e-4)  # not the annealed rate the optimizer state kept
-
 
 def test_run_makes_a_complete_run_dir_and_resumes(tmp_path, run_cli):
     home = tmp_path
