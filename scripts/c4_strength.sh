@@ -12,8 +12,6 @@ PREFIX=$1; CONFIG=${2:--}; MINUTES=${3:-30}; SEEDS=${4:-1 2 3}; OUT=${5:-strengt
 [ "$CONFIG" = - ] || [ -f "$CONFIG" ] || { echo "$CONFIG: no such config file" >&2; exit 2; }
 ARENA=$(realpath "$(dirname "$0")/../.venv/bin/arena")
 mkdir -p "$OUT"
-lscpu | grep -m1 "Model name" > "$OUT/host.txt"
-echo "flags: $(grep -m1 flags /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|avx512f|avx512_bf16|amx_tile)$' | tr '\n' ' ')" >> "$OUT/host.txt"
 for seed in $SEEDS; do
   run=$PREFIX's'$seed
   # The seed first (a top-level key must come before any table), in place of any the config sets.
@@ -22,18 +20,21 @@ for seed in $SEEDS; do
   "$ARENA" league status "$run" --json > "$OUT/$run-status.json"
   "$ARENA" bench curve --run "$run" --opponent mcts:1000 --games 100 --points 1 --json > "$OUT/$run-mcts1000.json"
 done
-# The summary: each run's games, learner steps and score, and the mean score, as one JSON object.
+# The summary: each run's games, learner steps and score, the mean score, and the host (as `arena bench`
+# records it: CPU, and precision, bfloat16 only where AMX or AVX512_BF16 runs it), as one JSON object.
 "$(dirname "$ARENA")/python" - "$OUT" "$PREFIX" $SEEDS <<'PY' | tee "$OUT/summary.json"
 import json, sys
 out, prefix, seeds = sys.argv[1], sys.argv[2], sys.argv[3:]
-runs = []
+runs, host = [], {}
 for seed in seeds:
     run = f"{prefix}s{seed}"
     status = json.load(open(f"{out}/{run}-status.json"))
-    last = json.load(open(f"{out}/{run}-mcts1000.json"))["curve"][-1]
+    curve = json.load(open(f"{out}/{run}-mcts1000.json"))
+    host = {k: v for k, v in curve.items() if k not in ("bench", "run", "opponent", "curve")}
+    last = curve["curve"][-1]
     runs.append({"run": run, "games": status["games"], "steps": status["step"], "wins": last["wins"],
                  "draws": last["draws"], "losses": last["losses"], "score": last["score"]})
 scores = [r["score"] for r in runs]
 print(json.dumps({"opponent": "mcts:1000", "runs": runs, "mean_score": round(sum(scores) / len(scores), 4),
-                  "at_least_0.9": sum(s >= 0.9 for s in scores)}, indent=1))
+                  "at_least_0.9": sum(s >= 0.9 for s in scores), **host}, indent=1))
 PY

@@ -9,7 +9,6 @@ set -euo pipefail
 RUN=$1; CONFIG=$2; MINUTES=${3:-120}; OUT=${4:-strength-$RUN}
 ARENA=$(realpath "$(dirname "$0")/../.venv/bin/arena")
 mkdir -p "$OUT"
-lscpu | grep -m1 "Model name" > "$OUT/host.txt"
 "$ARENA" league run go9 --run "$RUN" --config "$CONFIG" --minutes "$MINUTES" --no-live > "$OUT/run.log" 2>&1
 "$ARENA" league status "$RUN" --json > "$OUT/status.json"
 "$ARENA" bench curve --run "$RUN" --opponent gnugo:0 --games 40 --points 1 --json > "$OUT/final-gnugo0.json"

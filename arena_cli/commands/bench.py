@@ -55,7 +55,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
             from engine.config import ConfigError
             raise ConfigError("bench curve needs --run RUN: the name of a run in checkpoints/")
         result = {"bench": "curve", "run": args.run, "opponent": args.opponent,
-                  "curve": learning_curve(args.run, args.opponent, args.games or 100, args.points)}
+                  "curve": learning_curve(args.run, args.opponent, args.games or 100, args.points), **bench.host()}
     elif args.what == "mcts":
         result = bench.bench_mcts(args.game, seconds=args.seconds or 10.0, config_file=args.config)
     elif args.what == "soak":
