@@ -274,7 +274,9 @@ class Soak:
     proc: subprocess.Popen | None = None
     launched_at: float = 0.0
     up: bool = False  # the session wrote its first status
-    ready: bool = False  # ... and all its actors run
+    ready: bool = False  # ... all its actors run and it flushed a segment: kills land on a run that writes
+    segments_at_launch: int = 0
+    slow_said: bool = False  # a session not ready within UP_SECONDS is reported once
     pending: list[tuple[str, int, str, float]] = field(default_factory=list)  # (kind, old pid, name, deadline)
     started: float = field(default_factory=time.monotonic)
 
@@ -296,7 +298,12 @@ class Soak:
                                          stdin=subprocess.DEVNULL, start_new_session=True)
         self.launches += 1
         self.groups.append(self.proc.pid)
-        self.launched_at, self.up, self.ready = time.time(), False, False
+        self.launched_at, self.up, self.ready, self.slow_said = time.time(), False, False, False
+        self.segments_at_launch = self.segments()
+
+    def segments(self) -> int:
+        from engine.data import list_segments
+        return len(list_segments(self.run_dir / "trajectories"))
 
     @property
     def log(self) -> Path:
@@ -332,7 +339,11 @@ class Soak:
                 self.problems.append(f"a session wrote no status within {UP_SECONDS:.0f} s")
                 self.launched_at = time.time()  # said once per stretch
         if self.up and not self.ready:
-            self.ready = len(session_processes(self.proc.pid)["actor"]) >= self.actors
+            self.ready = (len(session_processes(self.proc.pid)["actor"]) >= self.actors
+                          and self.segments() > self.segments_at_launch)
+        if not self.ready and not self.slow_said and time.time() - self.launched_at > UP_SECONDS:
+            self.problems.append(f"a session flushed no game within {UP_SECONDS:.0f} s of starting")
+            self.slow_said = True
         if self.pending:
             running = session_processes(self.proc.pid)
             for item in list(self.pending):
@@ -465,9 +476,10 @@ def bench_soak(game: str = "connect_four", minutes: float = 20.0, kills: int = 1
         while True:
             soak.watch()
             now = time.monotonic()
-            if now >= next_kill:
-                if now - soak.started >= 60 * minutes and sum(soak.kills.values()) >= kills:
+            if now - soak.started >= 60 * minutes and sum(soak.kills.values()) >= kills:
+                if soak.ready or soak.slow_said:  # the last session resumed and wrote (or is reported)
                     break
+            elif now >= next_kill:
                 if soak.ready or soak.rng.random() < STARTUP_KILLS:
                     soak.startup_kills += not soak.ready
                     soak.kill()
