@@ -302,8 +302,11 @@ class Soak:
         self.segments_at_launch = self.segments()
 
     def segments(self) -> int:
+        """Flushed segments in the run's stores (main's and any other agent's)."""
+        from engine import rundir
         from engine.data import list_segments
-        return len(list_segments(self.run_dir / "trajectories"))
+        homes = [self.run_dir, *(rundir.agent_dir(self.run_dir, a) for a in rundir.agent_names(self.run_dir))]
+        return sum(len(list_segments(h / "trajectories")) for h in homes)
 
     @property
     def log(self) -> Path:
