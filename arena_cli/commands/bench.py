@@ -12,7 +12,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                               "soak a league run under kill -9")
     p.add_argument("what", choices=["mcts", "selfplay", "store", "learner", "curve", "ratings", "ladder", "onnx", "soak"])
     p.add_argument("--run", help="run whose snapshots `curve` rates; soak: the run directory to soak and keep "
-                   "(default: a temporary one)")
+                   "(default: a temporary one); onnx: a snapshot spec (RUN, RUN:step-K) to measure instead of an "
+                   "untrained preset network")
     p.add_argument("--opponent", default="mcts:1000", help="fixed opponent of `curve` (a player spec)")
     p.add_argument("--games", type=int, help="games per point of `curve`, seats alternating (default 100); "
                    "games in the results file of `ladder` (default 200000)")
@@ -67,7 +68,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
     elif args.what == "ratings":
         result = bench.bench_ratings()
     elif args.what == "onnx":
-        result = bench.bench_onnx(args.game, seconds=args.seconds or 1.0)
+        result = bench.bench_onnx(args.game, seconds=args.seconds or 1.0, snapshot=args.run)
     elif args.what == "selfplay" and args.ray:
         result = bench.bench_selfplay_ray(args.game, args.ray, args.actors, args.seconds or 60.0, args.sims)
     elif args.what == "selfplay":

@@ -88,11 +88,42 @@ def test_bench_onnx_times_each_runner_at_one_position_and_a_batch():
     assert r["bench"] == "onnx" and r["threads"] >= 1 and r["cpu"]
     for batch in (1, 64):
         figures = r[f"batch_{batch}"]
-        for runner in ("torch", "onnxruntime", "arena_evaluator"):
+        for runner in ("torch", "onnxruntime", "arena_evaluator", "onnxruntime_int8"):
             runs = figures["runs"][runner]
             assert len(runs) == 3 and figures[f"{runner}_positions_per_second"] == sorted(runs)[1] > 0  # the median
         ratio = figures["onnxruntime_positions_per_second"] / figures["torch_positions_per_second"]
         assert abs(figures["onnxruntime_vs_torch"] - ratio) < 2e-3 * ratio + 1e-3
+        ratio = figures["onnxruntime_int8_positions_per_second"] / figures["onnxruntime_positions_per_second"]
+        assert abs(figures["int8_vs_onnxruntime"] - ratio) < 2e-3 * ratio + 1e-3
+    error = r["int8_error"]
+    assert error["positions"] == 256 and 0 <= error["top_move_agreement"] <= 1
+    assert 0 < error["value_max_abs"] < 0.2 and 0 < error["policy_max_abs"] < 0.2
+
+
+def test_int8_quantization_is_measured_against_float32_on_other_positions():
+    pytest.importorskip("onnxruntime")
+    import numpy as np
+    import torch
+
+    import games
+    from arena_cli.bench.onnx_runtime import int8_error, quantize_int8
+    from engine.config import default_config
+    from engine.nn import build, onnx_bytes, onnx_session
+    spec = games.load("connect_four")
+    torch.manual_seed(0)
+    model = build(default_config(spec.name).network, spec.encoder.shape, spec.num_actions).eval()
+    exported = onnx_bytes(model, spec.encoder.shape)
+    x, legal = games.random_positions(spec, 128, seed=3, max_plies=20)
+    x = x.astype(np.float32)
+    f32, int8 = onnx_session(exported, 1), onnx_session(quantize_int8(exported, x[:64]), 1)
+    same = int8_error(f32, f32, x[64:], legal[64:])
+    assert same["policy_max_abs"] == same["value_max_abs"] == 0 and same["top_move_agreement"] == 1
+    error = int8_error(f32, int8, x[64:], legal[64:])
+    assert 0 < error["value_mean_abs"] <= error["value_max_abs"] < 0.2 and 0 < error["policy_max_abs"] < 0.2
+    # an int8 graph, not the float32 one under another name
+    import onnx
+    ops = {n.op_type for n in onnx.load_from_string(quantize_int8(exported, x[:64])).graph.node}
+    assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
 
 
 def test_bench_ladder_times_the_whole_command_and_checks_its_intervals(tmp_path):

@@ -123,3 +123,13 @@ def test_missing_onnx_names_the_install(home, tmp_path, capsys, monkeypatch):
     err = one_line_error(capsys)
     assert "onnxruntime" in err and "pip install -e '.[onnx]'" in err
     assert not (tmp_path / "g9.onnx").exists()
+
+
+def test_bench_onnx_measures_a_snapshots_network_with_run(home, capsys, monkeypatch):
+    """`arena bench onnx --run SPEC`: the snapshot's trained network (its game and size), not the preset's."""
+    import json
+    monkeypatch.setenv("ARENA_HOME", str(home))
+    assert arena_cli.main(["bench", "onnx", "--run", "g9pool:step-3", "--seconds", "0.02", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert "board_size=9" in r["game"] and r["network"]["channels"] == 8 and r["network"]["global_pool"] is True
+    assert r["snapshot"].endswith("step-0000003.pt") and r["batch_64"]["onnxruntime_int8_positions_per_second"] > 0
