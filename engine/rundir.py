@@ -76,6 +76,11 @@ def agent_names(run_dir: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
 
 
+def agent_homes(run_dir: Path) -> list[Path]:
+    """Every agent's directory, main's (the run's own) first."""
+    return [agent_dir(run_dir, a) for a in (MAIN, *agent_names(run_dir))]
+
+
 def name_process(name: str) -> None:
     """Name this process as `ps`, `top` and `arena bench soak` show it (Linux's comm, 15 bytes): a run's
     processes are spawned interpreters whose command lines are all alike. A no-op elsewhere."""

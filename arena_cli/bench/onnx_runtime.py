@@ -88,11 +88,12 @@ def bench_onnx(game: str, batches: tuple[int, ...] = (1, 64), seconds: float = 1
                warmup: float = 1.0, snapshot: str | None = None) -> dict:
     """Positions/s of each runner at each batch size: the median of `repeats` windows of `seconds`.
     `snapshot`: a snapshot spec (engine.players.snapshot_file) whose first network is measured instead."""
+    source = None  # the snapshot file measured, if any
     if snapshot:
         from engine.nn import load_snapshot
         from engine.players import snapshot_file
         snap = load_snapshot(snapshot_file(snapshot))
-        spec, network = games.load(snap.game), snap.network
+        spec, network, source = games.load(snap.game), snap.network, str(snap.path)
         model = snap.build_models("cpu")[0].eval()
     else:
         spec = games.load(game)
@@ -111,7 +112,7 @@ def bench_onnx(game: str, batches: tuple[int, ...] = (1, 64), seconds: float = 1
     held_x, held_legal = games.random_positions(spec, 256, seed=2, max_plies=30)
     int8 = onnx_session(quantize_int8(exported, calibrate), threads)
     result: dict = {"bench": "onnx", "game": spec.name, "network": vars(network), "repeats": repeats,
-                    "seconds": seconds, "snapshot": str(snap.path) if snapshot else None, **host(),
+                    "seconds": seconds, "snapshot": source, **host(),
                     "int8_error": int8_error(session, int8, held_x.astype(np.float32), held_legal)}
     for batch in batches:
         xb, lb = np.ascontiguousarray(x[:batch]), np.ascontiguousarray(legal[:batch])

@@ -141,7 +141,7 @@ def check_run(run_dir: Path) -> dict:
         return {"corrupt": [f"{run_dir / 'config.toml'}: {exc}"], "problems": ["config.toml does not load"]}
     spec = games_mod.load(config.game)
     self_play = learner_kind(spec.learner).self_play
-    homes = [run_dir, *(rundir.agent_dir(run_dir, a) for a in rundir.agent_names(run_dir))]
+    homes = rundir.agent_homes(run_dir)
 
     stored: list[str] = []
     in_ledger_expected: set[str] = set()  # store-only games (a policy learner's self-play) are not
@@ -305,8 +305,7 @@ class Soak:
         """Flushed segments in the run's stores (main's and any other agent's)."""
         from engine import rundir
         from engine.data import list_segments
-        homes = [self.run_dir, *(rundir.agent_dir(self.run_dir, a) for a in rundir.agent_names(self.run_dir))]
-        return sum(len(list_segments(h / "trajectories")) for h in homes)
+        return sum(len(list_segments(h / "trajectories")) for h in rundir.agent_homes(self.run_dir))
 
     @property
     def log(self) -> Path:

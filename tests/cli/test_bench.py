@@ -115,14 +115,15 @@ def test_int8_quantization_is_measured_against_float32_on_other_positions():
     exported = onnx_bytes(model, spec.encoder.shape)
     x, legal = games.random_positions(spec, 128, seed=3, max_plies=20)
     x = x.astype(np.float32)
-    f32, int8 = onnx_session(exported, 1), onnx_session(quantize_int8(exported, x[:64]), 1)
+    quantized = quantize_int8(exported, x[:64])
+    f32, int8 = onnx_session(exported, 1), onnx_session(quantized, 1)
     same = int8_error(f32, f32, x[64:], legal[64:])
     assert same["policy_max_abs"] == same["value_max_abs"] == 0 and same["top_move_agreement"] == 1
     error = int8_error(f32, int8, x[64:], legal[64:])
     assert 0 < error["value_mean_abs"] <= error["value_max_abs"] < 0.2 and 0 < error["policy_max_abs"] < 0.2
     # an int8 graph, not the float32 one under another name
     import onnx
-    ops = {n.op_type for n in onnx.load_from_string(quantize_int8(exported, x[:64])).graph.node}
+    ops = {n.op_type for n in onnx.load_from_string(quantized).graph.node}
     assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
 
 
