@@ -87,6 +87,9 @@ class SelfPlayConfig:
     # Games that may not resign (AlphaGo Zero: 10%): they are played out, and tell how often a
     # resignation would have given up a game that was not lost (the false-resign rate).
     no_resign_fraction: float = 0.1
+    # The actors' network in int8 (onnxruntime's static quantization, engine/nn/ort.py), recalibrated at
+    # each snapshot on the positions just searched and used only where it agrees with float32.
+    int8: bool = False
 
 
 @dataclass

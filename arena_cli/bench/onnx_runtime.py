@@ -28,6 +28,7 @@ import games
 from arena_cli.bench.search import host
 from engine.config import default_config
 from engine.nn import Evaluator, build, onnx_bytes, onnx_session
+from engine.nn.ort import agreement, quantize_int8
 
 
 def _rate(run: Callable[[], object], batch: int, seconds: float) -> float:
@@ -41,33 +42,6 @@ def _rate(run: Callable[[], object], batch: int, seconds: float) -> float:
             return calls * batch / (now - start)
 
 
-def quantize_int8(model: bytes, calibration: np.ndarray) -> bytes:
-    """`model` (an exported network) with int8 weights per channel and uint8 activations, their
-    ranges calibrated on `calibration` (float32 positions), in QDQ form that onnxruntime fuses into
-    integer kernels."""
-    import tempfile
-    from pathlib import Path
-
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    class Positions(CalibrationDataReader):
-        def __init__(self) -> None:
-            self.batches = iter(np.array_split(calibration, max(1, len(calibration) // 64)))
-
-        def get_next(self) -> dict | None:
-            return next(({"observation": b} for b in self.batches), None)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        src, pre, out = (Path(tmp) / n for n in ("f32.onnx", "pre.onnx", "int8.onnx"))
-        src.write_bytes(model)
-        # onnx's own shape inference: onnxruntime's symbolic one fails on the global-pooling Concat
-        quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
-        quantize_static(str(pre), str(out), Positions(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
-        return out.read_bytes()
-
-
 def _policy(logits: np.ndarray, legal: np.ndarray) -> np.ndarray:
     z = np.where(legal, logits, -np.inf)
     e = np.exp(z - z.max(axis=1, keepdims=True))
@@ -77,11 +51,7 @@ def _policy(logits: np.ndarray, legal: np.ndarray) -> np.ndarray:
 def int8_error(f32, int8, x: np.ndarray, legal: np.ndarray) -> dict:
     """How far the int8 session's outputs are from the float32 one's on positions `x`."""
     (l32, v32), (l8, v8) = (s.run(None, {"observation": x}) for s in (f32, int8))
-    p32, p8 = _policy(l32, legal), _policy(l8, legal)
-    return {"positions": len(x), "policy_max_abs": round(float(np.abs(p8 - p32).max()), 4),
-            "value_max_abs": round(float(np.abs(v8 - v32).max()), 4),
-            "value_mean_abs": round(float(np.abs(v8 - v32).mean()), 4),
-            "top_move_agreement": round(float((p8.argmax(1) == p32.argmax(1)).mean()), 4)}
+    return agreement((_policy(l32, legal), v32), (_policy(l8, legal), v8))
 
 
 def bench_onnx(game: str, batches: tuple[int, ...] = (1, 64), seconds: float = 1.0, repeats: int = 5,
@@ -110,7 +80,8 @@ def bench_onnx(game: str, batches: tuple[int, ...] = (1, 64), seconds: float = 1
     # calibrated on one set of positions, its error measured on another
     calibrate = games.random_positions(spec, 256, seed=1, max_plies=30)[0].astype(np.float32)
     held_x, held_legal = games.random_positions(spec, 256, seed=2, max_plies=30)
-    int8 = onnx_session(quantize_int8(exported, calibrate), threads)
+    feeds = ({"observation": b} for b in np.array_split(calibrate, 4))
+    int8 = onnx_session(quantize_int8(exported, feeds), threads)
     result: dict = {"bench": "onnx", "game": spec.name, "network": vars(network), "repeats": repeats,
                     "seconds": seconds, "snapshot": source, **host(),
                     "int8_error": int8_error(session, int8, held_x.astype(np.float32), held_legal)}

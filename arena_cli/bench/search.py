@@ -55,7 +55,7 @@ def host() -> dict:
 def _evaluator(spec, config, onnxruntime: bool = False) -> Evaluator:
     torch.manual_seed(config.seed)
     model = build(config.network, spec.encoder.shape, spec.num_actions)
-    return Evaluator([model], default_device(), onnxruntime=onnxruntime)
+    return Evaluator([model], default_device(), onnxruntime=onnxruntime, int8=onnxruntime and config.selfplay.int8)
 
 
 def raw_throughput(evaluator: Evaluator, spec, batch: int, seconds: float,

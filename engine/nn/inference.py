@@ -99,7 +99,10 @@ class _Call(nn.Module):
         x = x.to(self.dtype)
         if x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
-        out = self.net(x)
+        return self.finish(self.net(x), legal)
+
+    def finish(self, out: Sequence[torch.Tensor], legal: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Priors and values from the network's outputs (the part onnxruntime's calls leave to torch)."""
         logits, values = out[0], out[1].float()
         if self.utility is not None:
             expected = torch.softmax(out[2].float(), dim=-1) @ self.utility
@@ -122,11 +125,13 @@ def _trace(call: _Call, x: torch.Tensor, legal: torch.Tensor) -> Callable:
 
 class Evaluator:
     def __init__(self, models: Sequence[nn.Module], device: torch.device | None = None,
-                 onnxruntime: bool = False) -> None:
+                 onnxruntime: bool = False, int8: bool = False) -> None:
         """`onnxruntime`: run float32 CPU calls there (engine/nn/ort.py), for processes that live long
-        enough to earn its start-up (importing the exporter takes ~2 s): the league's actors."""
+        enough to earn its start-up (importing the exporter takes ~2 s): the league's actors. `int8`:
+        every call there, quantized to int8 where that stays close to float32 (selfplay.int8)."""
         self.device = device or next(models[0].parameters()).device
-        self.onnxruntime = onnxruntime and self.device.type == "cpu" and ort.available()
+        self.onnxruntime = (onnxruntime or int8) and self.device.type == "cpu" and ort.available()
+        self.int8 = int8 and self.onnxruntime
         self.models = [m.to(self.device).eval() for m in models]
         self.obs_shape: tuple[int, ...] | None = getattr(models[0], "obs_shape", None)  # None: any module
         self._aux_heads = all(has_aux_heads(m) for m in self.models)  # fixed by the architecture: asked per call
@@ -140,8 +145,9 @@ class Evaluator:
         self.positions = 0
 
     def _precision(self, batch: int) -> torch.dtype:
-        """Single positions run in float32 (faster one at a time); batches in low precision if any."""
-        return torch.float32 if batch == 1 else self.low_precision or torch.float32
+        """Single positions run in float32 (faster one at a time); batches in low precision if any.
+        int8 quantizes the float32 network, for every call."""
+        return torch.float32 if batch == 1 or self.int8 else self.low_precision or torch.float32
 
     def _fold_all(self) -> None:
         dtypes = {self._precision(1), self._precision(2)}
@@ -188,7 +194,7 @@ class Evaluator:
         else its TorchScript trace."""
         if self.onnxruntime and precision == torch.float32:
             with torch.inference_mode(False):  # the exporter traces: inference tensors cannot take part
-                session = ort.OrtCall.of(call, x.clone(), legal.clone())
+                session = ort.OrtCall.of(call, x.clone(), legal.clone(), self.int8)
             if session is not None:
                 return session
         return _trace(call, x, legal)
@@ -216,6 +222,12 @@ class Evaluator:
         for batch in (1, 2):
             for seat in range(len(self.models)):
                 self._forward(seat, np.repeat(x[None], batch, 0), np.repeat(legal[None], batch, 0))
+
+    @property
+    def int8_checks(self) -> list[dict]:
+        """int8 against float32 at each onnxruntime call's last quantization, and whether int8 runs."""
+        return [{**c.check, "int8": c.quantized} for c in self._traced.values()
+                if isinstance(c, ort.OrtCall) and c.check]
 
     @property
     def per_player(self) -> bool:

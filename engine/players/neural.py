@@ -111,16 +111,26 @@ class PolicyBot(SampledPolicyBot):
 
 
 def snapshot_evaluator(base: str, game_spec: games.GameLike, device: torch.device | None = None,
-                       output: bool = False) -> Evaluator:
+                       output: bool = False, int8: bool = False) -> Evaluator:
     """The network of a snapshot base (`<run>:step-K`, `path.pt`...) for `game_spec` (any form), on
-    `device`; CheckpointError when the snapshot was trained on another game."""
+    `device`; CheckpointError when the snapshot was trained on another game. `int8`: run it as the
+    league's actors do with selfplay.int8 (engine.nn.Evaluator)."""
     snap = load_snapshot(resolve_snapshot(base), games.load(game_spec).game_string)
     device = device or default_device()
-    return Evaluator(snap.build_models(device, output=output), device)
+    return Evaluator(snap.build_models(device, output=output), device, int8=int8)
+
+
+def int8_option(spec: PlayerSpec) -> bool:
+    """Option @int8=true: the network quantized to int8, as actors with selfplay.int8 run it, to
+    measure what int8 costs in strength (`arena ladder --players R R@int8=true`)."""
+    raw = spec.options.pop("int8", "false")
+    if raw.lower() not in _BOOLS:
+        raise BotError(f"option @int8={raw} of {spec.text!r} must be true or false")
+    return _BOOLS[raw.lower()]
 
 
 def neural_bot(spec: PlayerSpec, game_spec, device: torch.device | None = None) -> NeuralBot:
-    evaluator = snapshot_evaluator(spec.base, game_spec, device)
+    evaluator = snapshot_evaluator(spec.base, game_spec, device, int8=int8_option(spec))
     return NeuralBot(game_spec, evaluator, search_config(spec, game_spec.name), spec.seed, name=spec.text)
 
 
@@ -129,7 +139,7 @@ def load_neural(spec: str, game_spec: games.GameLike, device: torch.device | Non
     """The network and search settings of a snapshot spec, for searching many games at once."""
     game_spec = games.load(game_spec)
     parsed = PlayerSpec.parse(spec)
-    evaluator = snapshot_evaluator(parsed.base, game_spec, device)
+    evaluator = snapshot_evaluator(parsed.base, game_spec, device, int8=int8_option(parsed))
     search = search_config(parsed, game_spec.name)
     parsed.check_used()
     return evaluator, search, parsed.seed

@@ -100,7 +100,7 @@ class PlayerSpec:
         """Refuse options no factory took."""
         if self.options:
             raise BotError(f"unknown option(s) {', '.join('@' + k for k in self.options)} for {self.text!r}: "
-                           "neural bots take search settings (sims, c_puct, leaves_per_tree), all bots take seed")
+                           "neural bots take search settings (sims, c_puct, leaves_per_tree) and int8, all bots take seed")
 
 
 def snapshot_spec(run: str, step: int, agent: str = MAIN) -> str:

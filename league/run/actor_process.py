@@ -61,7 +61,8 @@ class AgentActor:
     def open(cls, run_dir: Path, spec, config: cfg.RunConfig, kind: LearnerKind, agent: str,
              snap: Snapshot, rng: np.random.Generator, device, onnxruntime: bool = False) -> AgentActor:
         """`onnxruntime`: the agent's network in onnxruntime (engine.nn.Evaluator), for actor processes."""
-        evaluator = Evaluator(snap.build_models(device), device, onnxruntime=onnxruntime)
+        evaluator = Evaluator(snap.build_models(device), device, onnxruntime=onnxruntime,
+                              int8=onnxruntime and config.selfplay.int8)
         opponents = pfsp.PoolOpponents(run_dir, spec.game_string, config.league, rng, device, agent)
         opponents.refresh()
         actor = kind.actor(spec, evaluator, config, rng, participant=snapshot_spec(run_dir, snap.step, agent),

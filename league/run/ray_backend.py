@@ -68,7 +68,8 @@ class RemoteActor:
         device = default_device()
         rng = np.random.default_rng([seed, index, snapshot.step])
         self.opponents = SharedOpponents(self.spec.game_string, self.config.league, rng, device)
-        evaluator = Evaluator(snapshot.build_models(device), device, onnxruntime=True)
+        evaluator = Evaluator(snapshot.build_models(device), device, onnxruntime=True,
+                              int8=self.config.selfplay.int8)
         actor = kind.actor(self.spec, evaluator, self.config, rng, participant=snapshot_spec(run, snapshot.step, agent),
                            opponents=self.opponents)
         actor.learner_step = snapshot.step

@@ -106,16 +106,17 @@ def test_int8_quantization_is_measured_against_float32_on_other_positions():
     import torch
 
     import games
-    from arena_cli.bench.onnx_runtime import int8_error, quantize_int8
+    from arena_cli.bench.onnx_runtime import int8_error
     from engine.config import default_config
     from engine.nn import build, onnx_bytes, onnx_session
+    from engine.nn.ort import quantize_int8
     spec = games.load("connect_four")
     torch.manual_seed(0)
     model = build(default_config(spec.name).network, spec.encoder.shape, spec.num_actions).eval()
     exported = onnx_bytes(model, spec.encoder.shape)
     x, legal = games.random_positions(spec, 128, seed=3, max_plies=20)
     x = x.astype(np.float32)
-    quantized = quantize_int8(exported, x[:64])
+    quantized = quantize_int8(exported, [{"observation": x[:64]}])
     f32, int8 = onnx_session(exported, 1), onnx_session(quantized, 1)
     same = int8_error(f32, f32, x[64:], legal[64:])
     assert same["policy_max_abs"] == same["value_max_abs"] == 0 and same["top_move_agreement"] == 1

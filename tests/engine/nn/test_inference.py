@@ -145,3 +145,50 @@ def test_onednn_capped_below_bfloat16_computes_in_float32(monkeypatch):
     ref_p, ref_v = _reference(model, x, legal)
     np.testing.assert_allclose(priors, ref_p, atol=1e-5)  # float32's agreement, not bfloat16's 3e-3
     np.testing.assert_allclose(values, ref_v, atol=1e-5)
+
+
+def test_int8_calls_calibrate_on_recent_positions_and_keep_float32_where_int8_strays(monkeypatch):
+    """selfplay.int8: every call runs in onnxruntime, float32 until 2 * CALIBRATION positions have been
+    evaluated, then the network quantized on half of them and checked against float32 on the rest; it
+    is used only where that check passes, and quantized again for each snapshot's new weights."""
+    spec = games.load("connect_four")
+    config = default_config("connect_four")
+    torch.manual_seed(2)
+    model = build(config.network, spec.encoder.shape, spec.num_actions)
+    _train_bn(model, spec, 5)
+    batches = [random_positions(spec, 64, seed, max_plies=30) for seed in range(2 * ort.CALIBRATION // 64 + 1)]
+
+    def run(evaluator):
+        return [evaluator.evaluate(x, legal) for x, legal in batches]
+
+    monkeypatch.setattr(ort, "INT8_VALUE", 0.0)  # no int8 network is that exact: float32 is kept
+    strict = Evaluator([model], torch.device("cpu"), int8=True)
+    assert strict.int8 and strict._precision(64) == torch.float32  # the float32 network, even where bfloat16 runs
+    for (x, legal), (p, v) in zip(batches, run(strict)):
+        ref_p, ref_v = _reference(model, x, legal)
+        np.testing.assert_allclose(p, ref_p, atol=1e-5)
+        np.testing.assert_allclose(v, ref_v, atol=1e-5)
+    [check] = strict.int8_checks
+    assert not check["int8"] and check["positions"] == ort.CALIBRATION and check["value_mean_abs"] > 0
+
+    monkeypatch.setattr(ort, "INT8_VALUE", 1.0)
+    monkeypatch.setattr(ort, "INT8_TOP_MOVE", 0.0)
+    loose = Evaluator([model], torch.device("cpu"), int8=True)
+    results = run(loose)
+    [check] = loose.int8_checks
+    assert check["int8"]
+    x, legal = batches[-1]  # evaluated after the quantization
+    ref_p, ref_v = _reference(model, x, legal)
+    p, v = results[-1]
+    assert 0 < np.abs(v - ref_v).max() < 0.3 and np.abs(p - ref_p).max() < 0.3  # int8: close, not exact
+    np.testing.assert_allclose(p.sum(1), 1, atol=1e-5)
+    assert (p[~legal] == 0).all()
+
+    other = build(config.network, spec.encoder.shape, spec.num_actions)
+    _train_bn(other, spec, 9)
+    loose.load([other.state_dict()])  # a new snapshot: quantized again, from the positions seen
+    [check2] = loose.int8_checks
+    assert check2["int8"] and check2 != check
+    p2, v2 = loose.evaluate(x, legal)
+    ref_p2, ref_v2 = _reference(other, x, legal)
+    assert np.abs(v2 - ref_v2).mean() < np.abs(v2 - ref_v).mean()  # the new weights, not the old

@@ -124,6 +124,18 @@ def test_sims_option_applies(home):
     assert other.think(TTT.game.new_initial_state())["visits"].sum() == 5
 
 
+def test_int8_option_runs_the_snapshot_as_int8_actors_do(home):
+    """@int8=true: the network in onnxruntime, quantized once enough positions have been seen (the
+    head-to-head that measures int8's cost in strength); a value other than true or false is refused."""
+    pytest.importorskip("onnxruntime")
+    assert not load_bot("r", TTT).evaluator.int8
+    bot = load_bot("r@int8=true@sims=8", TTT)
+    assert bot.evaluator.int8 and bot.search_config.simulations == 8
+    assert bot.step(TTT.game.new_initial_state()) in range(9)
+    with pytest.raises(BotError, match="must be true or false"):
+        load_bot("r@int8=maybe", TTT)
+
+
 def test_seed_option_makes_random_bots_repeat(home):
     def moves(spec):
         bot = load_bot(spec, TTT)
