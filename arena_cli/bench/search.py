@@ -207,7 +207,7 @@ def _actor_process(game: str, trees: int | None, simulations: int | None, seed: 
         search_seconds.append(time.perf_counter() - start)
         for batch in batches:
             raw[batch] += raw_throughput(evaluator, spec, batch, seconds / len(batches)) / rounds
-    results.put((sims, evals, search_seconds, raw))
+    results.put((sims, evals, search_seconds, raw, evaluator.int8_checks))
 
 
 def machine_search_rate(game: str, processes: int, seconds: float, trees: int | None = None,
@@ -243,7 +243,9 @@ def machine_search_rate(game: str, processes: int, seconds: float, trees: int | 
     raw = {b: sum(o[3][b] for o in outs) for b in outs[0][3]}
     best = max(raw, key=raw.get)
     return {"processes": processes, "simulations_per_second": sims / wall, "evaluations_per_second": evals / wall,
-            "raw_batch": best, "raw_forward_positions_per_second": raw[best]}
+            "raw_batch": best, "raw_forward_positions_per_second": raw[best],
+            # selfplay.int8: int8 against float32 at each actor's last quantization, and whether it ran
+            **({"int8_checks": [c for o in outs for c in o[4]]} if outs[0][4] else {})}
 
 
 def bench_mcts(game: str, seconds: float = 10.0, trees: int | None = None, simulations: int | None = None,
