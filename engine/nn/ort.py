@@ -106,7 +106,7 @@ class OrtCall:
         except Exception:  # noqa: BLE001 - an exporter or runtime that cannot take this network: torch runs it
             return None
         worst = max(float((g - w).abs().max()) for g, w in zip(got, want)) if len(x) else 0.0
-        return ort_call if worst <= TOLERANCE or ort_call.quantized else None
+        return ort_call if worst <= TOLERANCE else None
 
     def _export(self) -> bytes:
         buffer = io.BytesIO()

@@ -13,7 +13,8 @@ import torch
 import games
 from engine.config import ConfigError, SearchConfig, _apply, default_config
 from engine.errors import BotError
-from engine.nn import Evaluator, default_device, load_snapshot
+from engine.nn import Evaluator, default_device, load_snapshot, ort
+from engine.nn.export import INSTALL
 from engine.players.baselines import SampledPolicyBot
 from engine.players.spec import PlayerSpec, resolve_snapshot
 from engine.search import make_search, most_visited
@@ -126,6 +127,8 @@ def int8_option(spec: PlayerSpec) -> bool:
     raw = spec.options.pop("int8", "false")
     if raw.lower() not in _BOOLS:
         raise BotError(f"option @int8={raw} of {spec.text!r} must be true or false")
+    if _BOOLS[raw.lower()] and not ort.available():
+        raise BotError(f"option @int8 of {spec.text!r} runs the network in onnxruntime, not installed here: {INSTALL}")
     return _BOOLS[raw.lower()]
 
 

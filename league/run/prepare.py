@@ -5,6 +5,8 @@ from pathlib import Path
 
 import games
 from engine import config as cfg, rundir
+from engine.nn import ort
+from engine.nn.export import INSTALL
 
 
 def prepare_run(game: str | None, config_file: str | None, run: str | None,
@@ -39,9 +41,16 @@ def prepare_run(game: str | None, config_file: str | None, run: str | None,
                 raise rundir.RunError(f"run '{name}' was started with another config ({run_dir / 'config.toml'}): "
                                       "resume without --config, or use a new --run name")
         games.require_learner(games.load(config.game))
+        _require_int8(config)
         return config, run_dir, True
     config = cfg.resolve(game, overrides)
     spec = games.load(config.game)
     games.require_learner(spec)
+    _require_int8(config)
     rundir.atomic_write_text(run_dir / "config.toml", cfg.dumps(config))
     return config, run_dir, False
+
+
+def _require_int8(config: cfg.RunConfig) -> None:
+    if config.selfplay.int8 and not ort.available():
+        raise cfg.ConfigError(f"selfplay.int8 runs the actors' network in onnxruntime, not installed here: {INSTALL}")

@@ -133,3 +133,18 @@ def test_bench_onnx_measures_a_snapshots_network_with_run(home, capsys, monkeypa
     r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert "board_size=9" in r["game"] and r["network"]["channels"] == 8 and r["network"]["global_pool"] is True
     assert r["snapshot"].endswith("step-0000003.pt") and r["batch_64"]["onnxruntime_int8_positions_per_second"] > 0
+
+
+def test_int8_league_without_onnxruntime_names_the_install(home, tmp_path, capsys, monkeypatch):
+    """selfplay.int8 runs the actors' network in onnxruntime: without it, a new run is refused in one
+    line naming the install, before anything is written."""
+    from engine import rundir
+    monkeypatch.setenv("ARENA_HOME", str(home))
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import now raises ImportError
+    config = tmp_path / "i8.toml"
+    config.write_text("[selfplay]\nint8 = true\n")
+    assert arena_cli.main(["league", "run", "tic_tac_toe", "--config", str(config), "--run", "i8", "--steps", "1",
+                           "--actors", "0", "--no-live"]) == 2
+    err = one_line_error(capsys)
+    assert "selfplay.int8" in err and "pip install -e '.[onnx]'" in err
+    assert not (rundir.run_path("i8") / "config.toml").exists()

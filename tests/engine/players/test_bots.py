@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import numpy as np
 import pyspiel
 import pytest
@@ -134,6 +135,13 @@ def test_int8_option_runs_the_snapshot_as_int8_actors_do(home):
     assert bot.step(TTT.game.new_initial_state()) in range(9)
     with pytest.raises(BotError, match="must be true or false"):
         load_bot("r@int8=maybe", TTT)
+
+
+def test_int8_without_onnxruntime_names_the_install(home, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if not installed
+    with pytest.raises(BotError, match=r"onnxruntime, not installed here: pip install -e '\.\[onnx\]'"):
+        load_bot("r@int8=true", TTT)
+    assert not load_bot("r@int8=false", TTT).evaluator.int8
 
 
 def test_seed_option_makes_random_bots_repeat(home):
